@@ -1,0 +1,1 @@
+# herald CLI: filled by its owner

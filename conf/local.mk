@@ -1,0 +1,1 @@
+# conf: filled by its owner

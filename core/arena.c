@@ -1,0 +1,1 @@
+/* arena.c - placeholder; filled by its owner */

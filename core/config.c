@@ -1,0 +1,1 @@
+/* config.c - placeholder; filled by its owner */

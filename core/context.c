@@ -1,0 +1,1 @@
+/* context.c - placeholder; filled by its owner */

@@ -1,0 +1,1 @@
+/* delivery.c - placeholder; filled by its owner */

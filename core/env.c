@@ -1,0 +1,1 @@
+/* env.c - placeholder; filled by its owner */

@@ -1,0 +1,24 @@
+/*
+ * env.h - what the core lends a module (internal definition of struct herald_env)
+ *
+ * One env per device: the device's own "dns" group may differ from the
+ * global one.  Everything here is borrowed from the context.
+ */
+#ifndef HERALD_CORE_ENV_H
+#define HERALD_CORE_ENV_H
+
+#include <herald/device.h>
+#include "registry.h"
+#include "trace_sink.h"
+
+struct dns;   /* core/dns.h (async resolver on c-ares) */
+
+struct herald_env {
+    struct herald_loop *loop;
+    struct herald_trace trace;       /* context-wide scope, id "-" */
+    struct registry *registry;
+    struct dns *dns;                 /* NULL until the first DNS use */
+    const char *device_name;
+};
+
+#endif

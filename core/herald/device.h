@@ -1,0 +1,69 @@
+/*
+ * herald/device.h - the device driver ABI (module kind HERALD_KIND_DEVICE)
+ *
+ * A driver delivers messages.  The core validates the device's options
+ * against the driver's option table, then calls open() once per configured
+ * device, deliver() once per message, close() at herald_close().
+ *
+ * deliver() is asynchronous: it may finish at once or later from the event
+ * loop, but it must end, exactly once, with herald_delivery_done().  Before
+ * that it records a report for every recipient with herald_delivery_report();
+ * a recipient without a report ends DEFERRED with "no outcome recorded",
+ * which the trace flags as a driver bug.  Nothing is ever silently dropped.
+ */
+#ifndef HERALD_DEVICE_H
+#define HERALD_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <herald/status.h>
+#include <herald/outcome.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct herald_env;        /* what the core lends a module: loop, trace, DNS */
+struct herald_delivery;   /* one message going through one device */
+struct herald_message;
+struct herald_trace;
+struct herald_loop;
+
+struct herald_device_ops {
+    uint32_t struct_size;   /* sizeof(struct herald_device_ops) at build time */
+    herald_status (*open)(const char *device_name, const void *options,
+                          struct herald_env *env, void **state_out,
+                          struct herald_diag *diag);
+    void (*deliver)(void *state, struct herald_delivery *delivery);
+    void (*close)(void *state);      /* may be NULL */
+};
+
+/* One recipient's report.  Strings are copied. */
+struct herald_report {
+    enum herald_result result;
+    const char *reply;        /* the deciding reply or local reason (required) */
+    const char *dsn;          /* "2.0.0", "4.4.1"; NULL for none */
+    const char *host;         /* hop name; NULL for local devices */
+    const char *peer;         /* "ADDR:PORT"; NULL when no connection */
+    bool possibly_delivered;
+};
+
+struct herald_loop *herald_env_loop(struct herald_env *env);
+const struct herald_trace *herald_env_trace(struct herald_env *env);
+
+const struct herald_message *herald_delivery_message(const struct herald_delivery *d);
+const struct herald_trace *herald_delivery_trace(const struct herald_delivery *d);
+struct herald_env *herald_delivery_env(const struct herald_delivery *d);
+
+/* herald_delivery_report - record recipient i's result (a later report replaces
+ * an earlier one) and trace it.  HERALD_E_INVAL for a bad index or no reply. */
+herald_status herald_delivery_report(struct herald_delivery *d, size_t i,
+                                     const struct herald_report *report);
+/* herald_delivery_done - the driver is finished with d; d must not be used after. */
+void herald_delivery_done(struct herald_delivery *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

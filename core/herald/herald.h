@@ -1,0 +1,82 @@
+/*
+ * herald/herald.h - libherald: open a device file, pick a device, send
+ *
+ *   struct herald_context *ctx; struct herald_device *dev; struct herald_diag d;
+ *   herald_open(NULL, &ctx, &d);              // $HERALD_CONF or the default path
+ *   herald_device(ctx, "email", &dev, &d);
+ *   herald_send(dev, msg, &outcome, &d);      // runs the event loop until done
+ *
+ * Ownership: herald_open() returns a context freed with herald_close(&ctx).
+ * Devices are borrowed from their context.  herald_send() returns an outcome
+ * the caller frees with herald_outcome_free(&o).
+ * A context and everything from it belongs to one thread at a time.
+ */
+#ifndef HERALD_HERALD_H
+#define HERALD_HERALD_H
+
+#include <stddef.h>
+#include <herald/status.h>
+#include <herald/option.h>
+#include <herald/module.h>
+#include <herald/loop.h>
+#include <herald/trace.h>
+#include <herald/message.h>
+#include <herald/outcome.h>
+#include <herald/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct herald_context;
+struct herald_device;
+
+/* The package version, "0.1.0". */
+const char *herald_version(void);
+
+/* The config path herald_open(NULL, ...) uses: $HERALD_CONF, else $sysconfdir/herald.conf. */
+const char *herald_default_config_path(void);
+
+/*
+ * herald_open - read and validate a device file, load its modules, open its
+ * devices.  Nothing is sent.  On error: HERALD_E_CONFIG (diag->where is
+ * FILE:LINE), HERALD_E_MODULE (diag->where is the module path), HERALD_E_IO,
+ * HERALD_E_NOMEM; *ctx_out is untouched.
+ */
+herald_status herald_open(const char *config_path, struct herald_context **ctx_out,
+                          struct herald_diag *diag);
+void herald_close(struct herald_context **ctx);
+
+/* Overrides the trace settings of the file: path "-" is stderr; format "text"
+ * or "json"; level "error" | "warn" | "info" | "debug".  NULL keeps a setting. */
+herald_status herald_set_trace(struct herald_context *ctx, const char *path,
+                               const char *format, const char *level,
+                               struct herald_diag *diag);
+
+size_t herald_device_count(const struct herald_context *ctx);
+struct herald_device *herald_device_at(struct herald_context *ctx, size_t index);
+herald_status herald_device(struct herald_context *ctx, const char *name,
+                            struct herald_device **dev_out, struct herald_diag *diag);
+
+const char *herald_device_name(const struct herald_device *dev);
+const char *herald_device_where(const struct herald_device *dev);   /* FILE:LINE */
+/* The modules a device uses: its driver first, then the modules its options
+ * name (route strategy, transport).  Index out of range: HERALD_E_NOTFOUND. */
+size_t herald_device_module_count(const struct herald_device *dev);
+herald_status herald_device_module(const struct herald_device *dev, size_t index,
+                                   const char **kind_out, const char **name_out,
+                                   const char **path_out);
+
+/*
+ * herald_send - deliver msg through dev and wait for every recipient's result.
+ * HERALD_OK means every recipient has a result in *outcome_out (which may be
+ * deferred or failed); an error status means no outcome was made
+ * (HERALD_E_INVAL: no recipient; HERALD_E_NOMEM; HERALD_E_IO).
+ */
+herald_status herald_send(struct herald_device *dev, const struct herald_message *msg,
+                          struct herald_outcome **outcome_out, struct herald_diag *diag);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1 @@
+/* message.c - placeholder; filled by its owner */

@@ -1,0 +1,1 @@
+/* trace.c - placeholder; filled by its owner */

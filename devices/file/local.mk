@@ -1,0 +1,1 @@
+# file device: filled by its owner

@@ -1,0 +1,2 @@
+# Device drivers, each a module: $(pkglibdir)/device-NAME.so
+include devices/file/local.mk

@@ -1,0 +1,1 @@
+# route strategies: filled by their owner

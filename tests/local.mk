@@ -1,0 +1,7 @@
+# Tests: each area keeps its own fragment.  Every test must be able to fail;
+# none is skipped (a server that cannot start is a hard error, exit 99).
+include tests/unit/config.mk
+include tests/unit/registry.mk
+include tests/unit/runtime.mk
+include tests/unit/delivery.mk
+include tests/integration/integration.mk
