@@ -20,4 +20,5 @@ heraldincludedir = $(includedir)/herald
 heraldinclude_HEADERS = \
 	core/herald/herald.h core/herald/status.h core/herald/option.h \
 	core/herald/module.h core/herald/loop.h core/herald/trace.h \
-	core/herald/message.h core/herald/outcome.h core/herald/device.h
+	core/herald/message.h core/herald/outcome.h core/herald/device.h \
+	core/herald/dns.h core/herald/route.h
