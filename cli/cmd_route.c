@@ -1,0 +1,1 @@
+/* cmd_route.c - "herald route": placeholder until the route strategies land (owner: route) */
