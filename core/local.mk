@@ -11,7 +11,8 @@ core_libherald_la_SOURCES = \
 	core/trace.c core/trace_sink.h \
 	core/message.c \
 	core/delivery.c core/delivery.h \
-	core/env.c core/env.h
+	core/env.c core/env.h \
+	core/transport.c
 core_libherald_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CARES_CFLAGS) $(MBEDTLS_CFLAGS)
 core_libherald_la_LIBADD = $(LIBCONFIG_LIBS) $(CARES_LIBS) $(MBEDTLS_LIBS) $(DL_LIBS)
 core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined
@@ -21,4 +22,4 @@ heraldinclude_HEADERS = \
 	core/herald/herald.h core/herald/status.h core/herald/option.h \
 	core/herald/module.h core/herald/loop.h core/herald/trace.h \
 	core/herald/message.h core/herald/outcome.h core/herald/device.h \
-	core/herald/dns.h core/herald/route.h
+	core/herald/dns.h core/herald/route.h core/herald/transport.h
