@@ -7,7 +7,9 @@
 #ifndef HERALD_CORE_ENV_H
 #define HERALD_CORE_ENV_H
 
+#include <stdint.h>
 #include <herald/device.h>
+#include <herald/option.h>
 #include "registry.h"
 #include "trace_sink.h"
 
@@ -19,6 +21,11 @@ struct herald_env {
     struct registry *registry;
     struct dns *dns;                 /* NULL until the first DNS use */
     const char *device_name;
+    /* The device's effective "dns" group (its own, else herald.dns), set by
+     * the context: no servers means /etc/resolv.conf. */
+    const struct herald_strlist *dns_servers;
+    int64_t dns_timeout_ms;
+    int64_t dns_tries;
 };
 
 #endif
