@@ -132,8 +132,6 @@ literal_parse(const char *p, int64_t *value_out)
 
     if (*p == '+' || *p == '-')
         neg = *p++ == '-';
-    if (!(*p >= '0' && *p <= '9'))
-        return true;   /* not a number here (a string holding the name?): no verdict */
     errno = 0;
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
         u = strtoull(p + 2, &end, 16);
@@ -161,11 +159,30 @@ is_ident(char c)
            c == '_' || c == '-' || c == '*';
 }
 
+/* literal_at - verdict on the literal at p: 1 it equals value, -1 it does not
+ * or does not fit in 64 bits, 0 no number there */
+static int
+literal_at(const char *p, int64_t value)
+{
+    const char *d;
+    int64_t lit = 0;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    d = (*p == '-' || *p == '+') ? p + 1 : p;
+    if (!(*d >= '0' && *d <= '9'))
+        return 0;
+    if (!literal_parse(p, &lit))
+        return -1;
+    return lit == value ? 1 : -1;
+}
+
 /* literal_scan_line - look for "name =" / "name:" on one line; returns
  * 1 when a literal equal to value is found, -1 when only a different or
- * oversized one is, 0 when the name is not there. */
+ * oversized one is, 0 when the name is not there; *pending is set when the
+ * name ends the line and the literal must be on the next one. */
 static int
-literal_scan_line(const char *line, const char *name, int64_t value)
+literal_scan_line(const char *line, const char *name, int64_t value, bool *pending)
 {
     size_t nlen = strlen(name);
     const char *p = line;
@@ -173,7 +190,7 @@ literal_scan_line(const char *line, const char *name, int64_t value)
 
     while ((p = strstr(p, name)) != NULL) {
         const char *q = p + nlen;
-        int64_t lit;
+        int v;
 
         if ((p > line && is_ident(p[-1])) || is_ident(*q)) {
             p = q;
@@ -186,12 +203,13 @@ literal_scan_line(const char *line, const char *name, int64_t value)
             continue;
         }
         q++;
-        while (*q == ' ' || *q == '\t')
-            q++;
-        lit = value;
-        if (literal_parse(q, &lit) && lit == value)
+        v = literal_at(q, value);
+        if (v == 1)
             return 1;
-        verdict = -1;
+        if (v == -1)
+            verdict = -1;
+        else if (q[strspn(q, " \t\r\n")] == '\0')
+            *pending = true;
         p = q;
     }
     return verdict;
@@ -210,6 +228,7 @@ literal_fits(const config_setting_t *s, int64_t value)
     size_t cap = 0;
     unsigned n = 0;
     int verdict = 0;
+    bool pending = false;
     FILE *fp;
 
     if (file == NULL || name == NULL || line_no == 0)
@@ -221,7 +240,16 @@ literal_fits(const config_setting_t *s, int64_t value)
         n++;
         if (n < line_no || strlen(line) > LITERAL_LINE_MAX)
             continue;
-        verdict = literal_scan_line(line, name, value);
+        if (pending) {
+            /* "name =" ended the previous line: the literal starts this one. */
+            if (line[strspn(line, " \t\r\n")] == '\0')
+                continue;
+            verdict = literal_at(line, value);
+            if (verdict != 0)
+                break;
+            pending = false;
+        }
+        verdict = literal_scan_line(line, name, value, &pending);
         if (verdict != 0)
             break;
     }
