@@ -425,6 +425,19 @@ validate(struct loader *ld, struct herald_diag *diag)
     return HERALD_OK;
 }
 
+/* config_source_path - where an @include'd file really is (see config.h) */
+const char *
+config_source_path(const config_t *lc, const char *file, char *buf, size_t size)
+{
+    int n;
+
+    if (file == NULL || lc == NULL || lc->include_dir == NULL || lc->num_filenames == 0 ||
+        strcmp(file, lc->filenames[0]) == 0)
+        return file;
+    n = snprintf(buf, size, "%s/%s", lc->include_dir, file);
+    return n >= 0 && (size_t)n < size ? buf : file;
+}
+
 /* config_new_empty - a config with an initialised libconfig tree */
 static herald_status
 config_new_empty(struct config **cfg_out)
@@ -447,10 +460,13 @@ config_new_empty(struct config **cfg_out)
 static herald_status
 parse_error(const config_t *lc, const char *fallback, struct herald_diag *diag)
 {
-    char loc[sizeof diag->where];
-    const char *file = config_error_file(lc);
+    char loc[sizeof diag->where], real[sizeof diag->where];
+    const char *file = config_source_path(lc, config_error_file(lc), real, sizeof real);
+    int n;
 
-    snprintf(loc, sizeof loc, "%s:%d", file ? file : fallback, config_error_line(lc));
+    n = snprintf(loc, sizeof loc, "%s:%d", file ? file : fallback, config_error_line(lc));
+    if (n < 0 || (size_t)n >= sizeof loc)
+        snprintf(loc, sizeof loc, "%s", "(path too long)");
     return herald_diag_set(diag, HERALD_E_CONFIG, loc, "%s",
                            config_error_text(lc) ? config_error_text(lc) : "syntax error");
 }

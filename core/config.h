@@ -22,7 +22,9 @@
 #ifndef HERALD_CORE_CONFIG_H
 #define HERALD_CORE_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <libconfig.h>
 #include <herald/option.h>
 #include <herald/module.h>
 #include "arena.h"
@@ -80,6 +82,14 @@ herald_status config_load_string(const char *text, struct registry *reg, struct 
                                  config_secret_fn on_secret, void *secret_arg,
                                  struct config **cfg_out, struct herald_diag *diag);
 void config_free(struct config **cfg);
+
+/* config_source_path - the real path of a file libconfig read.  libconfig
+ * 1.5 records an @include'd file as written in the directive, though it
+ * opened it as INCLUDE_DIR/NAME: give that path back (into buf), so that
+ * messages, permission checks and re-reads use the file actually parsed.
+ * The top-level file and text without an include dir come back unchanged.
+ * NULL for NULL. */
+const char *config_source_path(const config_t *lc, const char *file, char *buf, size_t size);
 
 /* The core option table of the "herald" group (for "herald options" and tests). */
 extern const struct herald_option config_core_options[];

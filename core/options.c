@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include <herald/module.h>
+#include "config.h"
 #include "options.h"
 #include "registry.h"
 
@@ -39,11 +40,19 @@ static herald_status apply_table(const struct walk *w, const struct herald_optio
                                  const config_setting_t *group, void *block,
                                  const char *const *skip, const char *prefix);
 
+/* source_file - the real path of the file a setting came from, or NULL */
+static const char *
+source_file(const config_setting_t *s, char *buf, size_t size)
+{
+    return config_source_path(s->config, config_setting_source_file(s), buf, size);
+}
+
 /* options_where - "FILE:LINE" of a setting; "(string)" for text without a file */
 void
 options_where(const config_setting_t *setting, char *buf, size_t size)
 {
-    const char *file = setting ? config_setting_source_file(setting) : NULL;
+    char real[512];
+    const char *file = setting ? source_file(setting, real, sizeof real) : NULL;
 
     if (size == 0)
         return;
@@ -221,7 +230,8 @@ literal_scan_line(const char *line, const char *name, int64_t value, bool *pendi
 static bool
 literal_fits(const config_setting_t *s, int64_t value)
 {
-    const char *file = config_setting_source_file(s);
+    char real[512];
+    const char *file = source_file(s, real, sizeof real);
     const char *name = config_setting_name(s);
     unsigned line_no = config_setting_source_line(s);
     char *line = NULL;
@@ -262,7 +272,8 @@ literal_fits(const config_setting_t *s, int64_t value)
 static herald_status
 secret_file_ok(const struct walk *w, const config_setting_t *s, const char *path)
 {
-    const char *file = config_setting_source_file(s);
+    char real[512];
+    const char *file = source_file(s, real, sizeof real);
     struct stat st;
 
     if (file == NULL)
