@@ -348,6 +348,35 @@ test_trace_and_secret(void)
     herald_close(&ctx);
 }
 
+/* test_include_checks - an @include'd file gets its own secret permission
+ * check and literal re-read, under its real path */
+static void
+test_include_checks(void)
+{
+    struct herald_context *ctx = NULL;
+    struct herald_diag d;
+    char where[200];
+    const char *main_path;
+
+    write_tmp("part.inc", "devices = ( { name = \"s\"; driver = \"fake\"; path = \"/s\";\n"
+                          "  password = \"Sup3rSecretPw\"; } );\n", 0644);
+    main_path = write_tmp("inc.conf", "@include \"part.inc\"\n", 0600);
+    CU_ASSERT_EQUAL(open_with_fakes(main_path, &ctx, &d), HERALD_E_CONFIG);
+    snprintf(where, sizeof where, "%s/part.inc:2", tmpdir);
+    CU_ASSERT_STRING_EQUAL(d.where, where);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "chmod 600"));
+    CU_ASSERT_PTR_NULL(ctx);
+
+    write_tmp("part.inc", "devices = ( { name = \"s\"; driver = \"fake\"; path = \"/s\";\n"
+                          "  route: { strategy = \"fakeroute\";\n"
+                          "           port = 4294967321; }; } );\n", 0644);
+    CU_ASSERT_EQUAL(open_with_fakes(main_path, &ctx, &d), HERALD_E_CONFIG);
+    snprintf(where, sizeof where, "%s/part.inc:3", tmpdir);
+    CU_ASSERT_STRING_EQUAL(d.where, where);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "option \"route.port\": integer literal too large"));
+    CU_ASSERT_PTR_NULL(ctx);
+}
+
 /* test_open_failure - a driver open() error names the device's line */
 static void
 test_open_failure(void)
@@ -427,7 +456,7 @@ suite_init(void)
 static int
 suite_clean(void)
 {
-    static const char *const files[] = { "secret.conf", "fail.conf", "trace.log", "trace2.log",
+    static const char *const files[] = { "secret.conf", "fail.conf", "inc.conf", "part.inc", "trace.log", "trace2.log",
                                          NULL };
     char path[128];
     size_t k;
@@ -453,6 +482,7 @@ main(void)
         CU_add_test(s, "missing file", test_missing_file) == NULL ||
         CU_add_test(s, "good file", test_good_file) == NULL ||
         CU_add_test(s, "trace and secret", test_trace_and_secret) == NULL ||
+        CU_add_test(s, "include checks", test_include_checks) == NULL ||
         CU_add_test(s, "driver open failure", test_open_failure) == NULL ||
         CU_add_test(s, "send", test_send) == NULL ||
         CU_add_test(s, "misc", test_misc) == NULL) {
