@@ -516,6 +516,7 @@ apply_module(const struct walk *w, const struct herald_option *opt, const config
     if (w->env->registry == NULL)
         return opt_fail(w, HERALD_E_CONFIG, ks, keypath, "no module registry to find %s \"%s\"",
                         kind, name);
+    memset(&d, 0, sizeof d);
     st = registry_find(w->env->registry, opt->module_kind, name, &mod, &d);
     if (st == HERALD_E_NOTFOUND)
         return opt_fail(w, HERALD_E_CONFIG, ks, keypath, "no %s module \"%s\" (%s)", kind, name,
