@@ -465,6 +465,31 @@ test_module(void)
         check_error_row(&module_errors[k], NULL);
 }
 
+/* test_hostile - overlong names and values fail cleanly, one printable line */
+static void
+test_hostile(void)
+{
+    char text[4096], name[1001];
+    struct run r;
+
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    snprintf(text, sizeof text, "g = { s = \"a\";\n grp = { x = \"b\"; %s = 1; }; };", name);
+    run_apply(&r, text, NULL);
+    CU_ASSERT_EQUAL(r.st, HERALD_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(r.diag.where, "(string):2");
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.diag.text, "option \"grp.nnn"));
+    CU_ASSERT(strlen(r.diag.text) < sizeof r.diag.text);
+    run_end(&r);
+
+    snprintf(text, sizeof text, "g = { s = \"a\";\n e = \"%s\"; };", name);
+    run_apply(&r, text, NULL);
+    CU_ASSERT_EQUAL(r.st, HERALD_E_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.diag.text, "unknown value"));
+    CU_ASSERT_PTR_NULL(strchr(r.diag.text, '\n'));
+    run_end(&r);
+}
+
 /* test_where - options_where formats */
 static void
 test_where(void)
@@ -525,6 +550,7 @@ main(void)
         CU_add_test(s, "wrapped integer literals", test_wrapped_literals) == NULL ||
         CU_add_test(s, "secret file permissions", test_secret_file) == NULL ||
         CU_add_test(s, "module groups", test_module) == NULL ||
+        CU_add_test(s, "hostile input", test_hostile) == NULL ||
         CU_add_test(s, "where", test_where) == NULL) {
         CU_cleanup_registry();
         return 99;
