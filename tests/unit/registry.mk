@@ -1,1 +1,34 @@
-# filled by its owner
+# Unit tests of the module loader and registry (owner: reg).
+# The test modules are built only for `make check`; each is a KIND-NAME.so in
+# tests/modules/.libs (HERALD_TEST_MODULES), copied by the test into a private
+# directory per case.
+check_LTLIBRARIES += \
+	tests/modules/device-good.la \
+	tests/modules/device-newabi.la \
+	tests/modules/device-newminor.la \
+	tests/modules/device-nosym.la \
+	tests/modules/device-badmagic.la \
+	tests/modules/device-kindroute.la \
+	tests/modules/device-badname.la
+
+tests_modules_device_good_la_SOURCES = tests/modules/device_good.c
+tests_modules_device_good_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_newabi_la_SOURCES = tests/modules/device_newabi.c
+tests_modules_device_newabi_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_newminor_la_SOURCES = tests/modules/device_newminor.c
+tests_modules_device_newminor_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_nosym_la_SOURCES = tests/modules/device_nosym.c
+tests_modules_device_nosym_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_badmagic_la_SOURCES = tests/modules/device_badmagic.c
+tests_modules_device_badmagic_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_kindroute_la_SOURCES = tests/modules/device_kindroute.c
+tests_modules_device_kindroute_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_badname_la_SOURCES = tests/modules/device_badname.c
+tests_modules_device_badname_la_LDFLAGS = $(herald_test_module_ldflags)
+
+check_PROGRAMS += tests/unit/test_registry
+TESTS += tests/unit/test_registry
+
+tests_unit_test_registry_SOURCES = tests/unit/test_registry.c
+tests_unit_test_registry_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_registry_LDADD = core/libherald.la $(CUNIT_LIBS)
