@@ -22,6 +22,7 @@
 
 #include <herald/herald.h>
 #include "context.h"
+#include <herald/route.h>
 #include "registry.h"
 
 /* The fake driver's options. */
@@ -41,6 +42,17 @@ static const struct herald_option fake_route_table[] = {
     HERALD_OPT_END
 };
 static const struct fake_route_opts fake_route_defaults = { 25 };
+/* fake_plan - never called: option tests only need the module to exist */
+static herald_status
+fake_plan(const void *options, struct herald_route_request *req)
+{
+    (void)options;
+    (void)req;
+    return HERALD_E_INVAL;
+}
+static const struct herald_route_ops fake_route_ops = { sizeof(struct herald_route_ops),
+                                                        fake_plan };
+
 static const struct herald_module fake_route = {
     HERALD_MODULE_HEADER(HERALD_KIND_ROUTE),
     .name = "fakeroute",
@@ -48,6 +60,7 @@ static const struct herald_module fake_route = {
     .options = fake_route_table,
     .options_size = sizeof(struct fake_route_opts),
     .options_defaults = &fake_route_defaults,
+    .ops = &fake_route_ops,
 };
 
 static const struct herald_option fake_dev_table[] = {

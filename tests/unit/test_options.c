@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "options.h"
+#include <herald/route.h>
 #include "registry.h"
 
 struct grp {
@@ -95,6 +96,17 @@ fake_check(const void *options, struct herald_diag *diag)
     return HERALD_OK;
 }
 
+/* fake_plan - never called: option tests only need the module to exist */
+static herald_status
+fake_plan(const void *options, struct herald_route_request *req)
+{
+    (void)options;
+    (void)req;
+    return HERALD_E_INVAL;
+}
+static const struct herald_route_ops fake_route_ops = { sizeof(struct herald_route_ops),
+                                                        fake_plan };
+
 static const struct herald_module fake_route = {
     HERALD_MODULE_HEADER(HERALD_KIND_ROUTE),
     .name = "fake",
@@ -103,7 +115,7 @@ static const struct herald_module fake_route = {
     .options_size = sizeof(struct fake_opts),
     .options_defaults = &fake_defaults,
     .check = fake_check,
-    .ops = NULL,
+    .ops = &fake_route_ops,
 };
 
 static char tmpdir[64];
