@@ -1,1 +1,583 @@
-/* message.c - placeholder; filled by its owner */
+/*
+ * message.c - a message to deliver: envelope addresses and a re-readable body
+ *
+ * The body is either a borrowed buffer or an open file descriptor that the
+ * message owns.  A file named by the caller is opened when it is set, so a
+ * missing file is an error before any delivery starts; a stream (pipe,
+ * stdin) is copied once into an unlinked temporary file.  Readers never
+ * share a file offset: each keeps its own and uses pread(), so two
+ * destinations can read the same body at the same time.
+ *
+ * The body size is fixed when the body is set (fstat, or the copy's length):
+ * readers stop there, and a file that shrinks underneath is an I/O error
+ * rather than a silently short message.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <herald/message.h>
+
+/* A bound on recipients per message: a caller bug must not eat all memory. */
+#define MESSAGE_MAX_RECIPIENTS 100000
+/* Copy buffer for herald_message_set_body_fd(): memory does not grow with the body. */
+#define MESSAGE_COPY_CHUNK (64 * 1024)
+
+enum body_kind { BODY_NONE = 0, BODY_BUFFER, BODY_FD };
+
+struct herald_message {
+    char *sender;             /* never NULL once created: "" is the null reverse-path */
+    char **rcpts;
+    size_t rcpt_count;
+    size_t rcpt_cap;
+    enum body_kind body;
+    const unsigned char *buf; /* BODY_BUFFER: borrowed */
+    int fd;                   /* BODY_FD: owned, O_CLOEXEC */
+    uint64_t size;            /* octets, fixed when the body was set */
+};
+
+struct herald_body_reader {
+    const struct herald_message *msg;
+    uint64_t offset;
+};
+
+/* herald_message_new - an empty message: sender "", no recipient, empty body */
+herald_status
+herald_message_new(struct herald_message **msg_out)
+{
+    struct herald_message *m;
+
+    if (msg_out == NULL)
+        return HERALD_E_INVAL;
+    m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return HERALD_E_NOMEM;
+    m->sender = strdup("");
+    if (m->sender == NULL) {
+        free(m);
+        return HERALD_E_NOMEM;
+    }
+    m->fd = -1;
+    *msg_out = m;
+    return HERALD_OK;
+}
+
+/* body_clear - drop the current body (closing an owned descriptor) */
+static void
+body_clear(struct herald_message *m)
+{
+    if (m->body == BODY_FD && m->fd >= 0)
+        close(m->fd);
+    m->fd = -1;
+    m->buf = NULL;
+    m->size = 0;
+    m->body = BODY_NONE;
+}
+
+/* herald_message_free - free msg and everything it owns; accepts NULL */
+void
+herald_message_free(struct herald_message **msg)
+{
+    struct herald_message *m;
+    size_t i;
+
+    if (msg == NULL || *msg == NULL)
+        return;
+    m = *msg;
+    body_clear(m);
+    for (i = 0; i < m->rcpt_count; i++)
+        free(m->rcpts[i]);
+    free(m->rcpts);
+    free(m->sender);
+    free(m);
+    *msg = NULL;
+}
+
+/* herald_address_domain - the part after the last '@', or NULL */
+const char *
+herald_address_domain(const char *address)
+{
+    const char *at;
+
+    if (address == NULL)
+        return NULL;
+    at = strrchr(address, '@');
+    return at != NULL ? at + 1 : NULL;
+}
+
+/* is_ldh - a letter, digit or hyphen: the host name alphabet (RFC 1123) */
+static int
+is_ldh(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-';
+}
+
+/* domain_check_literal - "[1.2.3.4]" or "[IPv6:...]" (RFC 5321 4.1.3) */
+static const char *
+domain_check_literal(const char *d, size_t len)
+{
+    char inner[64];
+    unsigned char addr[16];
+    size_t n;
+
+    if (len < 3 || d[len - 1] != ']')
+        return "address literal is not closed by ']'";
+    n = len - 2;
+    if (n >= sizeof inner)
+        return "address literal is too long";
+    memcpy(inner, d + 1, n);
+    inner[n] = '\0';
+    if (strncmp(inner, "IPv6:", 5) == 0) {
+        if (inet_pton(AF_INET6, inner + 5, addr) != 1)
+            return "address literal is not an IPv6 address";
+        return NULL;
+    }
+    if (inet_pton(AF_INET, inner, addr) != 1)
+        return "address literal is not an IPv4 address";
+    return NULL;
+}
+
+/* domain_check - a plausible host name (LDH labels, 1..63 each, at most 253) or a literal */
+static const char *
+domain_check(const char *d)
+{
+    size_t len = strlen(d), label = 0, i;
+
+    if (len == 0)
+        return "empty domain";
+    if (d[0] == '[')
+        return domain_check_literal(d, len);
+    if (len > 253)
+        return "domain is longer than 253 octets";
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)d[i];
+
+        if (c == '.') {
+            if (label == 0)
+                return "domain has an empty label";
+            if (d[i - 1] == '-')
+                return "domain label ends with '-'";
+            label = 0;
+            continue;
+        }
+        if (!is_ldh(c))
+            return "domain holds a character other than letters, digits, '-' and '.'";
+        if (label == 0 && c == '-')
+            return "domain label starts with '-'";
+        if (++label > 63)
+            return "domain label is longer than 63 octets";
+    }
+    if (label == 0)
+        return "domain ends with '.'";
+    if (d[len - 1] == '-')
+        return "domain label ends with '-'";
+    return NULL;
+}
+
+/* local_check - the part before the last '@': 1..64 octets, '@' only when quoted */
+static const char *
+local_check(const char *local, size_t len)
+{
+    size_t i;
+    int quoted;
+
+    if (len == 0)
+        return "empty local part";
+    if (len > 64)
+        return "local part is longer than 64 octets";
+    quoted = len >= 2 && local[0] == '"' && local[len - 1] == '"';
+    for (i = 0; i < len; i++) {
+        if (local[i] == '@' && !quoted)
+            return "'@' in an unquoted local part";
+        if (local[i] == '"' && !quoted)
+            return "stray '\"' in the local part";
+    }
+    return NULL;
+}
+
+/* herald_address_check - strict envelope address syntax; reason in diag */
+herald_status
+herald_address_check(const char *address, int need_domain, struct herald_diag *diag)
+{
+    const char *at, *why = NULL;
+    size_t len, i;
+
+    if (address == NULL)
+        return herald_diag_set(diag, HERALD_E_INVAL, "", "no address given");
+    /* strnlen: a hostile caller's unterminated giant string is not walked to the end. */
+    len = strnlen(address, HERALD_ADDRESS_MAX + 1);
+    if (len > HERALD_ADDRESS_MAX)
+        return herald_diag_set(diag, HERALD_E_ADDRESS, "", "address is longer than %d octets",
+                               HERALD_ADDRESS_MAX);
+    if (len == 0) {
+        if (!need_domain)
+            return HERALD_OK;   /* the null reverse-path, "<>" on the wire */
+        return herald_diag_set(diag, HERALD_E_ADDRESS, "", "empty address");
+    }
+    /* Checked byte by byte first: CR/LF must never reach an SMTP command
+     * line, and whitespace or brackets would let an address smuggle syntax. */
+    for (i = 0; i < len && why == NULL; i++) {
+        unsigned char c = (unsigned char)address[i];
+
+        if (c < 0x20 || c == 0x7f)
+            why = "control character in address";
+        else if (c == ' ')
+            why = "space in address";
+        else if (c == '<' || c == '>')
+            why = "'<' or '>' in address";
+        else if (c >= 0x80)
+            why = "non-ASCII character in address (SMTPUTF8 is not supported)";
+    }
+    if (why == NULL) {
+        at = strrchr(address, '@');
+        if (at == NULL) {
+            if (need_domain)
+                why = "no domain (no '@')";
+        } else {
+            why = local_check(address, (size_t)(at - address));
+            if (why == NULL)
+                why = domain_check(at + 1);
+        }
+    }
+    if (why != NULL)
+        return herald_diag_set(diag, HERALD_E_ADDRESS, address, "%s", why);
+    return HERALD_OK;
+}
+
+/* herald_message_set_sender - replace the sender; "" is allowed */
+herald_status
+herald_message_set_sender(struct herald_message *msg, const char *address)
+{
+    herald_status st;
+    char *copy;
+
+    if (msg == NULL || address == NULL)
+        return HERALD_E_INVAL;
+    st = herald_address_check(address, 0, NULL);
+    if (st != HERALD_OK)
+        return st;
+    copy = strdup(address);
+    if (copy == NULL)
+        return HERALD_E_NOMEM;
+    free(msg->sender);
+    msg->sender = copy;
+    return HERALD_OK;
+}
+
+/* herald_message_add_recipient - append a checked recipient (a domain is required) */
+herald_status
+herald_message_add_recipient(struct herald_message *msg, const char *address)
+{
+    herald_status st;
+    char *copy;
+
+    if (msg == NULL || address == NULL)
+        return HERALD_E_INVAL;
+    st = herald_address_check(address, 1, NULL);
+    if (st != HERALD_OK)
+        return st;
+    if (msg->rcpt_count >= MESSAGE_MAX_RECIPIENTS)
+        return HERALD_E_LIMIT;
+    if (msg->rcpt_count == msg->rcpt_cap) {
+        size_t cap = msg->rcpt_cap ? msg->rcpt_cap * 2 : 8;
+        char **grown = realloc(msg->rcpts, cap * sizeof *grown);
+
+        if (grown == NULL)
+            return HERALD_E_NOMEM;
+        msg->rcpts = grown;
+        msg->rcpt_cap = cap;
+    }
+    copy = strdup(address);
+    if (copy == NULL)
+        return HERALD_E_NOMEM;
+    msg->rcpts[msg->rcpt_count++] = copy;
+    return HERALD_OK;
+}
+
+/* write_all - write n octets, retrying short writes and EINTR */
+static int
+write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* tmpfile_open - an anonymous file under $TMPDIR (or /tmp), gone when closed */
+static int
+tmpfile_open(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[PATH_MAX];
+    int fd;
+
+    if (dir == NULL || dir[0] != '/')
+        dir = "/tmp";
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    /* Not every file system has O_TMPFILE: fall back to a named file. */
+#endif
+    if ((size_t)snprintf(path, sizeof path, "%s/herald-body-XXXXXX", dir) >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    /* Unlinked at once: the copy lives exactly as long as the message. */
+    unlink(path);
+    return fd;
+}
+
+/* wait_readable - a non-blocking source said EAGAIN: wait like a blocking read would */
+static int
+wait_readable(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+
+    for (;;) {
+        int r = poll(&p, 1, -1);
+
+        if (r >= 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/* copy_stream - copy fd to its end into a new temporary file; size in *size_out */
+static herald_status
+copy_stream(int fd, int *tmp_out, uint64_t *size_out)
+{
+    unsigned char *buf;
+    uint64_t total = 0;
+    herald_status st = HERALD_OK;
+    int tmp;
+
+    buf = malloc(MESSAGE_COPY_CHUNK);
+    if (buf == NULL)
+        return HERALD_E_NOMEM;
+    tmp = tmpfile_open();
+    if (tmp < 0) {
+        free(buf);
+        return HERALD_E_IO;
+    }
+    for (;;) {
+        ssize_t r = read(fd, buf, MESSAGE_COPY_CHUNK);
+
+        if (r == 0)
+            break;
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_readable(fd) == 0)
+                continue;
+            st = HERALD_E_IO;
+            break;
+        }
+        if (write_all(tmp, buf, (size_t)r) != 0) {
+            st = HERALD_E_IO;
+            break;
+        }
+        total += (uint64_t)r;
+    }
+    free(buf);
+    if (st != HERALD_OK) {
+        close(tmp);
+        return st;
+    }
+    *tmp_out = tmp;
+    *size_out = total;
+    return HERALD_OK;
+}
+
+/* herald_message_set_body_file - open path now (missing file: error now), read it later */
+herald_status
+herald_message_set_body_file(struct herald_message *msg, const char *path)
+{
+    struct stat st;
+    herald_status s;
+    uint64_t size;
+    int fd, copy;
+
+    if (msg == NULL || path == NULL || path[0] == '\0')
+        return HERALD_E_INVAL;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? HERALD_E_NOTFOUND : HERALD_E_IO;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return HERALD_E_IO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return HERALD_E_INVAL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        /* A FIFO or a device cannot be re-read: copy it like a stream. */
+        s = copy_stream(fd, &copy, &size);
+        close(fd);
+        if (s != HERALD_OK)
+            return s;
+        fd = copy;
+    } else {
+        size = (uint64_t)st.st_size;
+    }
+    body_clear(msg);
+    msg->body = BODY_FD;
+    msg->fd = fd;
+    msg->size = size;
+    return HERALD_OK;
+}
+
+/* herald_message_set_body_buffer - a borrowed buffer that must outlive msg */
+herald_status
+herald_message_set_body_buffer(struct herald_message *msg, const void *data, size_t len)
+{
+    if (msg == NULL || (data == NULL && len > 0))
+        return HERALD_E_INVAL;
+    body_clear(msg);
+    msg->body = BODY_BUFFER;
+    msg->buf = data;
+    msg->size = len;
+    return HERALD_OK;
+}
+
+/* herald_message_set_body_fd - copy a stream once into an unlinked temp file; fd stays the caller's */
+herald_status
+herald_message_set_body_fd(struct herald_message *msg, int fd)
+{
+    herald_status st;
+    uint64_t size;
+    int copy;
+
+    if (msg == NULL || fd < 0)
+        return HERALD_E_INVAL;
+    st = copy_stream(fd, &copy, &size);
+    if (st != HERALD_OK)
+        return st;
+    body_clear(msg);
+    msg->body = BODY_FD;
+    msg->fd = copy;
+    msg->size = size;
+    return HERALD_OK;
+}
+
+/* herald_message_sender - borrowed; "" for the null reverse-path */
+const char *
+herald_message_sender(const struct herald_message *msg)
+{
+    return msg != NULL ? msg->sender : NULL;
+}
+
+/* herald_message_recipient_count - number of recipients */
+size_t
+herald_message_recipient_count(const struct herald_message *msg)
+{
+    return msg != NULL ? msg->rcpt_count : 0;
+}
+
+/* herald_message_recipient - borrowed; NULL when index is out of range */
+const char *
+herald_message_recipient(const struct herald_message *msg, size_t index)
+{
+    if (msg == NULL || index >= msg->rcpt_count)
+        return NULL;
+    return msg->rcpts[index];
+}
+
+/* herald_message_body_size - octets as stored, fixed when the body was set */
+herald_status
+herald_message_body_size(const struct herald_message *msg, size_t *size_out)
+{
+    if (msg == NULL || size_out == NULL)
+        return HERALD_E_INVAL;
+    if (msg->size > SIZE_MAX)
+        return HERALD_E_LIMIT;
+    *size_out = (size_t)msg->size;
+    return HERALD_OK;
+}
+
+/* herald_body_open - a new cursor at the start of the body */
+herald_status
+herald_body_open(const struct herald_message *msg, struct herald_body_reader **reader_out)
+{
+    struct herald_body_reader *r;
+
+    if (msg == NULL || reader_out == NULL)
+        return HERALD_E_INVAL;
+    r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return HERALD_E_NOMEM;
+    r->msg = msg;
+    *reader_out = r;
+    return HERALD_OK;
+}
+
+/* herald_body_read - up to cap octets from the reader's own offset; 0 at the end */
+herald_status
+herald_body_read(struct herald_body_reader *reader, void *buf, size_t cap, size_t *n_out)
+{
+    const struct herald_message *m;
+    uint64_t left;
+    size_t want;
+
+    if (reader == NULL || n_out == NULL || (buf == NULL && cap > 0))
+        return HERALD_E_INVAL;
+    m = reader->msg;
+    left = m->size - reader->offset;
+    want = left < cap ? (size_t)left : cap;
+    if (want > SSIZE_MAX)
+        want = SSIZE_MAX;
+    if (want == 0) {
+        *n_out = 0;
+        return HERALD_OK;
+    }
+    if (m->body == BODY_BUFFER) {
+        memcpy(buf, m->buf + reader->offset, want);
+    } else {
+        ssize_t r;
+
+        do
+            r = pread(m->fd, buf, want, (off_t)reader->offset);
+        while (r < 0 && errno == EINTR);
+        /* 0 before the recorded size: the file shrank under us; never send a short body. */
+        if (r <= 0)
+            return HERALD_E_IO;
+        want = (size_t)r;
+    }
+    reader->offset += want;
+    *n_out = want;
+    return HERALD_OK;
+}
+
+/* herald_body_close - free a reader; accepts NULL */
+void
+herald_body_close(struct herald_body_reader **reader)
+{
+    if (reader == NULL || *reader == NULL)
+        return;
+    free(*reader);
+    *reader = NULL;
+}
