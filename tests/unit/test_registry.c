@@ -352,6 +352,41 @@ test_dir_writable(void)
     registry_free(&reg);
 }
 
+/* test_foreign_owner - a file or directory owned by another user is refused.
+ * Only root can give a file away, so as another user this case checks that
+ * our own file loads (the other half of the rule). */
+static void
+test_foreign_owner(void)
+{
+    const char *dir = tdir_new();
+    const struct herald_module *mod = NULL;
+    struct registry *reg;
+    struct herald_diag d;
+    char path[PATH_MAX];
+
+    CU_ASSERT_FATAL(dir != NULL);
+    CU_ASSERT_FATAL(copy_module(dir, "device-good.so", "device-good.so") == 0);
+    join(path, sizeof path, dir, "device-good.so");
+    reg = reg_with(dir, NULL);
+    CU_ASSERT_FATAL(reg != NULL);
+    if (geteuid() == 0) {
+        CU_ASSERT_FATAL(chown(path, 65534, (gid_t)-1) == 0);
+        CU_ASSERT_EQUAL(registry_find(reg, HERALD_KIND_DEVICE, "good", &mod, &d),
+                        HERALD_E_MODULE);
+        CU_ASSERT_STRING_EQUAL(d.where, path);
+        CU_ASSERT(contains(d.text, "the file is owned by uid 65534"));
+        CU_ASSERT_FATAL(chown(path, 0, (gid_t)-1) == 0);
+        CU_ASSERT_FATAL(chown(dir, 65534, (gid_t)-1) == 0);
+        CU_ASSERT_EQUAL(registry_find(reg, HERALD_KIND_DEVICE, "good", &mod, &d),
+                        HERALD_E_MODULE);
+        CU_ASSERT(contains(d.text, "its directory"));
+        CU_ASSERT(contains(d.text, "is owned by uid 65534"));
+        CU_ASSERT_FATAL(chown(dir, 0, (gid_t)-1) == 0);
+    }
+    CU_ASSERT_EQUAL(registry_find(reg, HERALD_KIND_DEVICE, "good", &mod, &d), HERALD_OK);
+    registry_free(&reg);
+}
+
 /* test_not_regular - a directory named like a module */
 static void
 test_not_regular(void)
@@ -657,6 +692,7 @@ main(void)
         { "dlopen failure passed on", test_not_loadable },
         { "group-writable file refused", test_file_writable },
         { "world-writable directory refused", test_dir_writable },
+        { "foreign owner refused", test_foreign_owner },
         { "not a regular file refused", test_not_regular },
         { "duplicate in two directories refused", test_duplicate_dirs },
         { "registry_add twice refused", test_add_twice },
