@@ -1,0 +1,261 @@
+/*
+ * outcome.c - per-recipient results of one delivery: storage and accessors
+ *
+ * See outcome.h (building) and herald/outcome.h (reading).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outcome.h"
+
+struct outcome_entry {
+    char *address;
+    enum herald_result result;
+    char *reply;
+    char *dsn;      /* "" for none */
+    char *host;     /* "" for none */
+    char *peer;     /* "" for none */
+    bool possibly_delivered;
+};
+
+struct herald_outcome {
+    char trace_id[OUTCOME_ID_MAX];
+    size_t count;
+    struct outcome_entry *entries;
+};
+
+/* printable_dup - a copy of s with control characters as '?', cut at OUTCOME_TEXT_MAX */
+static char *
+printable_dup(const char *s)
+{
+    size_t n, i;
+    char *copy;
+
+    if (s == NULL)
+        s = "";
+    n = strnlen(s, OUTCOME_TEXT_MAX);
+    copy = malloc(n + 1);
+    if (copy == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        copy[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    copy[n] = '\0';
+    return copy;
+}
+
+/* entry_clear - free the strings of one entry */
+static void
+entry_clear(struct outcome_entry *e)
+{
+    free(e->address);
+    free(e->reply);
+    free(e->dsn);
+    free(e->host);
+    free(e->peer);
+    memset(e, 0, sizeof *e);
+}
+
+/* outcome_new - count entries, each DEFERRED "4.3.0 no outcome recorded" */
+herald_status
+outcome_new(size_t count, const char *const *addresses, const char *trace_id,
+            struct herald_outcome **o_out)
+{
+    struct herald_outcome *o;
+    herald_status st;
+    size_t i;
+
+    if (o_out == NULL || (count > 0 && addresses == NULL))
+        return HERALD_E_INVAL;
+    o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return HERALD_E_NOMEM;
+    snprintf(o->trace_id, sizeof o->trace_id, "%s", trace_id ? trace_id : "-");
+    if (count > 0) {
+        o->entries = calloc(count, sizeof *o->entries);
+        if (o->entries == NULL) {
+            free(o);
+            return HERALD_E_NOMEM;
+        }
+    }
+    o->count = count;
+    for (i = 0; i < count; i++) {
+        o->entries[i].address = printable_dup(addresses[i]);
+        if (o->entries[i].address == NULL) {
+            herald_outcome_free(&o);
+            return HERALD_E_NOMEM;
+        }
+        st = outcome_record(o, i, HERALD_RESULT_DEFERRED, "4.3.0 no outcome recorded", "4.3.0",
+                            NULL, NULL, false);
+        if (st != HERALD_OK) {
+            herald_outcome_free(&o);
+            return st;
+        }
+    }
+    *o_out = o;
+    return HERALD_OK;
+}
+
+/* outcome_record - replace entry i with copies of the given strings */
+herald_status
+outcome_record(struct herald_outcome *o, size_t i, enum herald_result result, const char *reply,
+               const char *dsn, const char *host, const char *peer, bool possibly_delivered)
+{
+    struct outcome_entry *e;
+    char *r, *d, *h, *p;
+
+    if (o == NULL || i >= o->count || reply == NULL)
+        return HERALD_E_INVAL;
+    if (result != HERALD_RESULT_DEFERRED && result != HERALD_RESULT_DELIVERED &&
+        result != HERALD_RESULT_FAILED)
+        return HERALD_E_INVAL;
+    r = printable_dup(reply);
+    d = printable_dup(dsn);
+    h = printable_dup(host);
+    p = printable_dup(peer);
+    if (r == NULL || d == NULL || h == NULL || p == NULL) {
+        free(r);
+        free(d);
+        free(h);
+        free(p);
+        return HERALD_E_NOMEM;
+    }
+    e = &o->entries[i];
+    free(e->reply);
+    free(e->dsn);
+    free(e->host);
+    free(e->peer);
+    e->result = result;
+    e->reply = r;
+    e->dsn = d;
+    e->host = h;
+    e->peer = p;
+    e->possibly_delivered = possibly_delivered;
+    return HERALD_OK;
+}
+
+/* herald_result_name - "delivered", "deferred", "failed" */
+const char *
+herald_result_name(enum herald_result result)
+{
+    switch (result) {
+    case HERALD_RESULT_DELIVERED: return "delivered";
+    case HERALD_RESULT_DEFERRED: return "deferred";
+    case HERALD_RESULT_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+/* entry_at - entry i, or NULL when out of range */
+static const struct outcome_entry *
+entry_at(const struct herald_outcome *o, size_t i)
+{
+    return o != NULL && i < o->count ? &o->entries[i] : NULL;
+}
+
+/* herald_outcome_count - number of recipients */
+size_t
+herald_outcome_count(const struct herald_outcome *o)
+{
+    return o != NULL ? o->count : 0;
+}
+
+/* herald_outcome_trace_id - the delivery's trace id */
+const char *
+herald_outcome_trace_id(const struct herald_outcome *o)
+{
+    return o != NULL ? o->trace_id : NULL;
+}
+
+/* herald_outcome_address - recipient i, borrowed */
+const char *
+herald_outcome_address(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_entry *e = entry_at(o, i);
+
+    return e ? e->address : NULL;
+}
+
+/* herald_outcome_result - recipient i's result; DEFERRED (0) when out of range */
+enum herald_result
+herald_outcome_result(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_entry *e = entry_at(o, i);
+
+    return e ? e->result : HERALD_RESULT_DEFERRED;
+}
+
+/* herald_outcome_reply - the deciding reply, borrowed */
+const char *
+herald_outcome_reply(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_entry *e = entry_at(o, i);
+
+    return e ? e->reply : NULL;
+}
+
+/* herald_outcome_dsn - the enhanced status code, or "" */
+const char *
+herald_outcome_dsn(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_entry *e = entry_at(o, i);
+
+    return e ? e->dsn : NULL;
+}
+
+/* herald_outcome_host - the hop, or "" */
+const char *
+herald_outcome_host(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_entry *e = entry_at(o, i);
+
+    return e ? e->host : NULL;
+}
+
+/* herald_outcome_peer - "ADDR:PORT", or "" */
+const char *
+herald_outcome_peer(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_entry *e = entry_at(o, i);
+
+    return e ? e->peer : NULL;
+}
+
+/* herald_outcome_possibly_delivered - timeout after the final dot */
+bool
+herald_outcome_possibly_delivered(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_entry *e = entry_at(o, i);
+
+    return e ? e->possibly_delivered : false;
+}
+
+/* herald_outcome_tally - how many recipients ended in result */
+size_t
+herald_outcome_tally(const struct herald_outcome *o, enum herald_result result)
+{
+    size_t i, n = 0;
+
+    for (i = 0; o != NULL && i < o->count; i++)
+        if (o->entries[i].result == result)
+            n++;
+    return n;
+}
+
+/* herald_outcome_free - free o; accepts NULL and clears the pointer */
+void
+herald_outcome_free(struct herald_outcome **o)
+{
+    size_t i;
+
+    if (o == NULL || *o == NULL)
+        return;
+    for (i = 0; i < (*o)->count; i++)
+        entry_clear(&(*o)->entries[i]);
+    free((*o)->entries);
+    free(*o);
+    *o = NULL;
+}
