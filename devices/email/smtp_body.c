@@ -1,0 +1,116 @@
+/*
+ * smtp_body.c - streaming DATA encoder: CRLF, dot-stuffing, end mark (see smtp_body.h)
+ */
+#include <string.h>
+
+#include "smtp_body.h"
+
+/* smtp_body_init - fresh encoder: at the start of a line */
+void
+smtp_body_init(struct smtp_body_enc *e)
+{
+    e->at_bol = true;
+    e->cr_pending = false;
+    e->finished = false;
+    e->eight_bit = false;
+}
+
+/* smtp_body_encode - encode as much of in as fits in out */
+herald_status
+smtp_body_encode(struct smtp_body_enc *e, const char *in, size_t in_len, char *out,
+                 size_t out_cap, size_t *in_used_out, size_t *out_len_out)
+{
+    size_t i = 0, o = 0;
+
+    if (e == NULL || (in == NULL && in_len > 0) || out == NULL || in_used_out == NULL
+        || out_len_out == NULL || e->finished)
+        return HERALD_E_INVAL;
+    while (i < in_len && out_cap - o >= SMTP_BODY_EXPAND_MAX) {
+        char c = in[i];
+
+        if (e->cr_pending) {
+            /* A CR followed by anything but LF is a bare CR: a line ending too. */
+            out[o++] = '\r';
+            out[o++] = '\n';
+            e->cr_pending = false;
+            e->at_bol = true;
+            if (c == '\n') {
+                i++;
+                continue;
+            }
+        }
+        if (c == '\r') {
+            e->cr_pending = true;
+            i++;
+            continue;
+        }
+        if (c == '\n') {
+            out[o++] = '\r';
+            out[o++] = '\n';
+            e->at_bol = true;
+            i++;
+            continue;
+        }
+        if (e->at_bol && c == '.')
+            out[o++] = '.';
+        /* Write this octet now, so a doubled dot never loses its twin. */
+        if ((unsigned char)c >= 0x80)
+            e->eight_bit = true;
+        out[o++] = c;
+        i++;
+        e->at_bol = false;
+        /* Copy the rest of the line in one run: the common case, kept fast. */
+        {
+            size_t room = out_cap - o;
+            size_t j = i;
+
+            while (j < in_len && j - i < room && in[j] != '\r' && in[j] != '\n') {
+                if ((unsigned char)in[j] >= 0x80)
+                    e->eight_bit = true;
+                j++;
+            }
+            memcpy(out + o, in + i, j - i);
+            o += j - i;
+            i = j;
+        }
+    }
+    *in_used_out = i;
+    *out_len_out = o;
+    return HERALD_OK;
+}
+
+/* smtp_body_finish - write the end-of-data mark, exactly once */
+herald_status
+smtp_body_finish(struct smtp_body_enc *e, char *out, size_t out_cap, size_t *out_len_out)
+{
+    size_t o = 0;
+
+    if (e == NULL || out == NULL || out_len_out == NULL || e->finished)
+        return HERALD_E_INVAL;
+    if (out_cap < SMTP_BODY_FINISH_MAX)
+        return HERALD_E_LIMIT;
+    if (e->cr_pending || !e->at_bol) {
+        out[o++] = '\r';
+        out[o++] = '\n';
+    }
+    memcpy(out + o, ".\r\n", 3);
+    o += 3;
+    e->cr_pending = false;
+    e->at_bol = true;
+    e->finished = true;
+    *out_len_out = o;
+    return HERALD_OK;
+}
+
+/* smtp_body_has_8bit - true when data holds an octet >= 0x80 */
+bool
+smtp_body_has_8bit(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (p[i] >= 0x80)
+            return true;
+    return false;
+}
