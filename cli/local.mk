@@ -1,1 +1,32 @@
-# herald CLI: filled by its owner
+# herald CLI: the "herald" command, linked against libherald only (public API).
+bin_PROGRAMS += cli/herald
+cli_herald_SOURCES = \
+	cli/cli.h cli/cli_util.c cli/main.c \
+	cli/cmd_check.c cli/cmd_devices.c cli/cmd_send.c cli/cmd_route.c
+cli_herald_CFLAGS = $(AM_CFLAGS)
+cli_herald_LDADD = core/libherald.la
+
+# "make installcheck" (and so "make distcheck") runs the CLI integration tests
+# against the INSTALLED herald and modules.  Without DESTDIR, HERALD_PLUGIN_PATH
+# is unset so the compiled-in module folder is what gets used; with DESTDIR the
+# installed files are not where they were compiled to look, so point at them.
+installcheck-local:
+	@fail=0; \
+	if test -n '$(DESTDIR)'; then \
+	  plugin_env="HERALD_PLUGIN_PATH=$(DESTDIR)$(pkglibdir) LD_LIBRARY_PATH=$(DESTDIR)$(libdir)"; \
+	else \
+	  plugin_env=; \
+	fi; \
+	for t in $(herald_cli_tests); do \
+	  if env -u HERALD_PLUGIN_PATH -u HERALD_CONF $$plugin_env \
+	      HERALD_BIN='$(DESTDIR)$(bindir)/herald' \
+	      HERALD_SRC_DIR='$(abs_top_srcdir)' \
+	      HERALD_BUILD_DIR='$(abs_top_builddir)' \
+	      TEST_PYTHON='$(TEST_PYTHON)' \
+	      $(SHELL) '$(srcdir)/'$$t; then \
+	    echo "PASS: $$t (installed herald)"; \
+	  else \
+	    echo "FAIL: $$t (installed herald)"; fail=1; \
+	  fi; \
+	done; \
+	test $$fail -eq 0

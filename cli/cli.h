@@ -1,0 +1,70 @@
+/*
+ * cli.h - what the "herald" command's files share
+ *
+ * main.c parses the global options (-c FILE, --help, --version) and calls one
+ * command.  A command receives its own argv, argv[0] being the command name
+ * ("send"), parses it with getopt_long (optind reset by the caller), and
+ * returns a sysexits(3) code, which main() returns.
+ *
+ * Exit codes (README.md, "herald --help"):
+ *   0   EX_OK           all recipients delivered / file valid
+ *   64  EX_USAGE        bad command line
+ *   65  EX_DATAERR      bad address or message data
+ *   66  EX_NOINPUT      the message file cannot be read
+ *   69  EX_UNAVAILABLE  a recipient failed permanently (wins over deferred),
+ *                       or a module is unusable
+ *   70  EX_SOFTWARE     internal error (out of memory, driver bug)
+ *   75  EX_TEMPFAIL     a recipient was deferred and none failed
+ *   78  EX_CONFIG       the device file is wrong (FILE:LINE: message on stderr)
+ */
+#ifndef HERALD_CLI_H
+#define HERALD_CLI_H
+
+#include <stdio.h>
+#include <sysexits.h>
+#include <herald/herald.h>
+
+struct cli_globals {
+    const char *config_path;   /* -c FILE, else $HERALD_CONF, else the default; never NULL */
+    const char *progname;      /* "herald", for messages */
+};
+
+/* The commands; each returns a sysexits code. */
+int cmd_check(int argc, char **argv, const struct cli_globals *g);
+int cmd_devices(int argc, char **argv, const struct cli_globals *g);
+int cmd_send(int argc, char **argv, const struct cli_globals *g);
+int cmd_route(int argc, char **argv, const struct cli_globals *g);
+
+/* cli_exit_code - the sysexits code for a failed library call */
+int cli_exit_code(herald_status status);
+
+/* cli_print_diag - "WHERE: TEXT" on stderr; fallback names the place when diag has none */
+void cli_print_diag(const struct herald_diag *diag, const char *fallback);
+
+/*
+ * cli_open - herald_open(g->config_path) and report a failure on stderr.
+ * Returns EX_OK with *ctx_out set (free it with herald_close), or the exit
+ * code to return, *ctx_out untouched.
+ */
+int cli_open(const struct cli_globals *g, struct herald_context **ctx_out);
+
+/*
+ * cli_usage_error - "herald CMD: MESSAGE" and a hint on stderr; returns EX_USAGE.
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * cli_json_string - write s as a JSON string, quotes included; NULL is written
+ * as null.  Control characters and non-ASCII bytes that are not valid UTF-8
+ * are escaped, so the output always parses.
+ */
+void cli_json_string(FILE *out, const char *s);
+
+/*
+ * cli_put_printable - write s with control characters escaped (\r, \n, \t,
+ * \xNN), so that an address or a server reply can never forge an output line.
+ */
+void cli_put_printable(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * cli_util.c - exit codes, diagnostics, config opening and JSON strings
+ * shared by the herald commands
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* cli_exit_code - the sysexits code for a failed library call */
+int
+cli_exit_code(herald_status status)
+{
+    switch (status) {
+    case HERALD_OK:
+        return EX_OK;
+    case HERALD_E_CONFIG:
+    case HERALD_E_NOTFOUND:      /* no such device: the device file does not name it */
+        return EX_CONFIG;
+    case HERALD_E_MODULE:        /* a module is missing, unsafe or of another ABI */
+        return EX_UNAVAILABLE;
+    case HERALD_E_ADDRESS:
+        return EX_DATAERR;
+    case HERALD_E_IO:
+        return EX_IOERR;
+    case HERALD_E_DNS:
+    case HERALD_E_CONNECT:
+    case HERALD_E_TIMEOUT:
+        return EX_TEMPFAIL;
+    case HERALD_E_TLS:
+    case HERALD_E_PROTOCOL:
+    case HERALD_E_REJECTED:
+        return EX_UNAVAILABLE;
+    case HERALD_E_INVAL:
+        return EX_USAGE;
+    case HERALD_E_NOMEM:
+    case HERALD_E_LIMIT:
+    default:
+        return EX_SOFTWARE;
+    }
+}
+
+/* cli_print_diag - one "WHERE: TEXT" line on stderr */
+void
+cli_print_diag(const struct herald_diag *diag, const char *fallback)
+{
+    const char *where = diag->where[0] != '\0' ? diag->where : fallback;
+
+    if (where != NULL && *where != '\0')
+        fprintf(stderr, "%s: %s\n", where, diag->text[0] ? diag->text : "error");
+    else
+        fprintf(stderr, "herald: %s\n", diag->text[0] ? diag->text : "error");
+}
+
+/* cli_open - open the device file; a failure is reported and mapped to an exit code */
+int
+cli_open(const struct cli_globals *g, struct herald_context **ctx_out)
+{
+    struct herald_diag diag;
+    struct herald_context *ctx = NULL;
+    herald_status st;
+
+    memset(&diag, 0, sizeof diag);
+    st = herald_open(g->config_path, &ctx, &diag);
+    if (st != HERALD_OK) {
+        cli_print_diag(&diag, g->config_path);
+        /* Whatever refused to open, it was the device file that asked for it. */
+        if (st == HERALD_E_IO || st == HERALD_E_NOTFOUND || st == HERALD_E_INVAL)
+            return EX_CONFIG;
+        return cli_exit_code(st);
+    }
+    *ctx_out = ctx;
+    return EX_OK;
+}
+
+/* cli_usage_error - a usage message on stderr; always EX_USAGE */
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "herald%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'herald%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+    return EX_USAGE;
+}
+
+/* utf8_len - length of the valid UTF-8 sequence at s, or 0 when it is not one */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    size_t n, i;
+    unsigned long cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    /* The NUL terminator is not a continuation byte, so this stops at the end. */
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8. */
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff
+        || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* cli_json_string - s as a JSON string that always parses */
+void
+cli_json_string(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n;
+
+    if (s == NULL) {
+        fputs("null", out);
+        return;
+    }
+    putc('"', out);
+    while (*p != '\0') {
+        if (*p == '"' || *p == '\\') {
+            putc('\\', out);
+            putc(*p, out);
+            p++;
+        } else if (*p == '\n') {
+            fputs("\\n", out);
+            p++;
+        } else if (*p == '\r') {
+            fputs("\\r", out);
+            p++;
+        } else if (*p == '\t') {
+            fputs("\\t", out);
+            p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            fprintf(out, "\\u%04x", (unsigned)*p);
+            p++;
+        } else if ((n = utf8_len(p)) == 0) {
+            /* A stray byte is shown as the Latin-1 character of that value. */
+            fprintf(out, "\\u%04x", (unsigned)*p);
+            p++;
+        } else {
+            fwrite(p, 1, n, out);
+            p += n;
+        }
+    }
+    putc('"', out);
+}
+
+/* cli_put_printable - s with control characters escaped, for one-line output */
+void
+cli_put_printable(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+    for (; *p != '\0'; p++) {
+        if (*p == '\r')
+            fputs("\\r", out);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", (unsigned)*p);
+        else
+            putc(*p, out);
+    }
+}

@@ -1,0 +1,367 @@
+/*
+ * cmd_send.c - "herald send": hand one message to a device and report each
+ * recipient's result
+ *
+ *   herald [-c FILE] send [-d DEV] -f FROM -t RCPT... [--json] [--trace FILE|-] [MSGFILE|-]
+ *
+ * Text output, one line per recipient on stdout:
+ *   RCPT: delivered|deferred|failed: REPLY (host HOST, peer PEER)
+ * with "-" for a host or peer the device did not use (a file device has none).
+ * --json prints {"recipients":[{"address","status","host","peer","reply","dsn",
+ * "possibly_delivered"}],"trace_id":…}, host and peer null when unused.
+ *
+ * Exit: 0 all delivered; 69 any failed (failed wins); 75 any deferred and none
+ * failed; 64 usage; 65 bad address; 66 unreadable MSGFILE; 78 config.
+ * Errors are checked in that order: usage, addresses, device file, body.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* The recipients named with -t; bounded so a runaway command line is refused. */
+#define SEND_RCPT_MAX 1000
+
+struct send_args {
+    const char *device;
+    const char *from;
+    const char *trace;
+    const char *body;        /* MSGFILE, or NULL / "-" for stdin */
+    const char *rcpt[SEND_RCPT_MAX];
+    size_t rcpt_count;
+    bool json;
+};
+
+/* send_usage - help for "herald send" */
+static void
+send_usage(FILE *out)
+{
+    fputs("Usage: herald [-c FILE] send [-d DEV] -f FROM -t RCPT... [--json]\n"
+          "                             [--trace FILE|-] [MSGFILE|-]\n"
+          "\n"
+          "Send the message in MSGFILE (or on standard input when MSGFILE is \"-\" or\n"
+          "absent) through device DEV (default: the first device of the file).\n"
+          "\n"
+          "  -d, --device DEV  the device to use\n"
+          "  -f, --from FROM   envelope sender (\"\" for the null sender)\n"
+          "  -t, --to RCPT     envelope recipient; repeat for more\n"
+          "      --json        print the results as one JSON object\n"
+          "      --trace FILE  write the delivery trace to FILE (\"-\": standard error)\n"
+          "\n"
+          "Prints one line per recipient:\n"
+          "  RCPT: delivered|deferred|failed: REPLY (host HOST, peer PEER)\n"
+          "Exit status: 0 all delivered; 69 some recipient failed permanently;\n"
+          "75 some recipient deferred and none failed; 64 usage; 65 bad address;\n"
+          "66 MSGFILE unreadable; 78 configuration error.\n",
+          out);
+}
+
+/* parse_args - the command line into a; EX_OK, or the exit code after a message */
+static int
+parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
+{
+    enum { OPT_JSON = 256, OPT_TRACE };
+    static const struct option longopts[] = {
+        { "device", required_argument, NULL, 'd' },
+        { "from", required_argument, NULL, 'f' },
+        { "to", required_argument, NULL, 't' },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "trace", required_argument, NULL, OPT_TRACE },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "d:f:t:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            a->device = optarg;
+            break;
+        case 'f':
+            a->from = optarg;
+            break;
+        case 't':
+            if (a->rcpt_count == SEND_RCPT_MAX)
+                return cli_usage_error("send", "more than %d recipients", SEND_RCPT_MAX);
+            a->rcpt[a->rcpt_count++] = optarg;
+            break;
+        case OPT_JSON:
+            a->json = true;
+            break;
+        case OPT_TRACE:
+            a->trace = optarg;
+            break;
+        case 'h':
+            *help_out = true;
+            return EX_OK;
+        default:
+            if (optopt != 0 && strchr("dft", optopt) != NULL)
+                return cli_usage_error("send", "option -%c needs a value", optopt);
+            return cli_usage_error("send", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        a->body = argv[optind++];
+    if (optind < argc)
+        return cli_usage_error("send", "more than one MSGFILE");
+    if (a->from == NULL)
+        return cli_usage_error("send", "missing -f FROM");
+    if (a->rcpt_count == 0)
+        return cli_usage_error("send", "missing -t RCPT");
+    if (a->trace != NULL && *a->trace == '\0')
+        return cli_usage_error("send", "--trace needs a FILE or -");
+    return EX_OK;
+}
+
+/* address_error - report a refused address, escaped; always EX_DATAERR */
+static int
+address_error(const char *role, const char *address, const struct herald_diag *diag)
+{
+    fprintf(stderr, "herald send: bad %s address \"", role);
+    cli_put_printable(stderr, address);
+    fprintf(stderr, "\": %s\n", diag->text[0] ? diag->text : "refused");
+    return EX_DATAERR;
+}
+
+/* build_message - envelope from the arguments; the body comes later */
+static int
+build_message(const struct send_args *a, struct herald_message **msg_out)
+{
+    struct herald_message *msg = NULL;
+    struct herald_diag diag;
+    herald_status st;
+    size_t i;
+    int rc = EX_OK;
+
+    memset(&diag, 0, sizeof diag);
+    /* The null sender "" has no domain; a recipient must have one. */
+    if (*a->from != '\0' && herald_address_check(a->from, 0, &diag) != HERALD_OK)
+        return address_error("sender", a->from, &diag);
+    for (i = 0; i < a->rcpt_count; i++)
+        if (herald_address_check(a->rcpt[i], 1, &diag) != HERALD_OK)
+            return address_error("recipient", a->rcpt[i], &diag);
+    st = herald_message_new(&msg);
+    if (st != HERALD_OK) {
+        fprintf(stderr, "herald send: %s\n", herald_strerror(st));
+        return cli_exit_code(st);
+    }
+    st = herald_message_set_sender(msg, a->from);
+    if (st != HERALD_OK)
+        rc = st == HERALD_E_ADDRESS ? address_error("sender", a->from, &diag) : cli_exit_code(st);
+    for (i = 0; rc == EX_OK && i < a->rcpt_count; i++) {
+        st = herald_message_add_recipient(msg, a->rcpt[i]);
+        if (st == HERALD_E_ADDRESS)
+            rc = address_error("recipient", a->rcpt[i], &diag);
+        else if (st != HERALD_OK)
+            rc = cli_exit_code(st);
+    }
+    if (rc != EX_OK) {
+        if (st != HERALD_E_ADDRESS)
+            fprintf(stderr, "herald send: %s\n", herald_strerror(st));
+        herald_message_free(&msg);
+        return rc;
+    }
+    *msg_out = msg;
+    return EX_OK;
+}
+
+/* set_body - the body from MSGFILE or standard input */
+static int
+set_body(struct herald_message *msg, const char *path)
+{
+    herald_status st;
+
+    if (path == NULL || strcmp(path, "-") == 0) {
+        st = herald_message_set_body_fd(msg, STDIN_FILENO);
+        if (st != HERALD_OK) {
+            fprintf(stderr, "herald send: cannot read the message from standard input: %s\n",
+                    herald_strerror(st));
+            return st == HERALD_E_IO ? EX_IOERR : cli_exit_code(st);
+        }
+        return EX_OK;
+    }
+    st = herald_message_set_body_file(msg, path);
+    if (st != HERALD_OK) {
+        fprintf(stderr, "herald send: ");
+        cli_put_printable(stderr, path);
+        fprintf(stderr, ": cannot read the message: %s\n", herald_strerror(st));
+        return st == HERALD_E_IO || st == HERALD_E_NOTFOUND ? EX_NOINPUT : cli_exit_code(st);
+    }
+    return EX_OK;
+}
+
+/* pick_device - -d DEV, else the first device of the file */
+static int
+pick_device(struct herald_context *ctx, const struct cli_globals *g, const char *name,
+            struct herald_device **dev_out)
+{
+    struct herald_diag diag;
+    struct herald_device *dev = NULL;
+    herald_status st;
+
+    memset(&diag, 0, sizeof diag);
+    if (name == NULL) {
+        if (herald_device_count(ctx) == 0) {
+            fprintf(stderr, "%s: no device is defined\n", g->config_path);
+            return EX_CONFIG;
+        }
+        *dev_out = herald_device_at(ctx, 0);
+        return EX_OK;
+    }
+    st = herald_device(ctx, name, &dev, &diag);
+    if (st != HERALD_OK) {
+        cli_print_diag(&diag, g->config_path);
+        return st == HERALD_E_NOTFOUND ? EX_CONFIG : cli_exit_code(st);
+    }
+    *dev_out = dev;
+    return EX_OK;
+}
+
+/* empty_null - NULL for an empty string, so JSON says null for an unused hop */
+static const char *
+empty_null(const char *s)
+{
+    return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* print_text - one line per recipient */
+static void
+print_text(const struct herald_outcome *o)
+{
+    size_t i;
+
+    for (i = 0; i < herald_outcome_count(o); i++) {
+        const char *host = empty_null(herald_outcome_host(o, i));
+        const char *peer = empty_null(herald_outcome_peer(o, i));
+
+        cli_put_printable(stdout, herald_outcome_address(o, i));
+        printf(": %s: ", herald_result_name(herald_outcome_result(o, i)));
+        cli_put_printable(stdout, herald_outcome_reply(o, i));
+        fputs(" (host ", stdout);
+        cli_put_printable(stdout, host ? host : "-");
+        fputs(", peer ", stdout);
+        cli_put_printable(stdout, peer ? peer : "-");
+        fputs(herald_outcome_possibly_delivered(o, i) ? ", possibly delivered)\n" : ")\n",
+              stdout);
+    }
+}
+
+/* print_json - the results as one JSON object */
+static void
+print_json(const struct herald_outcome *o)
+{
+    size_t i;
+
+    fputs("{\"recipients\":[", stdout);
+    for (i = 0; i < herald_outcome_count(o); i++) {
+        fputs(i ? ",{\"address\":" : "{\"address\":", stdout);
+        cli_json_string(stdout, herald_outcome_address(o, i));
+        fputs(",\"status\":", stdout);
+        cli_json_string(stdout, herald_result_name(herald_outcome_result(o, i)));
+        fputs(",\"host\":", stdout);
+        cli_json_string(stdout, empty_null(herald_outcome_host(o, i)));
+        fputs(",\"peer\":", stdout);
+        cli_json_string(stdout, empty_null(herald_outcome_peer(o, i)));
+        fputs(",\"reply\":", stdout);
+        cli_json_string(stdout, herald_outcome_reply(o, i));
+        fputs(",\"dsn\":", stdout);
+        cli_json_string(stdout, empty_null(herald_outcome_dsn(o, i)));
+        fputs(herald_outcome_possibly_delivered(o, i) ? ",\"possibly_delivered\":true}"
+                                                      : ",\"possibly_delivered\":false}",
+              stdout);
+    }
+    fputs("],\"trace_id\":", stdout);
+    cli_json_string(stdout, herald_outcome_trace_id(o));
+    fputs("}\n", stdout);
+}
+
+/* outcome_exit - failed wins over deferred; all delivered is success */
+static int
+outcome_exit(const struct herald_outcome *o)
+{
+    if (herald_outcome_tally(o, HERALD_RESULT_FAILED) > 0)
+        return EX_UNAVAILABLE;
+    if (herald_outcome_tally(o, HERALD_RESULT_DEFERRED) > 0)
+        return EX_TEMPFAIL;
+    return EX_OK;
+}
+
+/* deliver - open the file, pick the device, read the body, send, report */
+static int
+deliver(const struct send_args *a, struct herald_message *msg, const struct cli_globals *g)
+{
+    struct herald_context *ctx = NULL;
+    struct herald_device *dev = NULL;
+    struct herald_outcome *outcome = NULL;
+    struct herald_diag diag;
+    herald_status st;
+    int rc;
+
+    memset(&diag, 0, sizeof diag);
+    rc = cli_open(g, &ctx);
+    if (rc != EX_OK)
+        return rc;
+    rc = pick_device(ctx, g, a->device, &dev);
+    if (rc == EX_OK)
+        rc = set_body(msg, a->body);
+    if (rc == EX_OK && a->trace != NULL) {
+        st = herald_set_trace(ctx, a->trace, NULL, NULL, &diag);
+        if (st != HERALD_OK) {
+            cli_print_diag(&diag, a->trace);
+            rc = st == HERALD_E_INVAL ? EX_USAGE : st == HERALD_E_IO ? EX_CANTCREAT
+                                                                    : cli_exit_code(st);
+        }
+    }
+    if (rc == EX_OK) {
+        st = herald_send(dev, msg, &outcome, &diag);
+        if (st != HERALD_OK) {
+            cli_print_diag(&diag, herald_device_name(dev));
+            rc = cli_exit_code(st);
+            if (rc == EX_IOERR || rc == EX_USAGE)
+                rc = EX_SOFTWARE;   /* the arguments were checked: this is a driver problem */
+        }
+    }
+    if (outcome != NULL) {
+        if (a->json)
+            print_json(outcome);
+        else
+            print_text(outcome);
+        rc = outcome_exit(outcome);
+        if (fflush(stdout) != 0)
+            rc = EX_IOERR;
+        herald_outcome_free(&outcome);
+    }
+    herald_close(&ctx);
+    return rc;
+}
+
+/* cmd_send - send one message through one device */
+int
+cmd_send(int argc, char **argv, const struct cli_globals *g)
+{
+    struct send_args *a;
+    struct herald_message *msg = NULL;
+    bool help = false;
+    int rc;
+
+    a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        fputs("herald send: out of memory\n", stderr);
+        return EX_OSERR;
+    }
+    rc = parse_args(argc, argv, a, &help);
+    if (rc == EX_OK && help)
+        send_usage(stdout);
+    else if (rc == EX_OK)
+        rc = build_message(a, &msg);
+    if (rc == EX_OK && !help)
+        rc = deliver(a, msg, g);
+    herald_message_free(&msg);
+    free(a);
+    return rc;
+}
