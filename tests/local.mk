@@ -4,4 +4,5 @@ include tests/unit/config.mk
 include tests/unit/registry.mk
 include tests/unit/runtime.mk
 include tests/unit/delivery.mk
+include tests/unit/route.mk
 include tests/integration/integration.mk

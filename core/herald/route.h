@@ -84,6 +84,16 @@ herald_status herald_route_start(const struct herald_module_ref *strategy,
                                  struct herald_env *env, const struct herald_trace *trace,
                                  const char *domain, herald_plan_fn done, void *arg);
 
+/* herald_route - run the route strategy of dev (an email-like device: the
+ * first module option of kind ROUTE in its driver's table) for domain and
+ * wait for the plan, running the context's loop.  No mail is sent.
+ * HERALD_OK: *plan_out is the plan (it may hold an error, see
+ * herald_plan_error), freed with herald_plan_free().  HERALD_E_NOTFOUND: the
+ * device has no route strategy; HERALD_E_INVAL, HERALD_E_NOMEM, HERALD_E_IO. */
+struct herald_device;
+herald_status herald_route(struct herald_device *dev, const char *domain,
+                           struct herald_route_plan **plan_out, struct herald_diag *diag);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,421 @@
+/*
+ * route.c - route requests and plans (the core half of herald/route.h)
+ *
+ * A request is what a strategy fills: hops, then addresses, then done() or
+ * fail(), exactly once.  The finished plan goes to the caller from the loop
+ * (never from inside the strategy's own call), and the caller owns it.
+ *
+ * herald_route() runs the device's strategy for one domain and waits on the
+ * context's loop: "herald route" and embedders that want a plan, no mail.
+ *
+ * Limits: ROUTE_MAX_HOPS hops and ROUTE_MAX_ADDRS addresses per hop; beyond
+ * them add_hop/add_address say HERALD_E_LIMIT (strategies cap long before).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <herald/herald.h>
+#include <herald/loop.h>
+#include <herald/module.h>
+#include <herald/route.h>
+#include <herald/trace.h>
+#include "context.h"
+#include "env.h"
+#include "trace_sink.h"
+
+#define ROUTE_MAX_HOPS 100
+#define ROUTE_MAX_ADDRS 64
+#define ROUTE_NAME_MAX 255
+#define ROUTE_ORIGIN_MAX 32
+#define ROUTE_REASON_MAX 400
+
+struct plan_hop {
+    struct herald_hop pub;          /* what readers see; points into this hop */
+    char *host;
+    char *origin;
+    struct herald_address *addrs;
+};
+
+struct herald_route_plan {
+    char *domain;
+    struct plan_hop *hops;
+    size_t count, cap;
+    bool failed;                    /* fail() was called, or done() with no hop */
+    enum herald_result result;
+    char dsn[8];
+    char *reason;
+};
+
+struct herald_route_request {
+    struct herald_route_plan *plan;
+    struct herald_env *env;
+    const struct herald_trace *trace;
+    herald_plan_fn done;
+    void *arg;
+    bool finished;
+};
+
+/* printable_len - length of s when every byte is printable ASCII and it
+ * fits in max; 0 otherwise (names reach SMTP and traces). */
+static size_t
+printable_len(const char *s, size_t max)
+{
+    size_t n;
+
+    if (s == NULL)
+        return 0;
+    for (n = 0; s[n]; n++)
+        if (n >= max || (unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f)
+            return 0;
+    return n;
+}
+
+/* herald_plan_free - release a plan and clear the caller's pointer */
+void
+herald_plan_free(struct herald_route_plan **planp)
+{
+    struct herald_route_plan *plan;
+    size_t i;
+
+    if (planp == NULL || *planp == NULL)
+        return;
+    plan = *planp;
+    for (i = 0; i < plan->count; i++) {
+        free(plan->hops[i].host);
+        free(plan->hops[i].origin);
+        free(plan->hops[i].addrs);
+    }
+    free(plan->hops);
+    free(plan->domain);
+    free(plan->reason);
+    free(plan);
+    *planp = NULL;
+}
+
+const char *
+herald_plan_domain(const struct herald_route_plan *plan)
+{
+    return plan != NULL ? plan->domain : NULL;
+}
+
+size_t
+herald_plan_hop_count(const struct herald_route_plan *plan)
+{
+    return plan != NULL && !plan->failed ? plan->count : 0;
+}
+
+/* herald_plan_hop - borrowed; NULL out of range */
+const struct herald_hop *
+herald_plan_hop(const struct herald_route_plan *plan, size_t i)
+{
+    if (plan == NULL || plan->failed || i >= plan->count)
+        return NULL;
+    return &plan->hops[i].pub;
+}
+
+/* herald_plan_error - HERALD_OK with hops; else why there are none */
+herald_status
+herald_plan_error(const struct herald_route_plan *plan, enum herald_result *result_out,
+                  const char **dsn_out, const char **reason_out)
+{
+    if (plan == NULL)
+        return HERALD_E_INVAL;
+    if (!plan->failed)
+        return HERALD_OK;
+    if (result_out != NULL)
+        *result_out = plan->result;
+    if (dsn_out != NULL)
+        *dsn_out = plan->dsn;
+    if (reason_out != NULL)
+        *reason_out = plan->reason ? plan->reason : "";
+    return HERALD_E_NOTFOUND;
+}
+
+const char *
+herald_route_domain(const struct herald_route_request *req)
+{
+    return req->plan->domain;
+}
+
+struct herald_env *
+herald_route_env(const struct herald_route_request *req)
+{
+    return req->env;
+}
+
+const struct herald_trace *
+herald_route_trace(const struct herald_route_request *req)
+{
+    return req->trace;
+}
+
+/* herald_route_add_hop - append a hop (copies host and origin) */
+herald_status
+herald_route_add_hop(struct herald_route_request *req, const char *host, uint16_t port,
+                     int preference, const char *origin, size_t *hop_out)
+{
+    struct herald_route_plan *plan;
+    struct plan_hop *h;
+    size_t i;
+
+    if (req == NULL || req->finished || port == 0 || preference < -1
+        || printable_len(host, ROUTE_NAME_MAX) == 0
+        || printable_len(origin, ROUTE_ORIGIN_MAX) == 0)
+        return HERALD_E_INVAL;
+    plan = req->plan;
+    if (plan->count >= ROUTE_MAX_HOPS)
+        return HERALD_E_LIMIT;
+    if (plan->count == plan->cap) {
+        size_t cap = plan->cap ? plan->cap * 2 : 8;
+        struct plan_hop *hops = realloc(plan->hops, cap * sizeof *hops);
+
+        if (hops == NULL)
+            return HERALD_E_NOMEM;
+        plan->hops = hops;
+        plan->cap = cap;
+        /* The public views point into each hop: re-aim them after a move. */
+        for (i = 0; i < plan->count; i++) {
+            plan->hops[i].pub.host = plan->hops[i].host;
+            plan->hops[i].pub.origin = plan->hops[i].origin;
+            plan->hops[i].pub.addresses = plan->hops[i].addrs;
+        }
+    }
+    h = &plan->hops[plan->count];
+    memset(h, 0, sizeof *h);
+    h->host = strdup(host);
+    h->origin = strdup(origin);
+    if (h->host == NULL || h->origin == NULL) {
+        free(h->host);
+        free(h->origin);
+        return HERALD_E_NOMEM;
+    }
+    h->pub.host = h->host;
+    h->pub.origin = h->origin;
+    h->pub.port = port;
+    h->pub.preference = preference;
+    if (hop_out != NULL)
+        *hop_out = plan->count;
+    plan->count++;
+    return HERALD_OK;
+}
+
+/* herald_route_add_address - append one address to a hop (copied, port 0) */
+herald_status
+herald_route_add_address(struct herald_route_request *req, size_t hop,
+                         const struct herald_address *addr)
+{
+    struct plan_hop *h;
+    struct herald_address *a;
+
+    if (req == NULL || req->finished || addr == NULL || hop >= req->plan->count
+        || addr->len == 0 || addr->len > sizeof addr->sa)
+        return HERALD_E_INVAL;
+    h = &req->plan->hops[hop];
+    if (h->pub.address_count >= ROUTE_MAX_ADDRS)
+        return HERALD_E_LIMIT;
+    /* Grows by one: a hop holds a handful of addresses. */
+    a = realloc(h->addrs, (h->pub.address_count + 1) * sizeof *a);
+    if (a == NULL)
+        return HERALD_E_NOMEM;
+    h->addrs = a;
+    a[h->pub.address_count] = *addr;
+    a[h->pub.address_count].text[sizeof a->text - 1] = '\0';
+    h->pub.address_count++;
+    h->pub.addresses = h->addrs;
+    return HERALD_OK;
+}
+
+/* request_finish - hand the plan to the caller (from the loop) */
+static void
+request_finish(void *arg)
+{
+    struct herald_route_request *req = arg;
+    struct herald_route_plan *plan = req->plan;
+
+    req->done(req->arg, plan);
+    free(req);
+}
+
+/* request_end - mark finished and schedule the answer */
+static void
+request_end(struct herald_route_request *req)
+{
+    req->finished = true;
+    if (herald_loop_defer(req->env->loop, request_finish, req) != HERALD_OK)
+        request_finish(req);   /* no memory for a deferred call: answer now rather than never */
+}
+
+/* set_failure - record why the plan has no hop (reason copied, one line) */
+static void
+set_failure(struct herald_route_plan *plan, enum herald_result result, const char *dsn,
+            const char *reason)
+{
+    size_t n, i;
+
+    plan->failed = true;
+    plan->result = result == HERALD_RESULT_FAILED ? HERALD_RESULT_FAILED
+                                                  : HERALD_RESULT_DEFERRED;
+    n = dsn ? strlen(dsn) : 0;
+    if (n == 0 || n >= sizeof plan->dsn)
+        dsn = plan->result == HERALD_RESULT_FAILED ? "5.0.0" : "4.0.0";
+    strcpy(plan->dsn, dsn);
+    free(plan->reason);
+    n = reason ? strnlen(reason, ROUTE_REASON_MAX) : 0;
+    plan->reason = malloc(n + 1);
+    if (plan->reason != NULL) {
+        for (i = 0; i < n; i++)
+            plan->reason[i] = ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+                                  ? '?' : reason[i];
+        plan->reason[n] = '\0';
+    }
+}
+
+/* herald_route_done - finish with the hops so far */
+void
+herald_route_done(struct herald_route_request *req)
+{
+    if (req == NULL || req->finished)
+        return;
+    if (req->plan->count == 0)
+        set_failure(req->plan, HERALD_RESULT_DEFERRED, "4.4.4", "no usable hop");
+    request_end(req);
+}
+
+/* herald_route_fail - finish with an error; DELIVERED is read as DEFERRED */
+void
+herald_route_fail(struct herald_route_request *req, enum herald_result result,
+                  const char *dsn, const char *reason)
+{
+    if (req == NULL || req->finished)
+        return;
+    set_failure(req->plan, result, dsn, reason);
+    request_end(req);
+}
+
+/* herald_route_start - run a strategy for domain; done gets the plan */
+herald_status
+herald_route_start(const struct herald_module_ref *strategy, struct herald_env *env,
+                   const struct herald_trace *trace, const char *domain,
+                   herald_plan_fn done, void *arg)
+{
+    const struct herald_route_ops *ops;
+    struct herald_route_request *req;
+    herald_status st;
+
+    if (strategy == NULL || strategy->module == NULL || env == NULL || env->loop == NULL
+        || done == NULL || printable_len(domain, ROUTE_NAME_MAX) == 0)
+        return HERALD_E_INVAL;
+    if (strategy->module->kind != HERALD_KIND_ROUTE)
+        return HERALD_E_MODULE;
+    ops = strategy->module->ops;
+    if (ops == NULL || ops->struct_size < sizeof *ops || ops->plan == NULL)
+        return HERALD_E_MODULE;
+    req = calloc(1, sizeof *req);
+    if (req == NULL)
+        return HERALD_E_NOMEM;
+    req->plan = calloc(1, sizeof *req->plan);
+    if (req->plan == NULL || (req->plan->domain = strdup(domain)) == NULL) {
+        free(req->plan);
+        free(req);
+        return HERALD_E_NOMEM;
+    }
+    req->env = env;
+    req->trace = trace != NULL ? trace : &env->trace;
+    req->done = done;
+    req->arg = arg;
+    herald_trace_log(req->trace, HERALD_TRACE_DEBUG, "route", "domain %s: strategy \"%s\"",
+                     domain, strategy->module->name);
+    st = ops->plan(strategy->options, req);
+    if (st != HERALD_OK && !req->finished) {
+        herald_trace_log(req->trace, HERALD_TRACE_WARN, "route",
+                         "domain %s: strategy \"%s\" could not start: %s", domain,
+                         strategy->module->name, herald_strerror(st));
+        herald_route_fail(req, HERALD_RESULT_DEFERRED, "4.3.0", herald_strerror(st));
+    }
+    return HERALD_OK;
+}
+
+/* A herald_route() call waiting on the loop.  On the heap, with the trace
+ * scope the strategy borrows, so a strategy that answers late never
+ * writes into a returned stack frame. */
+struct route_wait {
+    struct herald_trace scope;
+    struct herald_route_plan *plan;
+    bool done;
+};
+
+static void
+route_wait_done(void *arg, struct herald_route_plan *plan)
+{
+    struct route_wait *w = arg;
+
+    w->plan = plan;
+    w->done = true;
+}
+
+static bool
+route_wait_finished(void *arg)
+{
+    return ((const struct route_wait *)arg)->done;
+}
+
+/* device_route_ref - the device's route strategy: the first MODULE option of
+ * kind ROUTE in its driver's table (the email device's "route" group) */
+static const struct herald_module_ref *
+device_route_ref(const struct herald_device *dev)
+{
+    const struct herald_option *o = dev->conf->driver->options;
+
+    for (; o != NULL && o->name != NULL; o++) {
+        if (o->type == HERALD_OPT_MODULE && o->module_kind == HERALD_KIND_ROUTE) {
+            const struct herald_module_ref *ref =
+                (const void *)((const char *)dev->conf->options + o->offset);
+
+            return ref->module != NULL ? ref : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* herald_route - the plan of dev's route strategy for domain, waiting on the loop */
+herald_status
+herald_route(struct herald_device *dev, const char *domain,
+             struct herald_route_plan **plan_out, struct herald_diag *diag)
+{
+    const struct herald_module_ref *ref;
+    struct route_wait *w;
+    herald_status st;
+
+    if (dev == NULL || domain == NULL || plan_out == NULL)
+        return herald_diag_set(diag, HERALD_E_INVAL, "", "herald_route: missing argument");
+    if (printable_len(domain, ROUTE_NAME_MAX) == 0)
+        return herald_diag_set(diag, HERALD_E_INVAL, dev->conf->name,
+                               "not a domain name (empty, too long or unprintable)");
+    ref = device_route_ref(dev);
+    if (ref == NULL)
+        return herald_diag_set(diag, HERALD_E_NOTFOUND, dev->conf->where,
+                               "device \"%s\" has no route strategy", dev->conf->name);
+    w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return herald_diag_set(diag, HERALD_E_NOMEM, dev->conf->name, "out of memory");
+    trace_scope_init(&w->scope, dev->ctx->sink, NULL);
+    st = herald_route_start(ref, &dev->env, &w->scope, domain, route_wait_done, w);
+    if (st != HERALD_OK) {
+        free(w);
+        return herald_diag_set(diag, st, dev->conf->name, "cannot start route strategy \"%s\": %s",
+                               ref->module->name, herald_strerror(st));
+    }
+    /* Every DNS lookup is bounded by the resolver's timeout and tries; the
+     * loop ends when the plan is in, or when nothing is left to bring it. */
+    st = herald_loop_run(dev->ctx->loop, route_wait_finished, w, 0);
+    if (!w->done) {
+        /* The strategy never answered (a bug in it).  w stays allocated on
+         * purpose: the request still points at it. */
+        return herald_diag_set(diag, HERALD_E_IO, dev->conf->name,
+                               "route strategy \"%s\" never answered (%s)", ref->module->name,
+                               herald_strerror(st));
+    }
+    *plan_out = w->plan;
+    free(w);
+    return HERALD_OK;
+}

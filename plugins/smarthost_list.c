@@ -1,0 +1,185 @@
+/*
+ * smarthost_list.c - parse and validate smart host entries (see the header)
+ *
+ * A device file can carry any bytes in a string (libconfig accepts "\r\n"
+ * escapes), and the host ends up in SMTP and in traces: so every entry is
+ * checked here, at load time, and refused with the reason.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smarthost_list.h"
+
+/* smarthost_valid_hostname - LDH labels of 1..63, 253 octets in all */
+bool
+smarthost_valid_hostname(const char *name)
+{
+    size_t len = 0, label = 0;
+    const char *p;
+
+    if (name == NULL || *name == '\0')
+        return false;
+    for (p = name; *p; p++, len++) {
+        unsigned char c = (unsigned char)*p;
+
+        if (len >= 253)
+            return false;
+        if (c == '.') {
+            if (label == 0 || p[-1] == '-')
+                return false;
+            label = 0;
+            continue;
+        }
+        if (!(isalnum(c) || c == '-') || c > 0x7f)
+            return false;
+        if (c == '-' && label == 0)
+            return false;
+        if (++label > 63)
+            return false;
+    }
+    /* A trailing dot is refused: hosts are written without it everywhere. */
+    return label > 0 && p[-1] != '-';
+}
+
+/* parse_port - decimal 1..65535, nothing else */
+static bool
+parse_port(const char *s, uint16_t *port_out)
+{
+    unsigned long v = 0;
+    const char *p;
+
+    if (*s == '\0' || strlen(s) > 5)
+        return false;
+    for (p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (v < 1 || v > 65535)
+        return false;
+    *port_out = (uint16_t)v;
+    return true;
+}
+
+/* is_ip - an IPv4 or (want_v6) IPv6 literal */
+static bool
+is_ip(const char *s, bool want_v6)
+{
+    unsigned char buf[16];
+
+    return inet_pton(want_v6 ? AF_INET6 : AF_INET, s, buf) == 1;
+}
+
+/* smarthost_parse - split and check one entry */
+herald_status
+smarthost_parse(const char *text, uint16_t default_port, struct smarthost *out, char *why,
+                size_t why_size)
+{
+    char host[SMARTHOST_HOST_MAX];
+    const char *port_text = NULL, *colon;
+    uint16_t port = default_port;
+    bool literal = false;
+    size_t n;
+
+    if (text == NULL || *text == '\0') {
+        snprintf(why, why_size, "empty smart host");
+        return HERALD_E_CONFIG;
+    }
+    if (text[0] == '[') {
+        const char *end = strchr(text, ']');
+
+        if (end == NULL || (end[1] != '\0' && end[1] != ':')) {
+            snprintf(why, why_size, "unbalanced brackets (write [ADDRESS]:PORT)");
+            return HERALD_E_CONFIG;
+        }
+        n = (size_t)(end - text - 1);
+        if (n == 0 || n >= sizeof host) {
+            snprintf(why, why_size, "bad address in brackets");
+            return HERALD_E_CONFIG;
+        }
+        memcpy(host, text + 1, n);
+        host[n] = '\0';
+        if (!is_ip(host, true) && !is_ip(host, false)) {
+            snprintf(why, why_size, "brackets must hold an IP address");
+            return HERALD_E_CONFIG;
+        }
+        literal = true;
+        if (end[1] == ':')
+            port_text = end + 2;
+    } else {
+        colon = strchr(text, ':');
+        if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+            /* Two colons or more: only a bare IPv6 address, without port. */
+            if (strlen(text) >= sizeof host || !is_ip(text, true)) {
+                snprintf(why, why_size, "not an IPv6 address (write [ADDRESS]:PORT)");
+                return HERALD_E_CONFIG;
+            }
+            strcpy(host, text);
+            literal = true;
+        } else {
+            n = colon ? (size_t)(colon - text) : strlen(text);
+            if (n == 0 || n >= sizeof host) {
+                snprintf(why, why_size, "host name empty or longer than 253 octets");
+                return HERALD_E_CONFIG;
+            }
+            memcpy(host, text, n);
+            host[n] = '\0';
+            if (colon != NULL)
+                port_text = colon + 1;
+            literal = is_ip(host, false);
+            if (!literal && !smarthost_valid_hostname(host)) {
+                snprintf(why, why_size, "not a host name or IP address");
+                return HERALD_E_CONFIG;
+            }
+        }
+    }
+    if (port_text != NULL && !parse_port(port_text, &port)) {
+        snprintf(why, why_size, "port must be 1..65535");
+        return HERALD_E_CONFIG;
+    }
+    if (port == 0) {
+        snprintf(why, why_size, "no port given and no default port");
+        return HERALD_E_CONFIG;
+    }
+    memcpy(out->host, host, sizeof host);
+    out->port = port;
+    out->is_ip_literal = literal;
+    return HERALD_OK;
+}
+
+/* printable_prefix - a short, one-line copy of a config string for messages */
+static void
+printable_prefix(const char *s, char *buf, size_t size)
+{
+    size_t i;
+
+    for (i = 0; s[i] && i + 1 < size; i++)
+        buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    buf[i] = '\0';
+}
+
+/* smarthost_check_list - validate every entry; at least one is required */
+herald_status
+smarthost_check_list(const struct herald_strlist *list, struct herald_diag *diag)
+{
+    size_t i;
+
+    if (list == NULL || list->count == 0)
+        return herald_diag_set(diag, HERALD_E_CONFIG, "",
+                               "option \"smarthost\": at least one smart host is required");
+    for (i = 0; i < list->count; i++) {
+        struct smarthost sh;
+        char why[128], shown[80];
+
+        if (smarthost_parse(list->items[i], 25, &sh, why, sizeof why) != HERALD_OK) {
+            printable_prefix(list->items[i] ? list->items[i] : "", shown, sizeof shown);
+            return herald_diag_set(diag, HERALD_E_CONFIG, "",
+                                   "option \"smarthost\": entry %zu \"%s\": %s", i + 1, shown,
+                                   why);
+        }
+    }
+    return HERALD_OK;
+}

@@ -1,0 +1,9 @@
+# Unit tests of route planning (owner: route): pure steps of the strategies.
+check_PROGRAMS += tests/unit/test_route_sort
+TESTS += tests/unit/test_route_sort
+
+tests_unit_test_route_sort_SOURCES = tests/unit/test_route_sort.c \
+	plugins/mx_order.c plugins/mx_order.h \
+	plugins/smarthost_list.c plugins/smarthost_list.h
+tests_unit_test_route_sort_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_route_sort_LDADD = core/libherald.la $(CUNIT_LIBS)
