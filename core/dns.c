@@ -1,0 +1,954 @@
+/*
+ * dns.c - asynchronous DNS on the core's loop (c-ares 1.18), per env
+ *
+ * c-ares tells us which sockets to watch through ARES_OPT_SOCK_STATE_CB; we
+ * mirror them as herald_io watchers, and one herald timer follows
+ * ares_timeout() so retries and timeouts happen without anyone polling.
+ * ARES_FLAG_NOCHECKRESP keeps SERVFAIL and REFUSED distinguishable from a
+ * dead server, and lookups "b" keeps /etc/hosts out of mail routing.
+ *
+ * Every answer is classified, validated (c-ares passes hostile names
+ * through: CR LF, '<', '@' come back as ordinary strings) and delivered
+ * from the loop, never from inside the call that started the lookup:
+ * answers known at once (IP literals, cache hits, synchronous c-ares
+ * failures) go through a 0 ms timer that can be cancelled at teardown.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+
+#include <herald/loop.h>
+#include <herald/trace.h>
+#include "dns.h"
+#include "env.h"
+
+#define DNS_DEFAULT_TIMEOUT_MS 5000
+#define DNS_DEFAULT_TRIES 2
+#define DNS_MAX_RECORDS 64        /* answers beyond this are dropped: a plan never needs more */
+#define DNS_TRACE_LIST 512        /* bytes of record list shown in one trace line */
+
+struct dns_sock {
+    int fd;
+    struct herald_io *io;
+};
+
+struct dns_query;
+
+struct dns {
+    struct herald_env *env;
+    struct herald_loop *loop;
+    ares_channel channel;
+    bool channel_ok;
+    bool closing;
+    int tries;
+    struct dns_sock *socks;
+    size_t sock_count, sock_cap;
+    struct herald_timer *tick;
+    struct dns_query *pending;
+    struct dns_query *starting;  /* the query being started; cleared if it is answered */
+    struct dns_cache *cache;
+};
+
+struct dns_query {
+    struct dns *dns;
+    enum dns_kind kind;
+    int family;                  /* enum herald_family */
+    char *name;
+    herald_mx_fn mx_fn;
+    herald_addr_fn addr_fn;
+    void *arg;
+    bool starting;               /* inside the call that started it */
+    bool from_cache;
+    struct dns_answer *answer;   /* set once known */
+    struct herald_timer *later;  /* delivery of an answer known at once */
+    struct dns_query *prev, *next;
+};
+
+static const char *const class_names[] = {
+    [HERALD_DNS_OK] = "ok", [HERALD_DNS_NODATA] = "nodata",
+    [HERALD_DNS_NXDOMAIN] = "nxdomain", [HERALD_DNS_TEMPFAIL] = "tempfail",
+    [HERALD_DNS_BADNAME] = "badname", [HERALD_DNS_CANCELLED] = "cancelled",
+};
+
+/* herald_dns_class_name - "ok", "nodata", ...; "unknown" outside the enum */
+const char *
+herald_dns_class_name(enum herald_dns_class c)
+{
+    if ((unsigned)c >= sizeof class_names / sizeof class_names[0])
+        return "unknown";
+    return class_names[c];
+}
+
+/* herald_dns_valid_hostname - LDH labels of 1..63 octets, 253 in all, one trailing dot allowed */
+bool
+herald_dns_valid_hostname(const char *name)
+{
+    size_t len, label = 0, i;
+
+    if (name == NULL)
+        return false;
+    len = strlen(name);
+    if (len > 0 && name[len - 1] == '.')
+        len--;
+    if (len == 0 || len > 253)
+        return false;
+    for (i = 0; i < len; i++) {
+        char c = name[i];
+
+        if (c == '.') {
+            if (label == 0 || name[i - 1] == '-')
+                return false;
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '-'))
+            return false;
+        if (c == '-' && label == 0)
+            return false;
+        if (++label > 63)
+            return false;
+    }
+    return name[len - 1] != '-';
+}
+
+/* parse_ip_literal - "127.0.0.1", "::1" or "[::1]" into addr; false when not a literal */
+static bool
+parse_ip_literal(const char *s, struct herald_address *addr)
+{
+    char buf[64];
+    size_t n = strlen(s);
+    struct herald_address a;
+
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        if (n - 2 >= sizeof buf)
+            return false;
+        memcpy(buf, s + 1, n - 2);
+        buf[n - 2] = '\0';
+    } else {
+        if (n >= sizeof buf)
+            return false;
+        memcpy(buf, s, n + 1);
+    }
+    memset(&a, 0, sizeof a);
+    if (inet_pton(AF_INET, buf, &((struct sockaddr_in *)&a.sa)->sin_addr) == 1) {
+        ((struct sockaddr_in *)&a.sa)->sin_family = AF_INET;
+        a.len = sizeof(struct sockaddr_in);
+    } else if (inet_pton(AF_INET6, buf, &((struct sockaddr_in6 *)&a.sa)->sin6_addr) == 1) {
+        ((struct sockaddr_in6 *)&a.sa)->sin6_family = AF_INET6;
+        a.len = sizeof(struct sockaddr_in6);
+    } else {
+        return false;
+    }
+    if (inet_ntop(((struct sockaddr *)&a.sa)->sa_family,
+                  a.len == sizeof(struct sockaddr_in)
+                      ? (const void *)&((struct sockaddr_in *)&a.sa)->sin_addr
+                      : (const void *)&((struct sockaddr_in6 *)&a.sa)->sin6_addr,
+                  a.text, sizeof a.text) == NULL)
+        return false;
+    if (addr != NULL)
+        *addr = a;
+    return true;
+}
+
+/* printable_copy - s for a trace or reason: anything outside printable ASCII becomes '?' */
+static void
+printable_copy(char *out, size_t size, const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0' && i + 1 < size; i++)
+        out[i] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    out[i] = '\0';
+}
+
+/* ---- answers and their delivery ---- */
+
+/* answer_fail - a new answer of class c with a reason; NULL when memory runs out */
+static struct dns_answer *
+answer_fail(enum herald_dns_class c, const char *reason)
+{
+    struct dns_answer *a = dns_answer_new();
+
+    if (a != NULL) {
+        a->dns_class = c;
+        snprintf(a->reason, sizeof a->reason, "%s", reason);
+    }
+    return a;
+}
+
+/* kind_label - "MX" or the address families asked for, for the trace */
+static const char *
+kind_label(const struct dns_query *q)
+{
+    if (q->kind == DNS_KIND_MX)
+        return "MX";
+    return q->family == HERALD_FAMILY_IPV4 ? "A" : q->family == HERALD_FAMILY_IPV6 ? "AAAA"
+                                                                                    : "A/AAAA";
+}
+
+/* trace_answer - one line per answer: "MX multi.test -> 10 mx1.multi.test, ... (ttl 0)" */
+static void
+trace_answer(const struct dns_query *q, const struct dns_answer *a)
+{
+    const struct herald_trace *t = &q->dns->env->trace;
+    char list[DNS_TRACE_LIST];
+    size_t used = 0, i;
+
+    if (!herald_trace_enabled(t, HERALD_TRACE_INFO))
+        return;
+    if (a->dns_class != HERALD_DNS_OK) {
+        herald_trace_log(t, a->dns_class == HERALD_DNS_CANCELLED ? HERALD_TRACE_DEBUG
+                                                                  : HERALD_TRACE_INFO,
+                         "dns", "%s %s -> %s%s%s%s", kind_label(q), q->name,
+                         herald_dns_class_name(a->dns_class), a->reason[0] ? " (" : "",
+                         a->reason, a->reason[0] ? ")" : "");
+        return;
+    }
+    list[0] = '\0';
+    for (i = 0; i < a->count && used + 1 < sizeof list; i++) {
+        int n;
+
+        if (q->kind == DNS_KIND_MX)
+            n = snprintf(list + used, sizeof list - used, "%s%u %s%s", i ? ", " : "",
+                         (unsigned)a->mx[i].preference,
+                         a->mx[i].host[0] ? a->mx[i].host : ". (null MX)",
+                         a->mx[i].is_ip_literal ? " (IP literal)" : "");
+        else
+            n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                         a->addr[i].text);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    herald_trace_log(t, HERALD_TRACE_INFO, "dns", "%s %s -> %s%s (ttl %u%s)", kind_label(q),
+                     q->name, list, used >= sizeof list ? "..." : "", (unsigned)a->ttl,
+                     q->from_cache ? ", cached" : "");
+}
+
+/* query_unlink - take q off the resolver's pending list */
+static void
+query_unlink(struct dns_query *q)
+{
+    if (q->prev != NULL)
+        q->prev->next = q->next;
+    else
+        q->dns->pending = q->next;
+    if (q->next != NULL)
+        q->next->prev = q->prev;
+    q->prev = q->next = NULL;
+}
+
+/* query_free - release a query that is off the list */
+static void
+query_free(struct dns_query *q)
+{
+    herald_timer_cancel(&q->later);
+    dns_answer_free(&q->answer);
+    free(q->name);
+    free(q);
+}
+
+/* query_deliver - call the owner once with q's answer, then free q */
+static void
+query_deliver(struct dns_query *q)
+{
+    static const struct dns_answer oom = { .dns_class = HERALD_DNS_TEMPFAIL,
+                                           .reason = "out of memory" };
+    const struct dns_answer *a = q->answer != NULL ? q->answer : &oom;
+
+    if (q->dns->starting == q)
+        q->dns->starting = NULL;
+    query_unlink(q);
+    trace_answer(q, a);
+    if (q->kind == DNS_KIND_MX) {
+        struct herald_mx_result r = { a->dns_class, a->reason, a->ttl, a->count, a->mx };
+
+        if (r.mx == NULL)
+            r.count = 0;
+        q->mx_fn(q->arg, &r);
+    } else {
+        struct herald_addr_result r = { a->dns_class, a->reason, a->ttl, a->count, a->addr };
+
+        if (r.addr == NULL)
+            r.count = 0;
+        q->addr_fn(q->arg, &r);
+    }
+    query_free(q);
+}
+
+/* deliver_later - timer callback for answers known when the query started */
+static void
+deliver_later(void *arg)
+{
+    struct dns_query *q = arg;
+
+    herald_timer_cancel(&q->later);   /* fired: release the handle */
+    query_deliver(q);
+}
+
+/* query_answer - q's answer is known: deliver now, or from the loop if still starting */
+static void
+query_answer(struct dns_query *q, struct dns_answer *a)
+{
+    dns_answer_free(&q->answer);
+    q->answer = a;
+    if (q->starting) {
+        if (herald_timer_start(q->dns->loop, 0, deliver_later, q, &q->later) == HERALD_OK)
+            return;
+        /* The loop cannot take a timer: there is no way left to answer later. */
+        dns_answer_free(&q->answer);
+        q->answer = answer_fail(HERALD_DNS_TEMPFAIL, "out of memory");
+    }
+    query_deliver(q);
+}
+
+/* classify - a c-ares status as a class and reason; ARES_SUCCESS is handled by the caller */
+static struct dns_answer *
+classify(int status, int timeouts, int tries)
+{
+    char why[96];
+
+    switch (status) {
+    case ARES_ENODATA:
+        return answer_fail(HERALD_DNS_NODATA, "");
+    case ARES_ENOTFOUND:
+        return answer_fail(HERALD_DNS_NXDOMAIN, "NXDOMAIN");
+    case ARES_ESERVFAIL:
+        return answer_fail(HERALD_DNS_TEMPFAIL, "SERVFAIL");
+    case ARES_EREFUSED:
+        return answer_fail(HERALD_DNS_TEMPFAIL, "REFUSED");
+    case ARES_ETIMEOUT:
+        snprintf(why, sizeof why, "timeout after %d tr%s", timeouts > 0 ? timeouts : tries,
+                 (timeouts > 0 ? timeouts : tries) == 1 ? "y" : "ies");
+        return answer_fail(HERALD_DNS_TEMPFAIL, why);
+    case ARES_ECONNREFUSED:
+        return answer_fail(HERALD_DNS_TEMPFAIL, "could not contact DNS servers");
+    case ARES_EBADNAME:
+        return answer_fail(HERALD_DNS_BADNAME, "bad name");
+    case ARES_EDESTRUCTION:
+    case ARES_ECANCELLED:
+        return answer_fail(HERALD_DNS_CANCELLED, "resolver closing");
+    default:
+        snprintf(why, sizeof why, "%s", ares_strerror(status));
+        return answer_fail(HERALD_DNS_TEMPFAIL, why);
+    }
+}
+
+/* ---- wiring c-ares to the loop ---- */
+
+static void dns_reschedule(struct dns *dns);
+
+/* on_tick - c-ares' next timeout is due: let it retry or give up */
+static void
+on_tick(void *arg)
+{
+    struct dns *dns = arg;
+
+    herald_timer_cancel(&dns->tick);   /* fired: release the handle */
+    ares_process_fd(dns->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    dns_reschedule(dns);
+}
+
+/* dns_reschedule - follow ares_timeout() with the tick timer */
+static void
+dns_reschedule(struct dns *dns)
+{
+    struct timeval tv, *tvp;
+    uint64_t ms;
+
+    herald_timer_cancel(&dns->tick);
+    if (dns->closing || dns->pending == NULL)
+        return;
+    tvp = ares_timeout(dns->channel, NULL, &tv);
+    if (tvp == NULL)
+        return;
+    ms = (uint64_t)tvp->tv_sec * 1000u + (uint64_t)(tvp->tv_usec + 999) / 1000u;
+    /* Failing here leaves the query to the next socket event; with no events it
+     * would hang, so fall back to polling c-ares soon. */
+    if (herald_timer_start(dns->loop, ms, on_tick, dns, &dns->tick) != HERALD_OK)
+        (void)herald_timer_start(dns->loop, 10, on_tick, dns, &dns->tick);
+}
+
+/* on_socket - a c-ares socket is ready */
+static void
+on_socket(void *arg, int fd, unsigned events)
+{
+    struct dns *dns = arg;
+
+    ares_process_fd(dns->channel,
+                    (events & (HERALD_IO_READ | HERALD_IO_ERROR)) ? fd : ARES_SOCKET_BAD,
+                    (events & HERALD_IO_WRITE) ? fd : ARES_SOCKET_BAD);
+    dns_reschedule(dns);
+}
+
+/* sock_state - c-ares opened, changed or is closing a socket */
+static void
+sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+    struct dns *dns = data;
+    unsigned events = (readable ? HERALD_IO_READ : 0u) | (writable ? HERALD_IO_WRITE : 0u);
+    size_t i;
+
+    for (i = 0; i < dns->sock_count; i++)
+        if (dns->socks[i].fd == fd)
+            break;
+    if (i < dns->sock_count) {
+        if (events == 0) {
+            herald_io_remove(&dns->socks[i].io);
+            dns->socks[i] = dns->socks[--dns->sock_count];
+        } else {
+            (void)herald_io_set(dns->socks[i].io, events);
+        }
+        return;
+    }
+    if (events == 0 || dns->closing)
+        return;
+    if (dns->sock_count == dns->sock_cap) {
+        size_t cap = dns->sock_cap ? dns->sock_cap * 2 : 4;
+        struct dns_sock *s = realloc(dns->socks, cap * sizeof *s);
+
+        if (s == NULL)
+            return;   /* unwatched: the tick timer still ends the query by timeout */
+        dns->socks = s;
+        dns->sock_cap = cap;
+    }
+    dns->socks[dns->sock_count].fd = fd;
+    if (herald_io_add(dns->loop, fd, events, on_socket, dns, &dns->socks[dns->sock_count].io)
+        == HERALD_OK)
+        dns->sock_count++;
+}
+
+/* servers_csv - "a,b,c" from the configured list; NULL for none or no memory */
+static char *
+servers_csv(const struct herald_strlist *servers)
+{
+    size_t i, len = 1;
+    char *csv;
+
+    if (servers == NULL || servers->count == 0)
+        return NULL;
+    for (i = 0; i < servers->count; i++)
+        len += strlen(servers->items[i]) + 1;
+    csv = malloc(len);
+    if (csv == NULL)
+        return NULL;
+    csv[0] = '\0';
+    for (i = 0; i < servers->count; i++) {
+        if (i > 0)
+            strcat(csv, ",");
+        strcat(csv, servers->items[i]);
+    }
+    return csv;
+}
+
+/* dns_new - the env's resolver, from its dns settings */
+static herald_status
+dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
+{
+    struct ares_options o;
+    char lookups[] = "b";
+    struct dns *dns;
+    char *csv;
+    int rc;
+
+    if (env->loop == NULL)
+        return herald_diag_set(diag, HERALD_E_DNS, "dns", "no event loop for the resolver");
+    dns = calloc(1, sizeof *dns);
+    if (dns == NULL || (dns->cache = dns_cache_new()) == NULL) {
+        free(dns);
+        return herald_diag_set(diag, HERALD_E_NOMEM, "dns", "out of memory");
+    }
+    dns->env = env;
+    dns->loop = env->loop;
+    dns->tries = env->dns_tries > 0 && env->dns_tries <= 100 ? (int)env->dns_tries
+                                                             : DNS_DEFAULT_TRIES;
+    rc = ares_library_init(ARES_LIB_INIT_ALL);
+    if (rc != ARES_SUCCESS) {
+        dns_cache_free(&dns->cache);
+        free(dns);
+        return herald_diag_set(diag, HERALD_E_DNS, "dns", "c-ares: %s", ares_strerror(rc));
+    }
+    memset(&o, 0, sizeof o);
+    o.sock_state_cb = sock_state;
+    o.sock_state_cb_data = dns;
+    o.timeout = env->dns_timeout_ms > 0 && env->dns_timeout_ms <= 600000
+                    ? (int)env->dns_timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
+    o.tries = dns->tries;
+    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+    o.lookups = lookups;
+    rc = ares_init_options(&dns->channel, &o,
+                           ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES
+                           | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS);
+    if (rc != ARES_SUCCESS) {
+        ares_library_cleanup();
+        dns_cache_free(&dns->cache);
+        free(dns);
+        return herald_diag_set(diag, HERALD_E_DNS, "dns", "cannot set up the resolver: %s",
+                               ares_strerror(rc));
+    }
+    dns->channel_ok = true;
+    csv = servers_csv(env->dns_servers);
+    if (env->dns_servers != NULL && env->dns_servers->count > 0) {
+        rc = csv != NULL ? ares_set_servers_ports_csv(dns->channel, csv) : ARES_ENOMEM;
+        if (rc != ARES_SUCCESS) {
+            char shown[256];
+
+            printable_copy(shown, sizeof shown, csv != NULL ? csv : "");
+            free(csv);
+            ares_destroy(dns->channel);
+            ares_library_cleanup();
+            dns_cache_free(&dns->cache);
+            free(dns);
+            return herald_diag_set(diag, HERALD_E_DNS, "dns", "bad DNS servers \"%s\": %s",
+                                   shown, ares_strerror(rc));
+        }
+    }
+    herald_trace_log(&env->trace, HERALD_TRACE_DEBUG, "dns",
+                     "resolver for device %s: servers %s, timeout %d ms, %d tries",
+                     env->device_name ? env->device_name : "-",
+                     csv != NULL ? csv : "from resolv.conf", o.timeout, o.tries);
+    free(csv);
+    *dns_out = dns;
+    return HERALD_OK;
+}
+
+/* dns_env_close - cancel the env's pending lookups and free its resolver */
+void
+dns_env_close(struct herald_env *env)
+{
+    struct dns *dns;
+    struct dns_query *q, *next;
+
+    if (env == NULL || env->dns == NULL)
+        return;
+    dns = env->dns;
+    dns->closing = true;   /* new lookups from the callbacks below are refused */
+    /* Answers waiting for the loop first: c-ares does not know them. */
+    for (q = dns->pending; q != NULL; q = next) {
+        next = q->next;
+        if (q->later != NULL) {
+            herald_timer_cancel(&q->later);
+            dns_answer_free(&q->answer);
+            q->answer = answer_fail(HERALD_DNS_CANCELLED, "resolver closing");
+            query_deliver(q);
+        }
+    }
+    /* ares_destroy calls every outstanding callback with ARES_EDESTRUCTION. */
+    if (dns->channel_ok)
+        ares_destroy(dns->channel);
+    while (dns->pending != NULL) {   /* should be none; never leave one unanswered */
+        q = dns->pending;
+        dns_answer_free(&q->answer);
+        q->answer = answer_fail(HERALD_DNS_CANCELLED, "resolver closing");
+        query_deliver(q);
+    }
+    while (dns->sock_count > 0)
+        herald_io_remove(&dns->socks[--dns->sock_count].io);
+    free(dns->socks);
+    herald_timer_cancel(&dns->tick);
+    dns_cache_free(&dns->cache);
+    ares_library_cleanup();
+    free(dns);
+    env->dns = NULL;
+}
+
+/* ---- answers from c-ares ---- */
+
+/* skip_name - length of the (possibly compressed) name at p, or -1 */
+static long
+skip_name(const unsigned char *p, const unsigned char *abuf, int alen)
+{
+    char *name = NULL;
+    long enclen = 0;
+
+    if (ares_expand_name(p, abuf, alen, &name, &enclen) != ARES_SUCCESS)
+        return -1;
+    ares_free_string(name);
+    return enclen;
+}
+
+/* be16, be32 - network-order integers from a reply */
+static unsigned
+be16(const unsigned char *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+static uint32_t
+be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* answer_min_ttl - smallest TTL of the records of type in the answer section (0 if none) */
+static uint32_t
+answer_min_ttl(const unsigned char *abuf, int alen, int type)
+{
+    const unsigned char *p = abuf + HFIXEDSZ, *end = abuf + alen;
+    unsigned qd, an, i;
+    uint32_t ttl = 0;
+    bool any = false;
+
+    if (alen < HFIXEDSZ)
+        return 0;
+    qd = be16(abuf + 4);
+    an = be16(abuf + 6);
+    for (i = 0; i < qd; i++) {
+        long n = skip_name(p, abuf, alen);
+
+        if (n < 0 || end - p < n + QFIXEDSZ)
+            return 0;
+        p += n + QFIXEDSZ;
+    }
+    for (i = 0; i < an; i++) {
+        long n = skip_name(p, abuf, alen);
+        uint32_t t;
+
+        if (n < 0 || end - p < n + RRFIXEDSZ)
+            break;
+        p += n;
+        t = be32(p + 4);
+        if (be16(p) == (unsigned)type && (!any || t < ttl)) {
+            ttl = t;
+            any = true;
+        }
+        if (end - p < RRFIXEDSZ + (long)be16(p + 8))
+            break;
+        p += RRFIXEDSZ + (long)be16(p + 8);
+    }
+    /* RFC 2181 8: a TTL with the top bit set counts as 0. */
+    return any && ttl <= 0x7fffffffu ? ttl : 0;
+}
+
+/* mx_answer - parse and validate an MX reply into an owned answer */
+static struct dns_answer *
+mx_answer(struct dns_query *q, const unsigned char *abuf, int alen)
+{
+    const struct herald_trace *t = &q->dns->env->trace;
+    struct ares_mx_reply *list = NULL, *r;
+    struct dns_answer *a;
+    size_t n = 0, dropped = 0;
+    int rc;
+
+    rc = ares_parse_mx_reply(abuf, alen, &list);
+    if (rc != ARES_SUCCESS)
+        return classify(rc, 0, q->dns->tries);
+    for (r = list; r != NULL; r = r->next)
+        n++;
+    if (n == 0) {   /* e.g. a CNAME chain that ends nowhere */
+        ares_free_data(list);
+        return answer_fail(HERALD_DNS_NODATA, "no MX records in the answer");
+    }
+    if (n > DNS_MAX_RECORDS)
+        n = DNS_MAX_RECORDS;
+    a = dns_answer_new();
+    if (a == NULL || (a->mx = calloc(n, sizeof *a->mx)) == NULL
+        || (a->hosts = calloc(n, sizeof *a->hosts)) == NULL) {
+        ares_free_data(list);
+        dns_answer_free(&a);
+        return NULL;
+    }
+    a->dns_class = HERALD_DNS_OK;
+    a->ttl = answer_min_ttl(abuf, alen, T_MX);
+    for (r = list; r != NULL && a->count < n; r = r->next) {
+        const char *host = r->host != NULL ? r->host : "";
+        size_t hl = strlen(host);
+        bool literal = parse_ip_literal(host, NULL);
+        char *copy;
+
+        if (hl > 0 && host[hl - 1] == '.')
+            hl--;
+        if (hl > 0 && !literal && !herald_dns_valid_hostname(host)) {
+            char shown[128];
+
+            printable_copy(shown, sizeof shown, host);
+            herald_trace_log(t, HERALD_TRACE_WARN, "dns",
+                             "MX %s: target \"%s\" is not a valid host name, ignored", q->name,
+                             shown);
+            dropped++;
+            continue;
+        }
+        copy = strndup(host, hl);
+        if (copy == NULL) {
+            ares_free_data(list);
+            dns_answer_free(&a);
+            return NULL;
+        }
+        a->hosts[a->count] = copy;
+        a->mx[a->count].host = copy;
+        a->mx[a->count].preference = r->priority;
+        a->mx[a->count].is_ip_literal = literal;
+        a->count++;
+    }
+    ares_free_data(list);
+    if (a->count == 0) {
+        dns_answer_free(&a);
+        return answer_fail(HERALD_DNS_BADNAME, "no MX target is a valid host name");
+    }
+    if (dropped > 0)
+        snprintf(a->reason, sizeof a->reason, "%zu invalid MX target%s ignored", dropped,
+                 dropped == 1 ? "" : "s");
+    return a;
+}
+
+/* on_mx - ares_query callback for MX lookups */
+static void
+on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    struct dns_query *q = arg;
+    struct dns_answer *a;
+
+    if (status == ARES_SUCCESS && abuf != NULL)
+        a = mx_answer(q, abuf, alen);
+    else
+        a = classify(status == ARES_SUCCESS ? ARES_EBADRESP : status, timeouts, q->dns->tries);
+    if (a != NULL && !q->dns->closing)
+        dns_cache_put(q->dns->cache, DNS_KIND_MX, 0, q->name, a,
+                      herald_loop_now_ms(q->dns->loop));
+    query_answer(q, a);
+}
+
+/* addr_answer - the nodes of a getaddrinfo reply as an owned answer */
+static struct dns_answer *
+addr_answer(const struct ares_addrinfo *res)
+{
+    const struct ares_addrinfo_node *n;
+    struct dns_answer *a;
+    size_t count = 0;
+    bool any_ttl = false;
+
+    for (n = res != NULL ? res->nodes : NULL; n != NULL; n = n->ai_next)
+        if (n->ai_family == AF_INET || n->ai_family == AF_INET6)
+            count++;
+    if (count == 0)
+        return answer_fail(HERALD_DNS_NODATA, "");
+    if (count > DNS_MAX_RECORDS)
+        count = DNS_MAX_RECORDS;
+    a = dns_answer_new();
+    if (a == NULL || (a->addr = calloc(count, sizeof *a->addr)) == NULL) {
+        dns_answer_free(&a);
+        return NULL;
+    }
+    a->dns_class = HERALD_DNS_OK;
+    for (n = res->nodes; n != NULL && a->count < count; n = n->ai_next) {
+        struct herald_address *out = &a->addr[a->count];
+        const void *raw;
+
+        if (n->ai_family == AF_INET && n->ai_addrlen >= sizeof(struct sockaddr_in)) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&out->sa;
+
+            memcpy(sin, n->ai_addr, sizeof *sin);
+            sin->sin_port = 0;
+            out->len = sizeof *sin;
+            raw = &sin->sin_addr;
+        } else if (n->ai_family == AF_INET6 && n->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->sa;
+
+            memcpy(sin6, n->ai_addr, sizeof *sin6);
+            sin6->sin6_port = 0;
+            out->len = sizeof *sin6;
+            raw = &sin6->sin6_addr;
+        } else {
+            continue;
+        }
+        if (inet_ntop(n->ai_family, raw, out->text, sizeof out->text) == NULL)
+            continue;
+        if (n->ai_ttl >= 0 && (!any_ttl || (uint32_t)n->ai_ttl < a->ttl)) {
+            a->ttl = (uint32_t)n->ai_ttl;
+            any_ttl = true;
+        }
+        a->count++;
+    }
+    if (a->count == 0) {
+        dns_answer_free(&a);
+        return answer_fail(HERALD_DNS_NODATA, "");
+    }
+    return a;
+}
+
+/* on_addr - ares_getaddrinfo callback */
+static void
+on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+    struct dns_query *q = arg;
+    struct dns_answer *a;
+
+    if (status == ARES_SUCCESS)
+        a = addr_answer(res);
+    else
+        a = classify(status, timeouts, q->dns->tries);
+    if (res != NULL)
+        ares_freeaddrinfo(res);
+    if (a != NULL && !q->dns->closing)
+        dns_cache_put(q->dns->cache, DNS_KIND_ADDR, q->family, q->name, a,
+                      herald_loop_now_ms(q->dns->loop));
+    query_answer(q, a);
+}
+
+/* ---- starting lookups ---- */
+
+/* query_new - a pending query for name on env's resolver (created on first use) */
+static herald_status
+query_new(struct herald_env *env, enum dns_kind kind, const char *name, int family, void *arg,
+          struct dns_query **q_out, struct herald_diag *diag)
+{
+    struct dns_query *q;
+    herald_status st;
+    size_t len;
+
+    if (env->dns == NULL) {
+        st = dns_new(env, &env->dns, diag);
+        if (st != HERALD_OK)
+            return st;
+    }
+    if (env->dns->closing)
+        return herald_diag_set(diag, HERALD_E_DNS, "dns", "the resolver is closing");
+    q = calloc(1, sizeof *q);
+    len = strlen(name);
+    if (len > 0 && name[len - 1] == '.')
+        len--;   /* one spelling per name, for the cache and the trace */
+    if (q == NULL || (q->name = strndup(name, len)) == NULL) {
+        free(q);
+        return herald_diag_set(diag, HERALD_E_NOMEM, "dns", "out of memory");
+    }
+    q->dns = env->dns;
+    q->kind = kind;
+    q->family = family;
+    q->arg = arg;
+    q->starting = true;
+    q->next = env->dns->pending;
+    if (q->next != NULL)
+        q->next->prev = q;
+    env->dns->pending = q;
+    *q_out = q;
+    return HERALD_OK;
+}
+
+/* query_started - the starting call returns: answers from now on come straight from c-ares.
+ * q may have been answered (and, only when out of memory, freed) meanwhile:
+ * dns->starting still naming it proves it is alive. */
+static void
+query_started(struct dns *dns, struct dns_query *q)
+{
+    if (dns->starting == q) {
+        q->starting = false;
+        dns->starting = NULL;
+    }
+    dns_reschedule(dns);
+}
+
+/* herald_dns_query_mx - MX records of domain, answered from the loop */
+herald_status
+herald_dns_query_mx(struct herald_env *env, const char *domain, herald_mx_fn fn, void *arg,
+                    struct herald_diag *diag)
+{
+    struct dns_query *q;
+    struct dns_answer *hit;
+    struct dns *dns;
+    herald_status st;
+
+    if (env == NULL || fn == NULL || domain == NULL)
+        return herald_diag_set(diag, HERALD_E_INVAL, "dns", "herald_dns_query_mx: bad arguments");
+    if (!herald_dns_valid_hostname(domain)) {
+        char shown[128];
+
+        printable_copy(shown, sizeof shown, domain);
+        return herald_diag_set(diag, HERALD_E_INVAL, "dns", "\"%s\" is not a valid domain name",
+                               shown);
+    }
+    st = query_new(env, DNS_KIND_MX, domain, 0, arg, &q, diag);
+    if (st != HERALD_OK)
+        return st;
+    q->mx_fn = fn;
+    dns = q->dns;
+    hit = dns_cache_get(dns->cache, DNS_KIND_MX, 0, q->name, herald_loop_now_ms(dns->loop));
+    if (hit != NULL) {
+        q->from_cache = true;
+        query_answer(q, hit);
+        return HERALD_OK;
+    }
+    herald_trace_log(&env->trace, HERALD_TRACE_DEBUG, "dns", "query MX %s", q->name);
+    dns->starting = q;
+    ares_query(dns->channel, q->name, C_IN, T_MX, on_mx, q);
+    query_started(dns, q);
+    return HERALD_OK;
+}
+
+/* herald_dns_resolve - A and/or AAAA of host; IP literals answered at once (from the loop) */
+herald_status
+herald_dns_resolve(struct herald_env *env, const char *host, enum herald_family family,
+                   herald_addr_fn fn, void *arg, struct herald_diag *diag)
+{
+    struct herald_address lit;
+    struct ares_addrinfo_hints hints;
+    struct dns_query *q;
+    struct dns_answer *hit;
+    struct dns *dns;
+    herald_status st;
+
+    if (env == NULL || fn == NULL || host == NULL
+        || (family != HERALD_FAMILY_ANY && family != HERALD_FAMILY_IPV4
+            && family != HERALD_FAMILY_IPV6))
+        return herald_diag_set(diag, HERALD_E_INVAL, "dns", "herald_dns_resolve: bad arguments");
+    if (parse_ip_literal(host, &lit)) {
+        int af = ((struct sockaddr *)&lit.sa)->sa_family;
+        bool wanted = family == HERALD_FAMILY_ANY
+                      || (family == HERALD_FAMILY_IPV4 && af == AF_INET)
+                      || (family == HERALD_FAMILY_IPV6 && af == AF_INET6);
+        struct dns_answer *a;
+
+        st = query_new(env, DNS_KIND_ADDR, host, family, arg, &q, diag);
+        if (st != HERALD_OK)
+            return st;
+        q->addr_fn = fn;
+        if (wanted) {
+            a = dns_answer_new();
+            if (a != NULL && (a->addr = malloc(sizeof *a->addr)) != NULL) {
+                a->addr[0] = lit;
+                a->count = 1;
+                a->dns_class = HERALD_DNS_OK;
+            } else {
+                dns_answer_free(&a);
+            }
+        } else {
+            a = answer_fail(HERALD_DNS_NODATA, "IP literal of the other family");
+        }
+        query_answer(q, a);
+        return HERALD_OK;
+    }
+    if (!herald_dns_valid_hostname(host)) {
+        char shown[128];
+
+        printable_copy(shown, sizeof shown, host);
+        return herald_diag_set(diag, HERALD_E_INVAL, "dns", "\"%s\" is not a valid host name",
+                               shown);
+    }
+    st = query_new(env, DNS_KIND_ADDR, host, family, arg, &q, diag);
+    if (st != HERALD_OK)
+        return st;
+    q->addr_fn = fn;
+    dns = q->dns;
+    hit = dns_cache_get(dns->cache, DNS_KIND_ADDR, family, q->name, herald_loop_now_ms(dns->loop));
+    if (hit != NULL) {
+        q->from_cache = true;
+        query_answer(q, hit);
+        return HERALD_OK;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = family == HERALD_FAMILY_IPV4 ? AF_INET
+                      : family == HERALD_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
+    /* Keep the server's order: choosing among addresses is the transport's job. */
+    hints.ai_flags = ARES_AI_NOSORT;
+    herald_trace_log(&env->trace, HERALD_TRACE_DEBUG, "dns", "query %s %s", kind_label(q),
+                     q->name);
+    dns->starting = q;
+    ares_getaddrinfo(dns->channel, q->name, NULL, &hints, on_addr, q);
+    query_started(dns, q);
+    return HERALD_OK;
+}

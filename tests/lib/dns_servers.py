@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""dns_servers.py - DNS servers on loopback for Herald's DNS tests.
+
+Usage: dns_servers.py DNSMASQ LOGFILE
+
+Starts, all on 127.0.0.1 and on ports the kernel picks (no collisions with
+other tests):
+  * an RCODE responder that answers every query with SERVFAIL,
+  * a silent UDP socket that never answers (timeouts),
+  * a hostile responder with crafted MX answers that c-ares passes through,
+  * dnsmasq with the records of TESTING.md section 3, forwarding
+    servfail.test and timeout.test to the two servers above.
+Once dnsmasq answers a query, prints one line
+  READY dnsmasq=PORT servfail=PORT silent=PORT hostile=PORT
+and serves until stdin reaches EOF (the test exited, even by a crash) or
+SIGTERM, then stops dnsmasq.  Exit 99 when something cannot start.
+"""
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+READY_TIMEOUT = 10.0
+
+
+def udp_socket():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 right now."""
+    for _ in range(50):
+        u = udp_socket()
+        port = u.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            t.bind(("127.0.0.1", port))
+        except OSError:
+            u.close()
+            t.close()
+            continue
+        u.close()
+        t.close()
+        return port
+    raise RuntimeError("no free port")
+
+
+def parse_question(msg):
+    """(id, flags, qname labels, qtype, end offset of the question) or None."""
+    if len(msg) < 12:
+        return None
+    qid, flags, qd = struct.unpack(">HHH", msg[:6])
+    if qd != 1:
+        return None
+    pos, labels = 12, []
+    while pos < len(msg):
+        n = msg[pos]
+        pos += 1
+        if n == 0:
+            break
+        if n > 63 or pos + n > len(msg):
+            return None
+        labels.append(msg[pos:pos + n])
+        pos += n
+    if pos + 4 > len(msg):
+        return None
+    qtype = struct.unpack(">H", msg[pos:pos + 2])[0]
+    return qid, flags, labels, qtype, pos + 4
+
+
+def wire_name(labels):
+    return b"".join(bytes([len(l)]) + l for l in labels) + b"\0"
+
+
+def rcode_reply(msg, rcode):
+    q = parse_question(msg)
+    if q is None:
+        return None
+    qid, flags, _, _, end = q
+    hdr = struct.pack(">HHHHHH", qid, 0x8000 | (flags & 0x7900) | 0x80 | rcode, 1, 0, 0, 0)
+    return hdr + msg[12:end]
+
+
+# Crafted MX answers: name -> list of (preference, target labels, ttl)
+HOSTILE = {
+    b"crlf.hostile.test": [(10, [b"mx\r\n<evil@x>", b"hostile", b"test"], 0)],
+    b"mixed.hostile.test": [(10, [b"a<b@c", b"hostile", b"test"], 0),
+                            (20, [b"mx2", b"mixed", b"hostile", b"test"], 0)],
+    b"iplit.hostile.test": [(10, [b"127", b"0", b"0", b"1"], 0)],
+    b"ttl.hostile.test": [(10, [b"mx", b"ttl", b"hostile", b"test"], 300)],
+}
+
+
+def hostile_reply(msg):
+    q = parse_question(msg)
+    if q is None:
+        return None
+    qid, flags, labels, qtype, end = q
+    name = b".".join(labels).lower()
+    records = HOSTILE.get(name) if qtype == 15 else None
+    if name not in HOSTILE:
+        return rcode_reply(msg, 3)          # NXDOMAIN
+    answers = b""
+    for pref, target, ttl in records or []:
+        rdata = struct.pack(">H", pref) + wire_name(target)
+        answers += struct.pack(">HHHIH", 0xC00C, 15, 1, ttl, len(rdata)) + rdata
+    count = len(records or [])
+    hdr = struct.pack(">HHHHHH", qid, 0x8400 | (flags & 0x0100) | 0x80, 1, count, 0, 0)
+    return hdr + msg[12:end] + answers
+
+
+def dnsmasq_args(dnsmasq, port, servfail, silent, log):
+    return [
+        dnsmasq, "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--pid-file=",
+        "--bind-interfaces", "--listen-address=127.0.0.1", "--port=%d" % port,
+        "--log-queries", "--log-facility=%s" % log, "--local=/test/",
+        "--mx-host=multi.test,mx1.multi.test,10", "--mx-host=multi.test,mx2.multi.test,20",
+        "--mx-host=multi.test,mx3.multi.test,30",
+        "--host-record=mx1.multi.test,127.0.0.2", "--host-record=mx2.multi.test,127.0.0.3",
+        "--host-record=mx3.multi.test,127.0.0.4,::1",
+        "--mx-host=equal.test,mxa.equal.test,10", "--mx-host=equal.test,mxb.equal.test,10",
+        "--host-record=mxa.equal.test,127.0.0.5", "--host-record=mxb.equal.test,127.0.0.6",
+        "--host-record=implicit.test,127.0.0.7",
+        "--mx-host=nullmx.test,.,0",
+        "--mx-host=v6only.test,mx.v6only.test,10", "--host-record=mx.v6only.test,::1",
+        "--server=/servfail.test/127.0.0.1#%d" % servfail,
+        "--server=/timeout.test/127.0.0.1#%d" % silent,
+    ]
+
+
+def probe(port):
+    """True when dnsmasq on port answers an MX query for multi.test."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+        q += wire_name([b"multi", b"test"]) + struct.pack(">HH", 15, 1)
+        s.sendto(q, ("127.0.0.1", port))
+        r, _, _ = select.select([s], [], [], 0.2)
+        if not r:
+            return False
+        data = s.recv(4096)
+        return len(data) >= 12 and data[:2] == b"\x42\x42" and (data[3] & 0x0F) == 0
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.stderr.write(__doc__)
+        return 99
+    dnsmasq, log = sys.argv[1], sys.argv[2]
+    servfail, silent, hostile = udp_socket(), udp_socket(), udp_socket()
+    port = free_port()
+    try:
+        proc = subprocess.Popen(dnsmasq_args(dnsmasq, port, servfail.getsockname()[1],
+                                             silent.getsockname()[1], log),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    except OSError as e:
+        sys.stderr.write("cannot start %s: %s\n" % (dnsmasq, e))
+        return 99
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not probe(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                sys.stderr.write("dnsmasq did not answer on 127.0.0.1:%d\n" % port)
+                return 99
+        print("READY dnsmasq=%d servfail=%d silent=%d hostile=%d" % (
+            port, servfail.getsockname()[1], silent.getsockname()[1],
+            hostile.getsockname()[1]), flush=True)
+        stdin = sys.stdin.buffer
+        while not stop and proc.poll() is None:
+            try:
+                ready, _, _ = select.select([stdin, servfail, hostile, silent], [], [], 1.0)
+            except InterruptedError:
+                continue
+            for s in ready:
+                if s is stdin:
+                    if not os.read(stdin.fileno(), 4096):
+                        stop.append(1)
+                    continue
+                data, peer = s.recvfrom(4096)
+                if s is silent:
+                    continue
+                reply = rcode_reply(data, 2) if s is servfail else hostile_reply(data)
+                if reply is not None:
+                    s.sendto(reply, peer)
+        return 0
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

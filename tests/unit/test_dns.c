@@ -1,0 +1,699 @@
+/*
+ * test_dns.c - the core resolver against real servers on 127.0.0.1
+ *
+ * tests/lib/dns_servers.py starts dnsmasq (records of TESTING.md 3), a
+ * SERVFAIL responder, a silent socket and a hostile responder, on ports the
+ * kernel picks; it stops them when our end of its stdin closes, so even a
+ * crashed test leaves nothing running.  Every wait is bounded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <CUnit/Basic.h>
+
+#include <herald/dns.h>
+#include <herald/loop.h>
+#include "dns.h"
+#include "env.h"
+#include "trace_sink.h"
+
+#define RUN_TIMEOUT_MS 10000
+
+static pid_t helper_pid = -1;
+static int helper_stdin = -1;
+static int port_dnsmasq, port_servfail, port_silent, port_hostile;
+static struct herald_loop *loop;
+static struct trace_sink *sink;
+static char trace_path[128];
+static char tmpdir[64];
+
+/* ---- the helper process ---- */
+
+/* start_helper - run dns_servers.py and read its READY line (bounded) */
+static int
+start_helper(void)
+{
+    const char *src = getenv("HERALD_SRC_DIR");
+    const char *py = getenv("TEST_PYTHON");
+    const char *dnsmasq = getenv("DNSMASQ");
+    char script[512], log[128], line[256];
+    int in[2], out[2];
+    size_t used = 0;
+    uint64_t waited = 0;
+
+    if (src == NULL)
+        src = ".";
+    if (py == NULL || *py == '\0')
+        py = "/usr/bin/python3";
+    if (dnsmasq == NULL || *dnsmasq == '\0')
+        dnsmasq = "/usr/sbin/dnsmasq";
+    snprintf(script, sizeof script, "%s/tests/lib/dns_servers.py", src);
+    snprintf(log, sizeof log, "%s/dnsmasq.log", tmpdir);
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+        return -1;
+    helper_pid = fork();
+    if (helper_pid < 0)
+        return -1;
+    if (helper_pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        execl(py, py, script, dnsmasq, log, (char *)NULL);
+        _exit(99);
+    }
+    close(in[0]);
+    close(out[1]);
+    helper_stdin = in[1];
+    memset(line, 0, sizeof line);
+    while (waited < 15000 && used + 1 < sizeof line && strchr(line, '\n') == NULL) {
+        struct pollfd p = { out[0], POLLIN, 0 };
+        ssize_t n;
+
+        if (poll(&p, 1, 100) <= 0) {
+            waited += 100;
+            continue;
+        }
+        n = read(out[0], line + used, sizeof line - 1 - used);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    close(out[0]);
+    if (sscanf(line, "READY dnsmasq=%d servfail=%d silent=%d hostile=%d", &port_dnsmasq,
+               &port_servfail, &port_silent, &port_hostile) != 4) {
+        fprintf(stderr, "dns_servers.py did not get ready: \"%s\"\n", line);
+        return -1;
+    }
+    return 0;
+}
+
+/* stop_helper - close its stdin (it stops dnsmasq), then reap it, bounded */
+static void
+stop_helper(void)
+{
+    int i, status;
+
+    if (helper_stdin >= 0)
+        close(helper_stdin);
+    helper_stdin = -1;
+    if (helper_pid <= 0)
+        return;
+    for (i = 0; i < 100; i++) {
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+        if (waitpid(helper_pid, &status, WNOHANG) == helper_pid) {
+            helper_pid = -1;
+            return;
+        }
+        nanosleep(&ts, NULL);   /* reaping a child: no server is waited for here */
+    }
+    kill(helper_pid, SIGKILL);
+    waitpid(helper_pid, &status, 0);
+    helper_pid = -1;
+}
+
+static int
+suite_init(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/herald-dns-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return -1;
+    snprintf(trace_path, sizeof trace_path, "%s/trace.log", tmpdir);
+    if (herald_loop_new(&loop) != HERALD_OK)
+        return -1;
+    if (trace_sink_open(trace_path, TRACE_FORMAT_TEXT, HERALD_TRACE_DEBUG, &sink, NULL)
+        != HERALD_OK)
+        return -1;
+    return start_helper();
+}
+
+static int
+suite_clean(void)
+{
+    char p[128];
+
+    stop_helper();
+    trace_sink_free(&sink);
+    herald_loop_free(&loop);
+    unlink(trace_path);
+    snprintf(p, sizeof p, "%s/dnsmasq.log", tmpdir);
+    unlink(p);
+    rmdir(tmpdir);
+    return 0;
+}
+
+/* ---- envs and callbacks ---- */
+
+struct test_env {
+    struct herald_env env;
+    char server[64];
+    const char *items[1];
+    struct herald_strlist servers;
+};
+
+/* env_init - an env whose resolver asks only 127.0.0.1:port */
+static void
+env_init(struct test_env *te, int port, int64_t timeout_ms, int64_t tries)
+{
+    memset(te, 0, sizeof *te);
+    snprintf(te->server, sizeof te->server, "127.0.0.1:%d", port);
+    te->items[0] = te->server;
+    te->servers.count = 1;
+    te->servers.items = te->items;
+    te->env.loop = loop;
+    trace_scope_init(&te->env.trace, sink, "-");
+    te->env.device_name = "test";
+    te->env.dns_servers = &te->servers;
+    te->env.dns_timeout_ms = timeout_ms;
+    te->env.dns_tries = tries;
+}
+
+struct mx_got {
+    bool done;
+    int calls;
+    enum herald_dns_class cls;
+    char reason[128];
+    uint32_t ttl;
+    size_t count;
+    struct { unsigned pref; char host[300]; bool lit; } mx[8];
+};
+
+static void
+on_mx(void *arg, const struct herald_mx_result *r)
+{
+    struct mx_got *g = arg;
+    size_t i;
+
+    g->done = true;
+    g->calls++;
+    g->cls = r->dns_class;
+    snprintf(g->reason, sizeof g->reason, "%s", r->reason ? r->reason : "(null)");
+    g->ttl = r->ttl;
+    g->count = r->count;
+    for (i = 0; i < r->count && i < 8; i++) {
+        g->mx[i].pref = r->mx[i].preference;
+        snprintf(g->mx[i].host, sizeof g->mx[i].host, "%s", r->mx[i].host);
+        g->mx[i].lit = r->mx[i].is_ip_literal;
+    }
+}
+
+struct addr_got {
+    bool done;
+    int calls;
+    enum herald_dns_class cls;
+    char reason[128];
+    uint32_t ttl;
+    size_t count;
+    char text[8][48];
+};
+
+static void
+on_addr(void *arg, const struct herald_addr_result *r)
+{
+    struct addr_got *g = arg;
+    size_t i;
+
+    g->done = true;
+    g->calls++;
+    g->cls = r->dns_class;
+    snprintf(g->reason, sizeof g->reason, "%s", r->reason ? r->reason : "(null)");
+    g->ttl = r->ttl;
+    g->count = r->count;
+    for (i = 0; i < r->count && i < 8; i++) {
+        memcpy(g->text[i], r->addr[i].text, sizeof g->text[i]);
+        CU_ASSERT(r->addr[i].len > 0);
+    }
+}
+
+static bool
+is_done(void *arg)
+{
+    return *(bool *)arg;
+}
+
+/* query_mx - one MX lookup run to its answer */
+static void
+query_mx(struct test_env *te, const char *name, struct mx_got *g)
+{
+    memset(g, 0, sizeof *g);
+    CU_ASSERT_EQUAL_FATAL(herald_dns_query_mx(&te->env, name, on_mx, g, NULL), HERALD_OK);
+    CU_ASSERT_FALSE(g->done);   /* never from inside the call */
+    CU_ASSERT_EQUAL(herald_loop_run(loop, is_done, &g->done, RUN_TIMEOUT_MS), HERALD_OK);
+    CU_ASSERT_EQUAL(g->calls, 1);
+}
+
+/* resolve - one address lookup run to its answer */
+static void
+resolve(struct test_env *te, const char *name, enum herald_family fam, struct addr_got *g)
+{
+    memset(g, 0, sizeof *g);
+    CU_ASSERT_EQUAL_FATAL(herald_dns_resolve(&te->env, name, fam, on_addr, g, NULL), HERALD_OK);
+    CU_ASSERT_FALSE(g->done);
+    CU_ASSERT_EQUAL(herald_loop_run(loop, is_done, &g->done, RUN_TIMEOUT_MS), HERALD_OK);
+    CU_ASSERT_EQUAL(g->calls, 1);
+}
+
+/* has_mx - the answer holds preference pref with host */
+static bool
+has_mx(const struct mx_got *g, unsigned pref, const char *host)
+{
+    size_t i;
+
+    for (i = 0; i < g->count && i < 8; i++)
+        if (g->mx[i].pref == pref && strcmp(g->mx[i].host, host) == 0)
+            return true;
+    return false;
+}
+
+static bool
+has_addr(const struct addr_got *g, const char *text)
+{
+    size_t i;
+
+    for (i = 0; i < g->count && i < 8; i++)
+        if (strcmp(g->text[i], text) == 0)
+            return true;
+    return false;
+}
+
+/* trace_text - the trace so far (caller frees) */
+static char *
+trace_text(void)
+{
+    FILE *f = fopen(trace_path, "rb");
+    char *buf = calloc(1, 1 << 20);
+    size_t n;
+
+    if (f == NULL || buf == NULL) {
+        if (f != NULL)
+            fclose(f);
+        free(buf);
+        return NULL;
+    }
+    n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- tests against dnsmasq ---- */
+
+static void
+test_mx_multi(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    char *t;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    query_mx(&te, "multi.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_STRING_EQUAL(g.reason, "");
+    CU_ASSERT_EQUAL(g.count, 3);
+    CU_ASSERT(has_mx(&g, 10, "mx1.multi.test"));
+    CU_ASSERT(has_mx(&g, 20, "mx2.multi.test"));
+    CU_ASSERT(has_mx(&g, 30, "mx3.multi.test"));
+    CU_ASSERT_EQUAL(g.ttl, 0);   /* dnsmasq's local records */
+    CU_ASSERT_FALSE(g.mx[0].lit);
+    /* TTL 0 is not cached: a second lookup asks again */
+    query_mx(&te, "multi.test.", &g);
+    CU_ASSERT_EQUAL(g.count, 3);
+    dns_env_close(&te.env);
+    CU_ASSERT_PTR_NULL(te.env.dns);
+    t = trace_text();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "dns: MX multi.test -> "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "10 mx1.multi.test"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "(ttl 0)"));
+    CU_ASSERT_PTR_NULL(strstr(t, "multi.test -> 30 mx3.multi.test, 20 mx2.multi.test, "
+                                 "10 mx1.multi.test (ttl 0, cached)"));
+    free(t);
+}
+
+static void
+test_mx_equal(void)
+{
+    struct test_env te;
+    struct mx_got g;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    query_mx(&te, "equal.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.count, 2);
+    CU_ASSERT(has_mx(&g, 10, "mxa.equal.test"));
+    CU_ASSERT(has_mx(&g, 10, "mxb.equal.test"));
+    dns_env_close(&te.env);
+}
+
+static void
+test_mx_nodata_implicit(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    struct addr_got a;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    query_mx(&te, "implicit.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_NODATA);
+    CU_ASSERT_EQUAL(g.count, 0);
+    resolve(&te, "implicit.test", HERALD_FAMILY_ANY, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(a.count, 1);
+    CU_ASSERT(has_addr(&a, "127.0.0.7"));
+    dns_env_close(&te.env);
+}
+
+static void
+test_mx_null(void)
+{
+    struct test_env te;
+    struct mx_got g;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    query_mx(&te, "nullmx.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.count, 1);
+    CU_ASSERT(has_mx(&g, 0, ""));
+    dns_env_close(&te.env);
+}
+
+static void
+test_v6only(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    struct addr_got a;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    query_mx(&te, "v6only.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT(has_mx(&g, 10, "mx.v6only.test"));
+    resolve(&te, "mx.v6only.test", HERALD_FAMILY_IPV4, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_NODATA);
+    resolve(&te, "mx.v6only.test", HERALD_FAMILY_IPV6, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(a.count, 1);
+    CU_ASSERT(has_addr(&a, "::1"));
+    resolve(&te, "mx.v6only.test", HERALD_FAMILY_ANY, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_OK);
+    CU_ASSERT(has_addr(&a, "::1"));
+    /* both families of one host */
+    resolve(&te, "mx3.multi.test", HERALD_FAMILY_ANY, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(a.count, 2);
+    CU_ASSERT(has_addr(&a, "127.0.0.4"));
+    CU_ASSERT(has_addr(&a, "::1"));
+    dns_env_close(&te.env);
+}
+
+static void
+test_nxdomain(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    struct addr_got a;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    query_mx(&te, "nx.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_NXDOMAIN);
+    resolve(&te, "nohost.nx.test", HERALD_FAMILY_ANY, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_NXDOMAIN);
+    dns_env_close(&te.env);
+}
+
+static void
+test_servfail_refused(void)
+{
+    struct test_env te;
+    struct mx_got g;
+
+    env_init(&te, port_dnsmasq, 2000, 1);
+    query_mx(&te, "servfail.test", &g);   /* dnsmasq passes the upstream SERVFAIL on */
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_TEMPFAIL);
+    CU_ASSERT_STRING_EQUAL(g.reason, "SERVFAIL");
+    query_mx(&te, "example.com", &g);     /* outside --local: dnsmasq refuses */
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_TEMPFAIL);
+    CU_ASSERT_STRING_EQUAL(g.reason, "REFUSED");
+    dns_env_close(&te.env);
+    env_init(&te, port_servfail, 2000, 1);  /* the responder itself */
+    query_mx(&te, "anything.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_TEMPFAIL);
+    CU_ASSERT_STRING_EQUAL(g.reason, "SERVFAIL");
+    dns_env_close(&te.env);
+}
+
+static void
+test_timeout(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    struct addr_got a;
+    uint64_t start, took;
+
+    env_init(&te, port_silent, 300, 2);
+    start = now_ms();
+    query_mx(&te, "timeout.test", &g);
+    took = now_ms() - start;
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_TEMPFAIL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(g.reason, "timeout"));
+    /* 2 tries of 300 ms, with c-ares' back-off: well under 3 s, and not instant */
+    CU_ASSERT(took >= 250);
+    CU_ASSERT(took < 3000);
+    start = now_ms();
+    resolve(&te, "host.timeout.test", HERALD_FAMILY_ANY, &a);
+    took = now_ms() - start;
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_TEMPFAIL);
+    CU_ASSERT(took < 3000);
+    dns_env_close(&te.env);
+}
+
+/* ---- hostile answers ---- */
+
+static void
+test_hostile(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    char *t;
+
+    env_init(&te, port_hostile, 2000, 1);
+    query_mx(&te, "crlf.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_BADNAME);
+    query_mx(&te, "mixed.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.count, 1);
+    CU_ASSERT(has_mx(&g, 20, "mx2.mixed.hostile.test"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(g.reason, "ignored"));
+    query_mx(&te, "iplit.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.count, 1);
+    CU_ASSERT_STRING_EQUAL(g.mx[0].host, "127.0.0.1");
+    CU_ASSERT_TRUE(g.mx[0].lit);
+    dns_env_close(&te.env);
+    t = trace_text();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NULL(strstr(t, "\r"));   /* the CR LF never reaches the trace raw */
+    CU_ASSERT_PTR_NULL(strstr(t, "\n<evil"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "is not a valid host name, ignored"));
+    free(t);
+}
+
+static void
+test_cache(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    char *t;
+
+    env_init(&te, port_hostile, 2000, 1);
+    query_mx(&te, "ttl.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.ttl, 300);
+    query_mx(&te, "TTL.hostile.test", &g);   /* names compare without case */
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT(has_mx(&g, 10, "mx.ttl.hostile.test"));
+    CU_ASSERT(g.ttl > 0 && g.ttl <= 300);
+    dns_env_close(&te.env);
+    t = trace_text();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX TTL.hostile.test -> 10 mx.ttl.hostile.test (ttl 300, "
+                                     "cached)"));
+    free(t);
+}
+
+/* ---- no server needed ---- */
+
+static void
+test_ip_literal(void)
+{
+    struct test_env te;
+    struct addr_got a;
+
+    env_init(&te, port_silent, 300, 1);   /* never asked */
+    resolve(&te, "127.0.0.9", HERALD_FAMILY_ANY, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(a.count, 1);
+    CU_ASSERT(has_addr(&a, "127.0.0.9"));
+    resolve(&te, "[::1]", HERALD_FAMILY_IPV6, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_OK);
+    CU_ASSERT(has_addr(&a, "::1"));
+    resolve(&te, "::1", HERALD_FAMILY_IPV4, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_NODATA);
+    dns_env_close(&te.env);
+}
+
+static void
+test_bad_names(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    struct addr_got a;
+    struct herald_diag diag;
+    char long_label[80], long_name[300];
+    int i;
+
+    env_init(&te, port_silent, 300, 1);
+    memset(&g, 0, sizeof g);
+    memset(&a, 0, sizeof a);
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, "bad name\r\n", on_mx, &g, &diag),
+                    HERALD_E_INVAL);
+    CU_ASSERT_PTR_NULL(strchr(diag.text, '\r'));
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, "a@b.test", on_mx, &g, NULL), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, "<x>.test", HERALD_FAMILY_ANY, on_addr, &a,
+                                       NULL), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_dns_query_mx(NULL, "x.test", on_mx, &g, NULL), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_loop_run(loop, NULL, NULL, 1000), HERALD_OK);
+    CU_ASSERT_FALSE(g.done);
+    CU_ASSERT_FALSE(a.done);
+    dns_env_close(&te.env);
+
+    CU_ASSERT_TRUE(herald_dns_valid_hostname("mx1.multi.test"));
+    CU_ASSERT_TRUE(herald_dns_valid_hostname("mx1.multi.test."));
+    CU_ASSERT_TRUE(herald_dns_valid_hostname("a-b.x1.test"));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname(""));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("."));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname(NULL));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("a..b"));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("-a.test"));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("a-.test"));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("a_b.test"));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("mx\r\n.test"));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("x<y.test"));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("u@x.test"));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("::1"));
+    memset(long_label, 'a', 64);
+    long_label[64] = '\0';
+    CU_ASSERT_FALSE(herald_dns_valid_hostname(long_label));
+    long_label[63] = '\0';
+    CU_ASSERT_TRUE(herald_dns_valid_hostname(long_label));
+    for (i = 0; i < 127; i++) {   /* 127 labels "a." = 254 octets, 253 without the dot */
+        long_name[2 * i] = 'a';
+        long_name[2 * i + 1] = '.';
+    }
+    long_name[253] = '\0';
+    CU_ASSERT_TRUE(herald_dns_valid_hostname(long_name));
+    long_name[253] = 'b';
+    long_name[254] = '\0';
+    CU_ASSERT_FALSE(herald_dns_valid_hostname(long_name));
+}
+
+/* test_cancel - closing the env answers every pending lookup with CANCELLED */
+static void
+test_cancel(void)
+{
+    struct test_env te;
+    struct mx_got g1, g2;
+    struct addr_got a;
+
+    env_init(&te, port_silent, 5000, 3);
+    memset(&g1, 0, sizeof g1);
+    memset(&g2, 0, sizeof g2);
+    memset(&a, 0, sizeof a);
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, "one.timeout.test", on_mx, &g1, NULL),
+                    HERALD_OK);
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, "two.timeout.test", on_mx, &g2, NULL),
+                    HERALD_OK);
+    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, "127.0.0.1", HERALD_FAMILY_ANY, on_addr, &a,
+                                       NULL), HERALD_OK);
+    /* one pass: the queries go out, nothing can be answered yet */
+    CU_ASSERT_EQUAL(herald_loop_run(loop, NULL, NULL, 50), HERALD_E_TIMEOUT);
+    CU_ASSERT_TRUE(a.done);
+    memset(&a, 0, sizeof a);
+    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, "127.0.0.1", HERALD_FAMILY_ANY, on_addr, &a,
+                                       NULL), HERALD_OK);
+    CU_ASSERT_FALSE(g1.done);
+    dns_env_close(&te.env);
+    CU_ASSERT_EQUAL(g1.calls, 1);
+    CU_ASSERT_EQUAL(g1.cls, HERALD_DNS_CANCELLED);
+    CU_ASSERT_EQUAL(g2.calls, 1);
+    CU_ASSERT_EQUAL(g2.cls, HERALD_DNS_CANCELLED);
+    CU_ASSERT_EQUAL(a.calls, 1);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_CANCELLED);
+    /* the loop holds nothing of the resolver any more */
+    CU_ASSERT_EQUAL(herald_loop_run(loop, NULL, NULL, 1000), HERALD_OK);
+    dns_env_close(&te.env);   /* twice: no-op */
+}
+
+static void
+test_class_names(void)
+{
+    CU_ASSERT_STRING_EQUAL(herald_dns_class_name(HERALD_DNS_OK), "ok");
+    CU_ASSERT_STRING_EQUAL(herald_dns_class_name(HERALD_DNS_NODATA), "nodata");
+    CU_ASSERT_STRING_EQUAL(herald_dns_class_name(HERALD_DNS_NXDOMAIN), "nxdomain");
+    CU_ASSERT_STRING_EQUAL(herald_dns_class_name(HERALD_DNS_TEMPFAIL), "tempfail");
+    CU_ASSERT_STRING_EQUAL(herald_dns_class_name(HERALD_DNS_BADNAME), "badname");
+    CU_ASSERT_STRING_EQUAL(herald_dns_class_name(HERALD_DNS_CANCELLED), "cancelled");
+    CU_ASSERT_STRING_EQUAL(herald_dns_class_name((enum herald_dns_class)42), "unknown");
+}
+
+int
+main(void)
+{
+    CU_pSuite s, h;
+    unsigned nfail;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 99;
+    h = CU_add_suite("dns-offline", NULL, NULL);
+    s = CU_add_suite("dns-servers", suite_init, suite_clean);
+    if (h == NULL || s == NULL
+        || CU_add_test(h, "class names", test_class_names) == NULL
+        || CU_add_test(s, "MX with three records", test_mx_multi) == NULL
+        || CU_add_test(s, "MX of equal preference", test_mx_equal) == NULL
+        || CU_add_test(s, "NODATA, implicit MX address", test_mx_nodata_implicit) == NULL
+        || CU_add_test(s, "null MX", test_mx_null) == NULL
+        || CU_add_test(s, "IPv6 only, both families", test_v6only) == NULL
+        || CU_add_test(s, "NXDOMAIN", test_nxdomain) == NULL
+        || CU_add_test(s, "SERVFAIL and REFUSED", test_servfail_refused) == NULL
+        || CU_add_test(s, "timeout", test_timeout) == NULL
+        || CU_add_test(s, "hostile MX targets", test_hostile) == NULL
+        || CU_add_test(s, "cache by TTL", test_cache) == NULL
+        || CU_add_test(s, "IP literals", test_ip_literal) == NULL
+        || CU_add_test(s, "bad names", test_bad_names) == NULL
+        || CU_add_test(s, "cancel on close", test_cancel) == NULL) {
+        CU_cleanup_registry();
+        return 99;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    nfail = CU_get_number_of_failure_records();
+    CU_cleanup_registry();
+    stop_helper();
+    return nfail == 0 ? 0 : 1;
+}
