@@ -7,3 +7,10 @@ tests_unit_test_route_sort_SOURCES = tests/unit/test_route_sort.c \
 	plugins/smarthost_list.c plugins/smarthost_list.h
 tests_unit_test_route_sort_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_route_sort_LDADD = core/libherald.la $(CUNIT_LIBS)
+
+# The request/plan API of core/route.c, driven by a fake strategy.
+check_PROGRAMS += tests/unit/test_route_plan
+TESTS += tests/unit/test_route_plan
+tests_unit_test_route_plan_SOURCES = tests/unit/test_route_plan.c
+tests_unit_test_route_plan_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_route_plan_LDADD = core/libherald.la $(CUNIT_LIBS)
