@@ -3,6 +3,7 @@
 # file exits 78 and names FILE:LINE; a good one exits 0 with "FILE: OK, N devices".
 # Also "herald devices", and the usage side: --help, --version, bad commands.
 set -euo pipefail
+# shellcheck source=tests/lib/common.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
 herald_test_init
 

@@ -4,6 +4,7 @@
 # newline, a leading-dot line), --json parses and says delivered, exit codes
 # 0 / 75 (folder missing, no create) / 65 (bad address) / 64 (usage).
 set -euo pipefail
+# shellcheck source=tests/lib/common.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
 herald_test_init
 

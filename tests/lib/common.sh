@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # common.sh - helpers shared by Herald's shell tests (sourced, not run)
 #
 # A test script does:
