@@ -1,1 +1,14 @@
-# filled by its owner
+# Unit tests of messages, deliveries/outcomes and the file device (owner: msg).
+check_PROGRAMS += tests/unit/test_message tests/unit/test_file_device
+TESTS += tests/unit/test_message tests/unit/test_file_device
+
+tests_unit_test_message_SOURCES = tests/unit/test_message.c
+tests_unit_test_message_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_message_LDADD = core/libherald.la $(CUNIT_LIBS)
+
+# test_file_device loads devices/.libs/device-file.so through the registry
+# (HERALD_PLUGIN_PATH), so the module must be built first.
+tests_unit_test_file_device_SOURCES = tests/unit/test_file_device.c
+tests_unit_test_file_device_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_file_device_LDADD = core/libherald.la $(CUNIT_LIBS)
+EXTRA_tests_unit_test_file_device_DEPENDENCIES = devices/device-file.la
