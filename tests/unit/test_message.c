@@ -297,15 +297,16 @@ test_body_file_big(void)
     while (ok && loops++ < 100000) {
         size_t got1 = 0, got2 = 0;
 
-        if (off1 < total || off2 < total) {
-            ok = herald_body_read(r1, b1 + off1, off1 < total ? (total - off1 < 65536 ? total - off1 : 65536) : 0, &got1) == HERALD_OK;
-            off1 += got1;
-            if (ok) {
-                ok = herald_body_read(r2, b2 + off2, total - off2 < 10007 ? total - off2 : 10007, &got2) == HERALD_OK;
-                off2 += got2;
-            }
-        } else {
+        size_t cap1 = total - off1 < 65536 ? total - off1 : 65536;
+        size_t cap2 = total - off2 < 10007 ? total - off2 : 10007;
+
+        if (off1 == total && off2 == total)
             break;
+        ok = herald_body_read(r1, b1 + off1, cap1, &got1) == HERALD_OK;
+        off1 += got1;
+        if (ok) {
+            ok = herald_body_read(r2, b2 + off2, cap2, &got2) == HERALD_OK;
+            off2 += got2;
         }
     }
     CU_ASSERT(ok);
