@@ -6,3 +6,4 @@ include tests/unit/runtime.mk
 include tests/unit/delivery.mk
 include tests/unit/route.mk
 include tests/integration/integration.mk
+include tests/unit/smtp.mk

@@ -1,0 +1,90 @@
+/*
+ * smtp_conn.h - one non-blocking TCP connection on the herald loop
+ *
+ * Connects to one address and port (TCP_NODELAY: commands and the final dot
+ * must not wait for a delayed ACK), then moves bytes: output is queued and
+ * sent in large writes by smtp_conn_flush(), input is read into a bounded
+ * buffer the owner consumes.  One deadline timer, re-armed by the owner for
+ * each protocol state, reports SMTP_CONN_TIMEOUT.
+ *
+ * Events reach the owner through one callback, always from the loop, never
+ * from inside a smtp_conn_* call.  The owner may free the connection inside
+ * the callback.
+ *
+ * The byte stream goes through struct smtp_stream_ops, plain send/recv by
+ * default, so a TLS layer can slot in later with smtp_conn_set_stream().
+ *
+ * Ownership: smtp_conn_new() / smtp_conn_free(&c).  Getters are borrowed.
+ */
+#ifndef HERALD_SMTP_CONN_H
+#define HERALD_SMTP_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <herald/status.h>
+#include <herald/loop.h>
+#include <herald/dns.h>
+
+#define SMTP_CONN_IN_MAX  8192         /* input buffer: the owner consumes */
+#define SMTP_CONN_OUT_MAX (256 * 1024) /* queued output bound */
+
+enum smtp_conn_event {
+    SMTP_CONN_CONNECTED = 0,   /* the TCP connection is up */
+    SMTP_CONN_INPUT = 1,       /* new octets: smtp_conn_input() */
+    SMTP_CONN_DRAINED = 2,     /* everything queued was sent */
+    SMTP_CONN_CLOSED = 3,      /* the peer closed the connection */
+    SMTP_CONN_ERROR = 4,       /* connect or I/O failed: smtp_conn_error() */
+    SMTP_CONN_TIMEOUT = 5      /* the deadline passed */
+};
+
+typedef void (*smtp_conn_fn)(void *arg, enum smtp_conn_event ev);
+
+/* The byte-stream seam.  Both return octets moved, 0 for EOF (recv only),
+ * -1 with errno EAGAIN when they would block, -1 with another errno on error. */
+struct smtp_stream_ops {
+    ssize_t (*recv)(void *ctx, void *buf, size_t n);
+    ssize_t (*send)(void *ctx, const void *buf, size_t n);
+};
+
+struct smtp_conn;
+
+/*
+ * smtp_conn_new - start connecting to addr:port; the connect timeout runs
+ * from now (0: none).  The outcome comes as SMTP_CONN_CONNECTED, _ERROR or
+ * _TIMEOUT.  HERALD_E_INVAL for bad arguments, HERALD_E_NOMEM,
+ * HERALD_E_CONNECT when no socket could be made (diag says why).
+ */
+herald_status smtp_conn_new(struct herald_loop *loop, const struct herald_address *addr,
+                            uint16_t port, uint64_t connect_timeout_ms, smtp_conn_fn fn,
+                            void *arg, struct smtp_conn **conn_out, struct herald_diag *diag);
+void smtp_conn_free(struct smtp_conn **conn);
+
+/* smtp_conn_set_stream - send and receive through ops/ctx from now on */
+void smtp_conn_set_stream(struct smtp_conn *c, const struct smtp_stream_ops *ops, void *ctx);
+int smtp_conn_fd(const struct smtp_conn *c);
+
+/* smtp_conn_set_timeout - (re)arm the deadline ms from now; 0 disarms it */
+herald_status smtp_conn_set_timeout(struct smtp_conn *c, uint64_t ms);
+
+/* smtp_conn_queue - append to the output; HERALD_E_LIMIT past SMTP_CONN_OUT_MAX */
+herald_status smtp_conn_queue(struct smtp_conn *c, const void *data, size_t len);
+/* smtp_conn_room - how many more octets smtp_conn_queue() accepts */
+size_t smtp_conn_room(const struct smtp_conn *c);
+/* smtp_conn_pending - octets queued and not yet sent */
+size_t smtp_conn_pending(const struct smtp_conn *c);
+/* smtp_conn_flush - send what the socket takes now; the rest when writable,
+ * then SMTP_CONN_DRAINED.  HERALD_E_IO on a write error (also reported). */
+herald_status smtp_conn_flush(struct smtp_conn *c);
+
+/* smtp_conn_input - the unconsumed input (borrowed), its length in *len_out */
+const char *smtp_conn_input(const struct smtp_conn *c, size_t *len_out);
+/* smtp_conn_consume - drop n octets from the front of the input */
+void smtp_conn_consume(struct smtp_conn *c, size_t n);
+
+/* smtp_conn_peer - "ADDR:PORT" ("[::1]:25" for IPv6) */
+const char *smtp_conn_peer(const struct smtp_conn *c);
+/* smtp_conn_error - the last error, "connect: Connection refused", or "" */
+const char *smtp_conn_error(const struct smtp_conn *c);
+
+#endif

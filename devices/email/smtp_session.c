@@ -1,0 +1,987 @@
+/*
+ * smtp_session.c - SMTP client state machine on the herald loop (see smtp_session.h)
+ */
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "smtp_body.h"
+#include "smtp_conn.h"
+#include "smtp_ehlo.h"
+#include "smtp_reply.h"
+#include "smtp_session.h"
+
+#define SUBSYS "smtp"
+#define BODY_RAW_MAX   16384          /* body octets read per chunk */
+#define BODY_OUT_MAX   (2 * BODY_RAW_MAX + SMTP_BODY_FINISH_MAX)
+#define BODY_HIGH_WATER (128 * 1024)  /* queue body until this much is pending */
+#define REPLY_TEXT_MAX 512
+#define TOO_LARGE "552 5.3.4 message too large for server"
+
+static const char *const state_names[] = {
+    "INIT", "CONNECT", "GREETING", "EHLO", "HELO", "READY", "RSET", "MAIL", "RCPT",
+    "DATA", "BODY", "DOT", "QUIT", "CLOSED",
+};
+_Static_assert(sizeof state_names / sizeof state_names[0] == SMTP_S__LAST,
+               "one name per state");
+
+/* What each state is waiting for, for "timeout while ..." texts. */
+static const char *const state_doing[] = {
+    "before connecting", "connecting", "waiting for the greeting", "waiting for the EHLO reply",
+    "waiting for the HELO reply", "idle", "waiting for the RSET reply",
+    "waiting for the MAIL FROM reply", "waiting for the RCPT TO reply",
+    "waiting for the DATA reply", "sending the message body", "waiting for the final dot reply",
+    "waiting for the QUIT reply", "closed",
+};
+_Static_assert(sizeof state_doing / sizeof state_doing[0] == SMTP_S__LAST,
+               "one description per state");
+
+enum rcpt_word { RCPT_NONE = 0, RCPT_ACCEPTED, RCPT_DECIDED };
+
+struct rcpt_state {
+    enum rcpt_word word;
+    enum herald_result result;
+    bool possibly_delivered;
+    char reply[REPLY_TEXT_MAX];
+    char dsn[16];
+};
+
+struct smtp_session {
+    struct herald_loop *loop;
+    const struct herald_trace *trace;
+    struct herald_address addr;
+    uint16_t port;
+    struct smtp_session_opts opts;
+    char helo[256];
+    char peer[64];
+
+    enum smtp_state state;
+    struct smtp_conn *conn;
+    struct smtp_reply_parser parser;
+    struct smtp_ehlo ehlo;
+    bool ehlo_refused;
+    unsigned transactions;            /* started on this connection */
+
+    /* The current transaction. */
+    bool busy;
+    struct smtp_message msg;
+    struct smtp_session_cb cb;
+    struct rcpt_state *rcpt;
+    size_t next_rcpt;                 /* next RCPT reply expected */
+    size_t accepted;
+    bool pipelining;
+    bool mail_failed;
+    bool data_discard;                /* 354 with nobody accepted: send a bare dot */
+    char mail_reply[REPLY_TEXT_MAX];
+    char mail_dsn[16];
+
+    /* Session failure, reported with the transaction. */
+    bool failed;
+    herald_status fail_status;
+    bool fail_permanent;
+    char fail_reply[REPLY_TEXT_MAX];
+    char fail_dsn[16];
+
+    /* The body. */
+    struct smtp_body_enc enc;
+    char raw[BODY_RAW_MAX];
+    size_t raw_len, raw_off;
+    bool body_eof;
+    char out[BODY_OUT_MAX];
+    uint64_t body_octets;
+
+    struct herald_timer *report;      /* results go out from the loop */
+    bool connected_pending;
+    void (*quit_fn)(void *arg);
+    void *quit_arg;
+    struct herald_timer *quit_timer;
+};
+
+static void on_conn(void *arg, enum smtp_conn_event ev);
+
+/* smtp_state_name - trace name of a state */
+const char *
+smtp_state_name(enum smtp_state st)
+{
+    return (unsigned)st < SMTP_S__LAST ? state_names[st] : "?";
+}
+
+/* smtp_session_opts_init - RFC 5321 4.5.3.2 timeouts, connect 30 s */
+void
+smtp_session_opts_init(struct smtp_session_opts *o)
+{
+    o->helo_name = NULL;
+    o->connect_ms = 30000;
+    o->greeting_ms = 300000;
+    o->ehlo_ms = 300000;
+    o->mail_ms = 300000;
+    o->rcpt_ms = 300000;
+    o->data_ms = 120000;
+    o->block_ms = 180000;
+    o->dot_ms = 600000;
+    o->quit_ms = 5000;
+}
+
+/* smtp_default_helo_name - this host's FQDN, else its name */
+void
+smtp_default_helo_name(char *buf, size_t cap)
+{
+    char host[256];
+    struct addrinfo hints, *res = NULL;
+
+    if (cap == 0)
+        return;
+    if (gethostname(host, sizeof host) != 0 || host[0] == '\0') {
+        snprintf(buf, cap, "localhost.localdomain");
+        return;
+    }
+    host[sizeof host - 1] = '\0';
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_CANONNAME;
+    hints.ai_socktype = SOCK_STREAM;
+    if (strchr(host, '.') == NULL && getaddrinfo(host, NULL, &hints, &res) == 0 && res != NULL
+        && res->ai_canonname != NULL && strchr(res->ai_canonname, '.') != NULL
+        && herald_dns_valid_hostname(res->ai_canonname))
+        snprintf(buf, cap, "%s", res->ai_canonname);
+    else
+        snprintf(buf, cap, "%s", host);
+    if (res != NULL)
+        freeaddrinfo(res);
+}
+
+/* set_state - the only writer of s->state; traces each change */
+static void
+set_state(struct smtp_session *s, enum smtp_state st)
+{
+    if ((unsigned)st >= SMTP_S__LAST)
+        abort();                      /* our bug, never the peer's doing */
+    if (st != s->state)
+        herald_trace_log(s->trace, HERALD_TRACE_DEBUG, SUBSYS, "%s: %s -> %s", s->peer,
+                         smtp_state_name(s->state), smtp_state_name(st));
+    s->state = st;
+}
+
+/* state_timeout - the deadline of a state waiting for the peer, 0 for none */
+static uint64_t
+state_timeout(const struct smtp_session *s, enum smtp_state st)
+{
+    switch (st) {
+    case SMTP_S_CONNECT: return s->opts.connect_ms;
+    case SMTP_S_GREETING: return s->opts.greeting_ms;
+    case SMTP_S_EHLO: case SMTP_S_HELO: case SMTP_S_RSET: return s->opts.ehlo_ms;
+    case SMTP_S_MAIL: return s->opts.mail_ms;
+    case SMTP_S_RCPT: return s->opts.rcpt_ms;
+    case SMTP_S_DATA: return s->opts.data_ms;
+    case SMTP_S_BODY: return s->opts.block_ms;
+    case SMTP_S_DOT: return s->opts.dot_ms;
+    case SMTP_S_QUIT: return s->opts.quit_ms;
+    default: return 0;
+    }
+}
+
+/* enter - change state and arm its deadline */
+static void
+enter(struct smtp_session *s, enum smtp_state st)
+{
+    set_state(s, st);
+    if (s->conn != NULL)
+        (void)smtp_conn_set_timeout(s->conn, state_timeout(s, st));
+}
+
+/* clean_text - true when text has no control character and no angle bracket */
+static bool
+clean_text(const char *t, bool brackets_ok)
+{
+    for (; *t != '\0'; t++) {
+        unsigned char c = (unsigned char)*t;
+
+        if (c < 0x20 || c == 0x7f || (!brackets_ok && (c == '<' || c == '>')))
+            return false;
+    }
+    return true;
+}
+
+/* command - queue one command line, traced as "C: ..." */
+static herald_status
+command(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static herald_status
+command(struct smtp_session *s, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line - 2)
+        return HERALD_E_LIMIT;
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "C: %s", line);
+    memcpy(line + n, "\r\n", 2);
+    return smtp_conn_queue(s->conn, line, (size_t)n + 2);
+}
+
+/* trace_reply - each line of a reply, as "S: 250-PIPELINING" */
+static void
+trace_reply(const struct smtp_session *s, const struct smtp_reply *r)
+{
+    size_t i;
+
+    if (!herald_trace_enabled(s->trace, HERALD_TRACE_INFO))
+        return;
+    for (i = 0; i < r->nlines; i++) {
+        const char *t = smtp_reply_line(r, i);
+
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "S: %03d%s%s", r->code,
+                         t[0] == '\0' && i + 1 == r->nlines ? "" : (i + 1 < r->nlines ? "-" : " "),
+                         t);
+    }
+}
+
+/* report_fire - hand the results of the transaction to the caller, done() last */
+static void
+report_fire(void *arg)
+{
+    struct smtp_session *s = arg;
+    struct smtp_session_cb cb = s->cb;
+    size_t i;
+
+    herald_timer_cancel(&s->report);
+    if (s->connected_pending && cb.connected != NULL)
+        cb.connected(cb.arg, s->peer);
+    s->connected_pending = false;
+    for (i = 0; i < s->msg.nrcpt; i++) {
+        const struct rcpt_state *r = &s->rcpt[i];
+
+        if (r->word == RCPT_DECIDED && cb.recipient != NULL)
+            cb.recipient(cb.arg, i, r->result, r->reply, r->dsn, r->possibly_delivered);
+    }
+    if (s->failed && cb.failed != NULL)
+        cb.failed(cb.arg, s->fail_status, s->fail_permanent, s->fail_reply, s->fail_dsn);
+    free(s->rcpt);
+    s->rcpt = NULL;
+    s->busy = false;
+    s->failed = false;
+    memset(&s->cb, 0, sizeof s->cb);
+    /* The caller may free s or start the next message in done(). */
+    if (cb.done != NULL)
+        cb.done(cb.arg);
+}
+
+/* end_transaction - the transaction is over: report from the loop */
+static void
+end_transaction(struct smtp_session *s)
+{
+    if (s->conn != NULL && s->state != SMTP_S_CLOSED) {
+        enter(s, SMTP_S_READY);
+    } else {
+        smtp_conn_free(&s->conn);
+        set_state(s, SMTP_S_CLOSED);
+    }
+    if (s->report == NULL
+        && herald_timer_start(s->loop, 0, report_fire, s, &s->report) != HERALD_OK)
+        s->report = NULL;   /* no timer: nothing else can run it; out of memory */
+}
+
+/* close_conn - drop the connection at once */
+static void
+close_conn(struct smtp_session *s)
+{
+    smtp_conn_free(&s->conn);
+    set_state(s, SMTP_S_CLOSED);
+}
+
+/* decide - the final word on recipient i */
+static void
+decide(struct smtp_session *s, size_t i, enum herald_result res, const char *reply,
+       const char *dsn, bool possibly)
+{
+    struct rcpt_state *r = &s->rcpt[i];
+
+    r->word = RCPT_DECIDED;
+    r->result = res;
+    r->possibly_delivered = possibly;
+    snprintf(r->reply, sizeof r->reply, "%s", reply);
+    snprintf(r->dsn, sizeof r->dsn, "%s", dsn);
+}
+
+/* result_of - what a 4xx/5xx reply class means for a recipient */
+static enum herald_result
+result_of(int code)
+{
+    return code >= 500 ? HERALD_RESULT_FAILED
+           : code >= 400 ? HERALD_RESULT_DEFERRED : HERALD_RESULT_DELIVERED;
+}
+
+/*
+ * session_fail - this hop did not take the message.  RCPT 5xx words stand;
+ * every other recipient stays undecided, free to go to the next hop.
+ */
+static void
+session_fail(struct smtp_session *s, herald_status why, bool permanent, const char *reply,
+             const char *dsn)
+{
+    size_t i;
+
+    if (s->busy) {
+        for (i = 0; i < s->msg.nrcpt; i++)
+            if (s->rcpt[i].word == RCPT_DECIDED && s->rcpt[i].result != HERALD_RESULT_FAILED)
+                s->rcpt[i].word = RCPT_NONE;
+            else if (s->rcpt[i].word == RCPT_ACCEPTED)
+                s->rcpt[i].word = RCPT_NONE;
+    }
+    s->failed = true;
+    s->fail_status = why;
+    s->fail_permanent = permanent;
+    snprintf(s->fail_reply, sizeof s->fail_reply, "%s", reply);
+    snprintf(s->fail_dsn, sizeof s->fail_dsn, "%s", dsn);
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: session failed (%s): %s",
+                     s->peer, permanent ? "permanent" : "temporary", reply);
+    close_conn(s);
+    if (s->busy)
+        end_transaction(s);
+}
+
+/* fail_reply - session failure caused by a reply */
+static void
+fail_reply(struct smtp_session *s, const struct smtp_reply *r, const char *prefix)
+{
+    char text[REPLY_TEXT_MAX], both[REPLY_TEXT_MAX + 64];
+
+    smtp_reply_format(r, text, sizeof text);
+    if (prefix != NULL)
+        snprintf(both, sizeof both, "%s: %s", prefix, text);
+    else
+        snprintf(both, sizeof both, "%s", text);
+    session_fail(s, HERALD_E_REJECTED, r->code >= 500, both, r->dsn);
+}
+
+/* fail_local - session failure with Herald's own words (timeouts, I/O, grammar) */
+static void
+fail_local(struct smtp_session *s, herald_status why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+fail_local(struct smtp_session *s, herald_status why, const char *fmt, ...)
+{
+    char text[REPLY_TEXT_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    session_fail(s, why, false, text, why == HERALD_E_TIMEOUT ? "4.4.2" : "4.4.0");
+}
+
+/* flush - send what is queued; a write error fails the session */
+static bool
+flush(struct smtp_session *s)
+{
+    if (smtp_conn_flush(s->conn) != HERALD_OK) {
+        fail_local(s, HERALD_E_IO, "%s", smtp_conn_error(s->conn));
+        return false;
+    }
+    return true;
+}
+
+/* queue_rcpt - RCPT TO for recipient i */
+static herald_status
+queue_rcpt(struct smtp_session *s, size_t i)
+{
+    return command(s, "RCPT TO:<%s>", s->msg.rcpts[i]);
+}
+
+/* start_mail - MAIL FROM, and with PIPELINING the RCPTs and DATA too */
+static void
+start_mail(struct smtp_session *s)
+{
+    const struct smtp_message *m = &s->msg;
+    char params[64] = "";
+    size_t i, n = 0;
+    herald_status st;
+
+    if ((s->ehlo.flags & SMTP_EXT_SIZE) && s->ehlo.size_max > 0 && m->size > s->ehlo.size_max) {
+        /* The server said so: no point sending what it will refuse. */
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                         "%s: message of %llu octets exceeds SIZE %llu: not sent", s->peer,
+                         (unsigned long long)m->size, (unsigned long long)s->ehlo.size_max);
+        for (i = 0; i < m->nrcpt; i++)
+            decide(s, i, HERALD_RESULT_FAILED, TOO_LARGE, "5.3.4", false);
+        end_transaction(s);
+        return;
+    }
+    if (s->ehlo.flags & SMTP_EXT_SIZE)
+        n += (size_t)snprintf(params + n, sizeof params - n, " SIZE=%llu",
+                              (unsigned long long)m->size);
+    if (m->eight_bit && (s->ehlo.flags & SMTP_EXT_8BITMIME))
+        snprintf(params + n, sizeof params - n, " BODY=8BITMIME");
+    s->pipelining = (s->ehlo.flags & SMTP_EXT_PIPELINING) != 0;
+    s->transactions++;
+    st = command(s, "MAIL FROM:<%s>%s", m->sender, params);
+    if (st == HERALD_OK && s->pipelining) {
+        for (i = 0; i < m->nrcpt && st == HERALD_OK; i++)
+            st = queue_rcpt(s, i);
+        if (st == HERALD_OK)
+            st = command(s, "DATA");
+    }
+    if (st != HERALD_OK) {
+        fail_local(s, st, "cannot queue the envelope: %s", herald_strerror(st));
+        return;
+    }
+    enter(s, SMTP_S_MAIL);
+    flush(s);
+}
+
+/* after_rcpts - every RCPT reply is in: DATA, or end without a recipient */
+static void
+after_rcpts(struct smtp_session *s)
+{
+    if (s->pipelining) {
+        enter(s, SMTP_S_DATA);       /* DATA went with the envelope */
+        return;
+    }
+    if (s->accepted == 0) {
+        end_transaction(s);
+        return;
+    }
+    if (command(s, "DATA") != HERALD_OK) {
+        fail_local(s, HERALD_E_LIMIT, "cannot queue DATA");
+        return;
+    }
+    enter(s, SMTP_S_DATA);
+    flush(s);
+}
+
+/* fill_body - read, encode and queue the body up to the high-water mark */
+static void
+fill_body(struct smtp_session *s)
+{
+    unsigned rounds = 0;
+
+    while (s->state == SMTP_S_BODY && smtp_conn_pending(s->conn) < BODY_HIGH_WATER
+           && rounds++ < 64) {
+        size_t used = 0, n = 0;
+        herald_status st;
+
+        if (s->raw_off == s->raw_len && !s->body_eof) {
+            st = s->msg.read(s->msg.read_arg, s->raw, sizeof s->raw, &n);
+            if (st != HERALD_OK) {
+                fail_local(s, st, "cannot read the message body: %s", herald_strerror(st));
+                return;
+            }
+            s->raw_off = 0;
+            s->raw_len = n > sizeof s->raw ? sizeof s->raw : n;
+            s->body_eof = n == 0;
+        }
+        if (s->raw_off < s->raw_len) {
+            st = smtp_body_encode(&s->enc, s->raw + s->raw_off, s->raw_len - s->raw_off, s->out,
+                                  sizeof s->out - SMTP_BODY_FINISH_MAX, &used, &n);
+            s->raw_off += used;
+        } else {
+            st = smtp_body_finish(&s->enc, s->out, sizeof s->out, &n);
+        }
+        if (st == HERALD_OK)
+            st = smtp_conn_queue(s->conn, s->out, n);
+        if (st != HERALD_OK) {
+            fail_local(s, st, "cannot queue the body: %s", herald_strerror(st));
+            return;
+        }
+        s->body_octets += n;
+        if (s->enc.finished) {
+            herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                             "C: (message body, %llu octets on the wire)",
+                             (unsigned long long)s->body_octets);
+            herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "C: .");
+            enter(s, SMTP_S_DOT);
+        }
+    }
+    /* Each block that goes out re-arms the block timeout. */
+    if (s->state == SMTP_S_BODY)
+        (void)smtp_conn_set_timeout(s->conn, s->opts.block_ms);
+    flush(s);
+}
+
+/* start_body - 354: stream the body from its start */
+static void
+start_body(struct smtp_session *s)
+{
+    smtp_body_init(&s->enc);
+    s->raw_len = s->raw_off = 0;
+    s->body_eof = false;
+    s->body_octets = 0;
+    enter(s, SMTP_S_BODY);
+    fill_body(s);
+}
+
+/* everyone_from_mail - a refused MAIL decides every recipient */
+static void
+everyone_from_mail(struct smtp_session *s)
+{
+    size_t i;
+    int code = atoi(s->mail_reply);
+
+    for (i = 0; i < s->msg.nrcpt; i++)
+        decide(s, i, result_of(code), s->mail_reply, s->mail_dsn, false);
+}
+
+/* on_reply - one complete reply in the current state */
+static void
+on_reply(struct smtp_session *s, const struct smtp_reply *r)
+{
+    char text[REPLY_TEXT_MAX];
+    int cls = smtp_reply_class(r);
+    size_t i;
+
+    trace_reply(s, r);
+    smtp_reply_format(r, text, sizeof text);
+    /* 421 anywhere before the dot: the server is closing the session. */
+    if (r->code == 421 && s->state != SMTP_S_DOT && s->state != SMTP_S_QUIT) {
+        fail_reply(s, r, NULL);
+        return;
+    }
+    switch (s->state) {
+    case SMTP_S_GREETING:
+        if (cls != 2) {
+            fail_reply(s, r, NULL);
+            return;
+        }
+        if (command(s, "EHLO %s", s->helo) != HERALD_OK)
+            {
+                fail_local(s, HERALD_E_LIMIT, "cannot queue EHLO");
+                return;
+            }
+        enter(s, SMTP_S_EHLO);
+        flush(s);
+        return;
+    case SMTP_S_EHLO:
+        if (cls == 2) {
+            (void)smtp_ehlo_parse(r, &s->ehlo);
+            enter(s, SMTP_S_READY);
+            start_mail(s);
+        } else if (cls == 5) {
+            s->ehlo_refused = true;
+            if (command(s, "HELO %s", s->helo) != HERALD_OK)
+                {
+                fail_local(s, HERALD_E_LIMIT, "cannot queue HELO");
+                return;
+            }
+            enter(s, SMTP_S_HELO);
+            flush(s);
+        } else {
+            fail_reply(s, r, NULL);
+        }
+        return;
+    case SMTP_S_HELO:
+        if (cls == 2) {
+            smtp_ehlo_clear(&s->ehlo);
+            enter(s, SMTP_S_READY);
+            start_mail(s);
+        } else {
+            fail_reply(s, r, "EHLO and HELO refused");
+        }
+        return;
+    case SMTP_S_RSET:
+        if (cls == 2)
+            start_mail(s);
+        else
+            fail_reply(s, r, "RSET refused");
+        return;
+    case SMTP_S_MAIL:
+        snprintf(s->mail_reply, sizeof s->mail_reply, "%s", text);
+        snprintf(s->mail_dsn, sizeof s->mail_dsn, "%s", r->dsn);
+        s->mail_failed = cls != 2;
+        s->next_rcpt = 0;
+        if (s->pipelining) {
+            enter(s, SMTP_S_RCPT);   /* the replies to the RCPTs follow */
+            return;
+        }
+        if (s->mail_failed) {
+            everyone_from_mail(s);
+            end_transaction(s);
+            return;
+        }
+        if (queue_rcpt(s, 0) != HERALD_OK)
+            {
+                fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
+                return;
+            }
+        enter(s, SMTP_S_RCPT);
+        flush(s);
+        return;
+    case SMTP_S_RCPT:
+        i = s->next_rcpt++;
+        if (!s->mail_failed) {
+            if (cls == 2) {
+                s->rcpt[i].word = RCPT_ACCEPTED;
+                s->accepted++;
+            } else {
+                decide(s, i, cls == 5 ? HERALD_RESULT_FAILED : HERALD_RESULT_DEFERRED, text,
+                       r->dsn, false);
+            }
+        }
+        if (s->next_rcpt < s->msg.nrcpt) {
+            if (!s->pipelining) {
+                if (queue_rcpt(s, s->next_rcpt) != HERALD_OK)
+                    {
+                fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
+                return;
+            }
+                enter(s, SMTP_S_RCPT);
+                flush(s);
+            }
+            return;
+        }
+        after_rcpts(s);
+        return;
+    case SMTP_S_DATA:
+        if (r->code == 354) {
+            if (s->mail_failed || s->accepted == 0) {
+                /* Pipelined DATA went through with nobody to deliver to: end it empty. */
+                s->data_discard = true;
+                if (command(s, ".") != HERALD_OK)
+                    {
+                fail_local(s, HERALD_E_LIMIT, "cannot queue the dot");
+                return;
+            }
+                enter(s, SMTP_S_DOT);
+                flush(s);
+                return;
+            }
+            start_body(s);
+            return;
+        }
+        if (s->mail_failed) {
+            everyone_from_mail(s);
+        } else if (cls == 4 || cls == 5) {
+            for (i = 0; i < s->msg.nrcpt; i++)
+                if (s->rcpt[i].word == RCPT_ACCEPTED)
+                    decide(s, i, result_of(r->code), text, r->dsn, false);
+        } else if (s->accepted > 0) {
+            /* A 2xx to DATA breaks the protocol: we cannot know what it took. */
+            fail_local(s, HERALD_E_PROTOCOL, "unexpected reply to DATA: %s", text);
+            return;
+        }
+        end_transaction(s);
+        return;
+    case SMTP_S_DOT:
+        if (s->data_discard) {
+            if (s->mail_failed)
+                everyone_from_mail(s);
+        } else {
+            for (i = 0; i < s->msg.nrcpt; i++)
+                if (s->rcpt[i].word == RCPT_ACCEPTED)
+                    decide(s, i, result_of(r->code), text, r->dsn, false);
+        }
+        end_transaction(s);
+        return;
+    case SMTP_S_QUIT:
+        close_conn(s);
+        return;
+    default:
+        /* A reply nobody asked for (in BODY, READY ...): the peer is out of step. */
+        fail_local(s, HERALD_E_PROTOCOL, "unexpected reply while %s: %s",
+                   state_doing[s->state], text);
+        return;
+    }
+}
+
+/* read_replies - parse what arrived, one reply at a time, bounded by the input */
+static void
+read_replies(struct smtp_session *s)
+{
+    unsigned guard = 0;
+
+    while (s->conn != NULL && guard++ < SMTP_CONN_IN_MAX + 1) {
+        size_t len, used;
+        const char *in = smtp_conn_input(s->conn, &len);
+        bool complete;
+        herald_status st;
+
+        if (len == 0)
+            return;
+        if (s->state == SMTP_S_READY || s->state == SMTP_S_CLOSED) {
+            /* Nothing was asked: the connection can no longer be trusted for reuse. */
+            herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                             "%s: unexpected data while idle: closing", s->peer);
+            close_conn(s);
+            return;
+        }
+        st = smtp_reply_feed(&s->parser, in, len, &used, &complete);
+        smtp_conn_consume(s->conn, used);
+        if (st != HERALD_OK) {
+            fail_local(s, HERALD_E_PROTOCOL, "bad reply from %s while %s: %s", s->peer,
+                       state_doing[s->state], smtp_reply_error(&s->parser));
+            return;
+        }
+        if (!complete)
+            return;
+        on_reply(s, smtp_reply_get(&s->parser));
+    }
+}
+
+/* lost - the connection ended (EOF, error or timeout) in the current state */
+static void
+lost(struct smtp_session *s, herald_status why, const char *what)
+{
+    size_t i;
+
+    if (s->state == SMTP_S_DOT && !s->data_discard) {
+        /* The server may have the message: defer, and never hand it to another hop. */
+        char text[REPLY_TEXT_MAX];
+
+        snprintf(text, sizeof text, "%s after the final dot (possibly delivered)", what);
+        herald_trace_log(s->trace, HERALD_TRACE_WARN, SUBSYS, "%s: %s", s->peer, text);
+        for (i = 0; i < s->msg.nrcpt; i++)
+            if (s->rcpt[i].word == RCPT_ACCEPTED)
+                decide(s, i, HERALD_RESULT_DEFERRED, text,
+                       why == HERALD_E_TIMEOUT ? "4.4.2" : "4.4.0", true);
+        close_conn(s);
+        end_transaction(s);
+        return;
+    }
+    if (s->state == SMTP_S_QUIT || s->state == SMTP_S_READY || !s->busy) {
+        herald_trace_log(s->trace, HERALD_TRACE_DEBUG, SUBSYS, "%s: closed while %s: %s",
+                         s->peer, state_doing[s->state], what);
+        close_conn(s);
+        return;
+    }
+    fail_local(s, why, "%s while %s", what, state_doing[s->state]);
+}
+
+/* quit_fire - tell the caller the session is closed */
+static void
+quit_fire(void *arg)
+{
+    struct smtp_session *s = arg;
+    void (*fn)(void *) = s->quit_fn;
+
+    herald_timer_cancel(&s->quit_timer);
+    s->quit_fn = NULL;
+    if (fn != NULL)
+        fn(s->quit_arg);
+}
+
+/* after_event - run the quit callback once the connection is gone */
+static void
+after_event(struct smtp_session *s)
+{
+    if (s->state == SMTP_S_CLOSED && s->quit_fn != NULL && s->quit_timer == NULL)
+        (void)herald_timer_start(s->loop, 0, quit_fire, s, &s->quit_timer);
+}
+
+/* on_conn - events from the connection */
+static void
+on_conn(void *arg, enum smtp_conn_event ev)
+{
+    struct smtp_session *s = arg;
+    char what[200];
+
+    switch (ev) {
+    case SMTP_CONN_CONNECTED:
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "connected to %s", s->peer);
+        s->connected_pending = true;
+        enter(s, SMTP_S_GREETING);
+        break;
+    case SMTP_CONN_INPUT:
+        read_replies(s);
+        break;
+    case SMTP_CONN_DRAINED:
+        if (s->state == SMTP_S_BODY)
+            fill_body(s);
+        break;
+    case SMTP_CONN_CLOSED:
+        lost(s, HERALD_E_IO, "connection closed by the server");
+        break;
+    case SMTP_CONN_ERROR:
+        if (s->state == SMTP_S_CONNECT) {
+            herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: %s", s->peer,
+                             smtp_conn_error(s->conn));
+            snprintf(what, sizeof what, "%s", smtp_conn_error(s->conn));
+            fail_local(s, HERALD_E_CONNECT, "cannot connect to %s: %s", s->peer, what);
+            break;
+        }
+        snprintf(what, sizeof what, "%s", smtp_conn_error(s->conn));
+        lost(s, HERALD_E_IO, what);
+        break;
+    case SMTP_CONN_TIMEOUT:
+        snprintf(what, sizeof what, "timeout (%s)", s->state == SMTP_S_CONNECT
+                 ? "connect" : smtp_state_name(s->state));
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: %s while %s", s->peer, what,
+                         state_doing[s->state]);
+        lost(s, HERALD_E_TIMEOUT, what);
+        break;
+    }
+    after_event(s);
+}
+
+/* smtp_session_new - a session for addr:port */
+herald_status
+smtp_session_new(struct herald_loop *loop, const struct herald_trace *trace,
+                 const struct herald_address *addr, uint16_t port,
+                 const struct smtp_session_opts *opts, struct smtp_session **s_out)
+{
+    struct smtp_session *s;
+
+    if (loop == NULL || addr == NULL || port == 0 || s_out == NULL)
+        return HERALD_E_INVAL;
+    if (opts != NULL && opts->helo_name != NULL
+        && (opts->helo_name[0] == '\0' || strlen(opts->helo_name) >= 256
+            || !clean_text(opts->helo_name, false) || strchr(opts->helo_name, ' ') != NULL))
+        return HERALD_E_INVAL;
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return HERALD_E_NOMEM;
+    s->loop = loop;
+    s->trace = trace;
+    s->addr = *addr;
+    s->port = port;
+    if (opts != NULL)
+        s->opts = *opts;
+    else
+        smtp_session_opts_init(&s->opts);
+    if (s->opts.helo_name != NULL)
+        snprintf(s->helo, sizeof s->helo, "%s", s->opts.helo_name);
+    else
+        smtp_default_helo_name(s->helo, sizeof s->helo);
+    s->opts.helo_name = NULL;         /* the copy in s->helo is the one used */
+    if (addr->sa.ss_family == AF_INET6)
+        snprintf(s->peer, sizeof s->peer, "[%s]:%u", addr->text, (unsigned)port);
+    else
+        snprintf(s->peer, sizeof s->peer, "%s:%u", addr->text, (unsigned)port);
+    s->state = SMTP_S_INIT;
+    smtp_ehlo_clear(&s->ehlo);
+    smtp_reply_parser_init(&s->parser);
+    *s_out = s;
+    return HERALD_OK;
+}
+
+/* smtp_session_free - close at once and release; no callback after it */
+void
+smtp_session_free(struct smtp_session **sp)
+{
+    struct smtp_session *s;
+
+    if (sp == NULL || (s = *sp) == NULL)
+        return;
+    smtp_conn_free(&s->conn);
+    herald_timer_cancel(&s->report);
+    herald_timer_cancel(&s->quit_timer);
+    free(s->rcpt);
+    free(s);
+    *sp = NULL;
+}
+
+/* smtp_session_send - send one message, connecting first when needed */
+herald_status
+smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
+                  const struct smtp_session_cb *cb)
+{
+    size_t i;
+    struct herald_diag diag;
+    herald_status st;
+
+    if (s == NULL || msg == NULL || cb == NULL || cb->done == NULL || s->busy
+        || (s->state != SMTP_S_INIT && s->state != SMTP_S_READY) || msg->sender == NULL
+        || msg->rcpts == NULL || msg->nrcpt == 0 || msg->read == NULL
+        || strlen(msg->sender) > 254 || !clean_text(msg->sender, false))
+        return HERALD_E_INVAL;
+    for (i = 0; i < msg->nrcpt; i++)
+        if (msg->rcpts[i] == NULL || msg->rcpts[i][0] == '\0' || strlen(msg->rcpts[i]) > 254
+            || !clean_text(msg->rcpts[i], false))
+            return HERALD_E_INVAL;
+    s->rcpt = calloc(msg->nrcpt, sizeof *s->rcpt);
+    if (s->rcpt == NULL)
+        return HERALD_E_NOMEM;
+    s->busy = true;
+    s->msg = *msg;
+    s->cb = *cb;
+    s->next_rcpt = 0;
+    s->accepted = 0;
+    s->mail_failed = false;
+    s->data_discard = false;
+    s->failed = false;
+    s->mail_reply[0] = s->mail_dsn[0] = '\0';
+
+    if (s->state == SMTP_S_READY) {
+        if (s->transactions == 0) {
+            start_mail(s);
+            return HERALD_OK;
+        }
+        st = command(s, "RSET");
+        if (st == HERALD_OK) {
+            enter(s, SMTP_S_RSET);
+            flush(s);
+        } else {
+            fail_local(s, st, "cannot queue RSET");
+        }
+        return HERALD_OK;
+    }
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "connecting to %s", s->peer);
+    set_state(s, SMTP_S_CONNECT);
+    st = smtp_conn_new(s->loop, &s->addr, s->port, s->opts.connect_ms, on_conn, s, &s->conn,
+                       &diag);
+    if (st == HERALD_E_NOMEM || st == HERALD_E_INVAL) {
+        free(s->rcpt);
+        s->rcpt = NULL;
+        s->busy = false;
+        set_state(s, SMTP_S_INIT);
+        return st;
+    }
+    if (st != HERALD_OK)
+        fail_local(s, HERALD_E_CONNECT, "%s", diag.text);
+    return HERALD_OK;
+}
+
+/* smtp_session_usable - true when another message can be sent now */
+bool
+smtp_session_usable(const struct smtp_session *s)
+{
+    return s != NULL && !s->busy && (s->state == SMTP_S_READY || s->state == SMTP_S_INIT);
+}
+
+/* smtp_session_quit - QUIT when idle, then close; fn runs once closed */
+void
+smtp_session_quit(struct smtp_session *s, void (*fn)(void *arg), void *arg)
+{
+    if (s == NULL)
+        return;
+    s->quit_fn = fn;
+    s->quit_arg = arg;
+    if (s->state == SMTP_S_READY && !s->busy && s->conn != NULL
+        && command(s, "QUIT") == HERALD_OK) {
+        enter(s, SMTP_S_QUIT);
+        if (smtp_conn_flush(s->conn) == HERALD_OK)
+            return;
+    }
+    if (s->busy) {
+        fail_local(s, HERALD_E_IO, "session closed by its owner while %s",
+                   state_doing[s->state]);
+    } else {
+        close_conn(s);
+    }
+    after_event(s);
+}
+
+/* smtp_session_state - the current state */
+enum smtp_state
+smtp_session_state(const struct smtp_session *s)
+{
+    return s != NULL ? s->state : SMTP_S_CLOSED;
+}
+
+/* smtp_session_peer - "ADDR:PORT" */
+const char *
+smtp_session_peer(const struct smtp_session *s)
+{
+    return s != NULL ? s->peer : "";
+}
+
+/* smtp_session_extensions - SMTP_EXT_* flags from EHLO */
+unsigned
+smtp_session_extensions(const struct smtp_session *s)
+{
+    return s != NULL ? s->ehlo.flags : 0;
+}

@@ -1,0 +1,145 @@
+/*
+ * smtp_session.h - the SMTP client state machine for one hop address
+ *
+ * A session connects to one address and port, reads the greeting, says
+ * EHLO (HELO when EHLO gets a 5xx), and sends messages: MAIL, RCPT for each
+ * recipient, DATA, the body streamed through smtp_body in bounded chunks,
+ * the final dot.  With PIPELINING, MAIL, the RCPTs and DATA go in one write
+ * and the replies are read in order.  After a transaction the session stays
+ * open for the next message to the same hop (RSET first); smtp_session_quit()
+ * ends it with QUIT.
+ *
+ * Results come through struct smtp_session_cb, always from the loop, never
+ * from inside smtp_session_send():
+ *   recipient()  the peer's word on recipient i: RCPT 5xx -> FAILED, 4xx ->
+ *                DEFERRED; after the dot 2xx -> DELIVERED, 4xx/5xx apply to
+ *                every accepted recipient; a timeout or a lost connection
+ *                after the dot -> DEFERRED with possibly_delivered.
+ *                A SIZE the server advertises and the message exceeds is a
+ *                local, permanent refusal before MAIL: "552 5.3.4 message too
+ *                large for server".
+ *   failed()     this hop did not take the message (no connection, 4xx/5xx
+ *                greeting, "EHLO and HELO refused", timeout or connection
+ *                lost before the dot, protocol error): recipients without a
+ *                word may go to the next hop.  Only RCPT 5xx answers are
+ *                reported with a session failure.  permanent is true for a
+ *                5xx refusal of the session.
+ *   done()       exactly once per smtp_session_send(), last; the caller may
+ *                free the session or send the next message from it.
+ * Every command and reply line is traced at info ("C: MAIL FROM:<a@b>",
+ * "S: 250 2.1.0 Ok"), state changes at debug.
+ *
+ * Ownership: smtp_session_new() / smtp_session_free(&s) (closes at once,
+ * no callbacks after it).  The message and its strings are borrowed until
+ * done() runs.  Getters are borrowed.
+ */
+#ifndef HERALD_SMTP_SESSION_H
+#define HERALD_SMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <herald/status.h>
+#include <herald/loop.h>
+#include <herald/dns.h>
+#include <herald/outcome.h>
+#include <herald/trace.h>
+
+/* One enum for every protocol state; smtp_state_name() gives its trace name. */
+enum smtp_state {
+    SMTP_S_INIT = 0,       /* not connected yet */
+    SMTP_S_CONNECT,
+    SMTP_S_GREETING,
+    SMTP_S_EHLO,
+    SMTP_S_HELO,
+    SMTP_S_READY,          /* greeted, between transactions */
+    SMTP_S_RSET,
+    SMTP_S_MAIL,
+    SMTP_S_RCPT,
+    SMTP_S_DATA,
+    SMTP_S_BODY,           /* sending the body, no reply expected */
+    SMTP_S_DOT,            /* waiting for the reply to the final dot */
+    SMTP_S_QUIT,
+    SMTP_S_CLOSED,
+    SMTP_S__LAST
+};
+const char *smtp_state_name(enum smtp_state st);   /* "EHLO", "?" when out of range */
+
+/* Timeouts in milliseconds; RFC 5321 4.5.3.2 defaults from smtp_session_opts_init(). */
+struct smtp_session_opts {
+    const char *helo_name;        /* NULL: this host's FQDN (copied) */
+    uint64_t connect_ms;          /* 30 s */
+    uint64_t greeting_ms;         /* 5 min */
+    uint64_t ehlo_ms;             /* 5 min (EHLO, HELO, RSET) */
+    uint64_t mail_ms;             /* 5 min */
+    uint64_t rcpt_ms;             /* 5 min */
+    uint64_t data_ms;             /* 2 min: the reply to DATA */
+    uint64_t block_ms;            /* 3 min: each block of the body */
+    uint64_t dot_ms;              /* 10 min: the reply to the final dot */
+    uint64_t quit_ms;             /* 5 s: QUIT is a courtesy */
+};
+void smtp_session_opts_init(struct smtp_session_opts *o);
+
+/* Reads up to cap octets of the body; *n_out == 0 at its end. */
+typedef herald_status (*smtp_body_read_fn)(void *arg, void *buf, size_t cap, size_t *n_out);
+
+struct smtp_message {
+    const char *sender;           /* "" for the null reverse-path */
+    const char *const *rcpts;
+    size_t nrcpt;                 /* at least 1 */
+    uint64_t size;                /* body octets: SIZE= and the SIZE check */
+    bool eight_bit;               /* BODY=8BITMIME when the server offers it */
+    smtp_body_read_fn read;       /* from the start of the body, each transaction */
+    void *read_arg;
+};
+
+struct smtp_session_cb {
+    void (*connected)(void *arg, const char *peer);     /* may be NULL */
+    void (*recipient)(void *arg, size_t i, enum herald_result result, const char *reply,
+                      const char *dsn, bool possibly_delivered);
+    void (*failed)(void *arg, herald_status why, bool permanent, const char *reply,
+                   const char *dsn);
+    void (*done)(void *arg);
+    void *arg;
+};
+
+struct smtp_session;
+
+/*
+ * smtp_session_new - a session for addr:port (nothing is sent until the
+ * first smtp_session_send).  trace may be NULL; it is borrowed.
+ * HERALD_E_INVAL (bad arguments, a HELO name with control characters),
+ * HERALD_E_NOMEM.
+ */
+herald_status smtp_session_new(struct herald_loop *loop, const struct herald_trace *trace,
+                               const struct herald_address *addr, uint16_t port,
+                               const struct smtp_session_opts *opts,
+                               struct smtp_session **s_out);
+void smtp_session_free(struct smtp_session **s);
+
+/*
+ * smtp_session_send - send one message: connects first when needed.
+ * HERALD_E_INVAL when the session is busy or closed, or an address holds a
+ * control character or angle bracket (no callback then); HERALD_E_NOMEM.
+ */
+herald_status smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
+                                const struct smtp_session_cb *cb);
+
+/* smtp_session_usable - true when another message can be sent now */
+bool smtp_session_usable(const struct smtp_session *s);
+
+/* smtp_session_quit - say QUIT when idle and close; fn (may be NULL) runs
+ * from the loop once closed.  A busy session is closed at once. */
+void smtp_session_quit(struct smtp_session *s, void (*fn)(void *arg), void *arg);
+
+enum smtp_state smtp_session_state(const struct smtp_session *s);
+/* "ADDR:PORT" of the peer ("[::1]:25" for IPv6) */
+const char *smtp_session_peer(const struct smtp_session *s);
+/* The server's extensions (SMTP_EXT_* of smtp_ehlo.h), 0 before EHLO. */
+unsigned smtp_session_extensions(const struct smtp_session *s);
+
+/* smtp_default_helo_name - this host's FQDN (getaddrinfo AI_CANONNAME),
+ * else gethostname(), else "localhost.localdomain"; into buf. */
+void smtp_default_helo_name(char *buf, size_t cap);
+
+#endif

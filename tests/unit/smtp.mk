@@ -1,0 +1,27 @@
+# SMTP protocol core tests (owner: smtp).  test_smtp_session starts real
+# servers on loopback: smtp-sink, tests/servers/capture_smtpd.py, fault_smtpd.py.
+
+smtp_test_ldadd = devices/email/libsmtp.la core/libherald.la $(CUNIT_LIBS)
+smtp_test_cflags = $(AM_CFLAGS) $(CUNIT_CFLAGS) -I$(top_srcdir)/devices/email
+
+check_PROGRAMS += tests/unit/test_smtp_reply tests/unit/test_smtp_body \
+	tests/unit/test_smtp_ehlo tests/unit/test_smtp_session
+TESTS += tests/unit/test_smtp_reply tests/unit/test_smtp_body \
+	tests/unit/test_smtp_ehlo tests/unit/test_smtp_session
+EXTRA_DIST += tests/servers/fault_smtpd.py tests/servers/capture_smtpd.py
+
+tests_unit_test_smtp_reply_SOURCES = tests/unit/test_smtp_reply.c
+tests_unit_test_smtp_reply_CFLAGS = $(smtp_test_cflags)
+tests_unit_test_smtp_reply_LDADD = $(smtp_test_ldadd)
+
+tests_unit_test_smtp_body_SOURCES = tests/unit/test_smtp_body.c
+tests_unit_test_smtp_body_CFLAGS = $(smtp_test_cflags)
+tests_unit_test_smtp_body_LDADD = $(smtp_test_ldadd)
+
+tests_unit_test_smtp_ehlo_SOURCES = tests/unit/test_smtp_ehlo.c
+tests_unit_test_smtp_ehlo_CFLAGS = $(smtp_test_cflags)
+tests_unit_test_smtp_ehlo_LDADD = $(smtp_test_ldadd)
+
+tests_unit_test_smtp_session_SOURCES = tests/unit/test_smtp_session.c
+tests_unit_test_smtp_session_CFLAGS = $(smtp_test_cflags)
+tests_unit_test_smtp_session_LDADD = $(smtp_test_ldadd)
