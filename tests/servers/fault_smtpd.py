@@ -8,7 +8,8 @@ Every command line received is appended to --record (one per line, as
 received, CR LF stripped), so tests can check what the client sent.
 
 Modes:
-  ok             a plain, correct ESMTP server (PIPELINING, SIZE 1000000)
+  ok             a plain, correct ESMTP server (PIPELINING, SIZE 1000000;
+                 the other modes advertise SIZE 100000000)
   refuse-ehlo    500 to EHLO, 250 to HELO
   refuse-both    500 to EHLO and 501 to HELO
   greet-421      421 greeting, then close
@@ -90,8 +91,10 @@ class Session:
             return await self.send("\r\n".join(lines) + "\r\n250 OK\r\n")
         if m == "long-line":
             return await self.send("250 " + "x" * (100 * 1024) + "\r\n")
-        await self.reply("250-fault.test hello %s\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n"
-                         "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES" % arg)
+        # Mode ok has a small SIZE limit to test the client's refusal.
+        size = 1000000 if m == "ok" else 100000000
+        await self.reply("250-fault.test hello %s\r\n250-PIPELINING\r\n250-SIZE %d\r\n"
+                         "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES" % (arg, size))
 
     async def data(self):
         if self.mode == "drop-mid-data":
