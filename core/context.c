@@ -13,6 +13,7 @@
 
 #include <herald/herald.h>
 #include "context.h"
+#include "dns.h"
 #include "delivery.h"
 #include "registry.h"
 #include "trace_sink.h"
@@ -275,6 +276,10 @@ herald_close(struct herald_context **ctxp)
     if (ctxp == NULL || *ctxp == NULL)
         return;
     ctx = *ctxp;
+    /* Resolvers first: a cancelled lookup calls back into its strategy and
+     * device, which must still be open then. */
+    for (i = 0; i < ctx->device_count; i++)
+        dns_env_close(&ctx->devices[i].env);
     for (i = ctx->device_count; i-- > 0;) {
         struct herald_device *dev = &ctx->devices[i];
 
