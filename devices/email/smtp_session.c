@@ -548,11 +548,10 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
             fail_reply(s, r, NULL);
             return;
         }
-        if (command(s, "EHLO %s", s->helo) != HERALD_OK)
-            {
-                fail_local(s, HERALD_E_LIMIT, "cannot queue EHLO");
-                return;
-            }
+        if (command(s, "EHLO %s", s->helo) != HERALD_OK) {
+            fail_local(s, HERALD_E_LIMIT, "cannot queue EHLO");
+            return;
+        }
         enter(s, SMTP_S_EHLO);
         flush(s);
         return;
@@ -563,8 +562,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
             start_mail(s);
         } else if (cls == 5) {
             s->ehlo_refused = true;
-            if (command(s, "HELO %s", s->helo) != HERALD_OK)
-                {
+            if (command(s, "HELO %s", s->helo) != HERALD_OK) {
                 fail_local(s, HERALD_E_LIMIT, "cannot queue HELO");
                 return;
             }
@@ -603,11 +601,10 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
             end_transaction(s);
             return;
         }
-        if (queue_rcpt(s, 0) != HERALD_OK)
-            {
-                fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
-                return;
-            }
+        if (queue_rcpt(s, 0) != HERALD_OK) {
+            fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
+            return;
+        }
         enter(s, SMTP_S_RCPT);
         flush(s);
         return;
@@ -624,11 +621,10 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
         }
         if (s->next_rcpt < s->msg.nrcpt) {
             if (!s->pipelining) {
-                if (queue_rcpt(s, s->next_rcpt) != HERALD_OK)
-                    {
-                fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
-                return;
-            }
+                if (queue_rcpt(s, s->next_rcpt) != HERALD_OK) {
+                    fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
+                    return;
+                }
                 enter(s, SMTP_S_RCPT);
                 flush(s);
             }
@@ -641,11 +637,10 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
             if (s->mail_failed || s->accepted == 0) {
                 /* Pipelined DATA went through with nobody to deliver to: end it empty. */
                 s->data_discard = true;
-                if (command(s, ".") != HERALD_OK)
-                    {
-                fail_local(s, HERALD_E_LIMIT, "cannot queue the dot");
-                return;
-            }
+                if (command(s, ".") != HERALD_OK) {
+                    fail_local(s, HERALD_E_LIMIT, "cannot queue the dot");
+                    return;
+                }
                 enter(s, SMTP_S_DOT);
                 flush(s);
                 return;

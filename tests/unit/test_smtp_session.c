@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -497,6 +498,17 @@ check_capture(const char *outdir, int n, const char *body, size_t len)
     }
     free(got);
     free(want);
+}
+
+/* rm_entry - nftw callback: remove one entry of the work directory */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);            /* best effort: a leftover is no failure */
+    return 0;
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -1018,6 +1030,7 @@ main(void)
     nfail = CU_get_number_of_failure_records();
     CU_cleanup_registry();
     trace_sink_free(&sink);
+    nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (setup_failed)
         return 99;
     return nfail == 0 ? 0 : 1;
