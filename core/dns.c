@@ -46,6 +46,7 @@ struct dns {
     bool channel_ok;
     bool closing;
     int tries;
+    int timeout_ms;
     struct dns_sock *socks;
     size_t sock_count, sock_cap;
     struct herald_timer *tick;
@@ -64,6 +65,7 @@ struct dns_query {
     void *arg;
     bool starting;               /* inside the call that started it */
     bool from_cache;
+    int timeouts;                /* c-ares' count of timed-out tries, for the trace */
     struct dns_answer *answer;   /* set once known */
     struct herald_timer *later;  /* delivery of an answer known at once */
     struct dns_query *prev, *next;
@@ -205,9 +207,10 @@ trace_answer(const struct dns_query *q, const struct dns_answer *a)
     if (a->dns_class != HERALD_DNS_OK) {
         herald_trace_log(t, a->dns_class == HERALD_DNS_CANCELLED ? HERALD_TRACE_DEBUG
                                                                   : HERALD_TRACE_INFO,
-                         "dns", "%s %s -> %s%s%s%s", kind_label(q), q->name,
+                         "dns", "%s %s -> %s%s%s%s%s", kind_label(q), q->name,
                          herald_dns_class_name(a->dns_class), a->reason[0] ? " (" : "",
-                         a->reason, a->reason[0] ? ")" : "");
+                         a->reason, a->reason[0] ? ")" : "",
+                         q->timeouts > 0 ? ", a try timed out" : "");
         return;
     }
     list[0] = '\0';
@@ -308,9 +311,11 @@ query_answer(struct dns_query *q, struct dns_answer *a)
     query_deliver(q);
 }
 
-/* classify - a c-ares status as a class and reason; ARES_SUCCESS is handled by the caller */
+/* classify - a c-ares status as a class and reason; ARES_SUCCESS is handled by the caller.
+ * The timeout reason names the configuration, not c-ares' count, which adds
+ * up the A and AAAA queries of one address lookup. */
 static struct dns_answer *
-classify(int status, int timeouts, int tries)
+classify(int status, const struct dns *dns)
 {
     char why[96];
 
@@ -324,8 +329,8 @@ classify(int status, int timeouts, int tries)
     case ARES_EREFUSED:
         return answer_fail(HERALD_DNS_TEMPFAIL, "REFUSED");
     case ARES_ETIMEOUT:
-        snprintf(why, sizeof why, "timeout after %d tr%s", timeouts > 0 ? timeouts : tries,
-                 (timeouts > 0 ? timeouts : tries) == 1 ? "y" : "ies");
+        snprintf(why, sizeof why, "timeout after %d tr%s of %d ms", dns->tries,
+                 dns->tries == 1 ? "y" : "ies", dns->timeout_ms);
         return answer_fail(HERALD_DNS_TEMPFAIL, why);
     case ARES_ECONNREFUSED:
         return answer_fail(HERALD_DNS_TEMPFAIL, "could not contact DNS servers");
@@ -480,6 +485,7 @@ dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
     o.timeout = env->dns_timeout_ms > 0 && env->dns_timeout_ms <= 600000
                     ? (int)env->dns_timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
     o.tries = dns->tries;
+    dns->timeout_ms = o.timeout;
     o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
     o.lookups = lookups;
     rc = ares_init_options(&dns->channel, &o,
@@ -638,7 +644,7 @@ mx_answer(struct dns_query *q, const unsigned char *abuf, int alen)
 
     rc = ares_parse_mx_reply(abuf, alen, &list);
     if (rc != ARES_SUCCESS)
-        return classify(rc, 0, q->dns->tries);
+        return classify(rc, q->dns);
     for (r = list; r != NULL; r = r->next)
         n++;
     if (n == 0) {   /* e.g. a CNAME chain that ends nowhere */
@@ -704,10 +710,11 @@ on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     struct dns_query *q = arg;
     struct dns_answer *a;
 
+    q->timeouts = timeouts;
     if (status == ARES_SUCCESS && abuf != NULL)
         a = mx_answer(q, abuf, alen);
     else
-        a = classify(status == ARES_SUCCESS ? ARES_EBADRESP : status, timeouts, q->dns->tries);
+        a = classify(status == ARES_SUCCESS ? ARES_EBADRESP : status, q->dns);
     if (a != NULL && !q->dns->closing)
         dns_cache_put(q->dns->cache, DNS_KIND_MX, 0, q->name, a,
                       herald_loop_now_ms(q->dns->loop));
@@ -779,10 +786,11 @@ on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
     struct dns_query *q = arg;
     struct dns_answer *a;
 
+    q->timeouts = timeouts;
     if (status == ARES_SUCCESS)
         a = addr_answer(res);
     else
-        a = classify(status, timeouts, q->dns->tries);
+        a = classify(status, q->dns);
     if (res != NULL)
         ares_freeaddrinfo(res);
     if (a != NULL && !q->dns->closing)
