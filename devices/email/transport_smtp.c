@@ -96,6 +96,7 @@ struct smtp_transport {
     const struct smtp_transport_options *opts;
     struct herald_env *env;
     struct smtp_session_opts session_opts;
+    char default_helo[256];       /* this host's FQDN, looked up once per device */
     struct idle_session *idle;
     size_t idle_count;
 };
@@ -361,7 +362,13 @@ smtp_open(const void *options, struct herald_env *env, void **state_out,
     tp->opts = o;
     tp->env = env;
     smtp_session_opts_init(&tp->session_opts);
-    tp->session_opts.helo_name = o->helo_name;
+    if (o->helo_name == NULL) {
+        /* The lookup may block: once per device, not once per session. */
+        smtp_default_helo_name(tp->default_helo, sizeof tp->default_helo);
+        tp->session_opts.helo_name = tp->default_helo;
+    } else {
+        tp->session_opts.helo_name = o->helo_name;
+    }
     tp->session_opts.connect_ms = (uint64_t)o->connect_timeout_ms;
     tp->session_opts.greeting_ms = (uint64_t)o->greeting_timeout_ms;
     tp->session_opts.ehlo_ms = (uint64_t)o->helo_timeout_ms;
