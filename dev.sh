@@ -110,6 +110,11 @@ CONF
     rc=$?
   say "files in $dir/reports:"
   ls -l "$dir/reports" || true
+  for f in "$dir"/reports/*; do
+    [ -f "$f" ] || continue
+    say "$f:"
+    cat "$f"
+  done
   rm -rf "$dir"
   [ "$rc" -eq 0 ] || die "demo: herald send exited $rc"
   say "demo done"

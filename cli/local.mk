@@ -6,6 +6,13 @@ cli_herald_SOURCES = \
 cli_herald_CFLAGS = $(AM_CFLAGS)
 cli_herald_LDADD = core/libherald.la
 
+# Unit test of the helpers (JSON strings, escaping, exit codes).
+check_PROGRAMS += cli/test_cli_util
+cli_test_cli_util_SOURCES = cli/test_cli_util.c cli/cli_util.c cli/cli.h
+cli_test_cli_util_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+cli_test_cli_util_LDADD = core/libherald.la $(CUNIT_LIBS)
+TESTS += cli/test_cli_util
+
 # "make installcheck" (and so "make distcheck") runs the CLI integration tests
 # against the INSTALLED herald and modules.  Without DESTDIR, HERALD_PLUGIN_PATH
 # is unset so the compiled-in module folder is what gets used; with DESTDIR the

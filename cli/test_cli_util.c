@@ -1,0 +1,103 @@
+/*
+ * test_cli_util.c - CUnit tests of the CLI helpers: JSON strings that always
+ * parse, printable escaping, and the status -> sysexits table
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <CUnit/Basic.h>
+
+#include "cli.h"
+
+/* render - what fn writes for s, into buf */
+static void
+render(void (*fn)(FILE *, const char *), const char *s, char *buf, size_t cap)
+{
+    FILE *f;
+
+    /* fmemopen terminates only what was written: start from an empty string. */
+    memset(buf, 0, cap);
+    f = fmemopen(buf, cap, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fn(f, s);
+    fclose(f);
+}
+
+/* test_json_string - quoting, control characters, UTF-8 kept, stray bytes escaped */
+static void
+test_json_string(void)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        { "plain", "\"plain\"" },
+        { "", "\"\"" },
+        { "q\"b\\", "\"q\\\"b\\\\\"" },
+        { "a\r\nb\tc", "\"a\\r\\nb\\tc\"" },
+        { "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa8", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa8\"" },
+        { "\xff", "\"\\u00ff\"" },                     /* never valid in UTF-8 */
+        { "\xc3", "\"\\u00c3\"" },                     /* truncated sequence at the end */
+        { "\xc0\xaf", "\"\\u00c0\\u00af\"" },          /* overlong '/' */
+        { "\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"" }, /* UTF-16 surrogate */
+        { "\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\"" }, /* past U+10FFFF */
+    };
+    char buf[256];
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        render(cli_json_string, cases[i].in, buf, sizeof buf);
+        CU_ASSERT_STRING_EQUAL(buf, cases[i].want);
+    }
+    render(cli_json_string, NULL, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "null");
+}
+
+/* test_put_printable - no control character survives */
+static void
+test_put_printable(void)
+{
+    char buf[128];
+
+    render(cli_put_printable, "a\r\nb@x\t\x1b[0m", buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "a\\r\\nb@x\\t\\x1b[0m");
+    render(cli_put_printable, NULL, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "");
+}
+
+/* test_exit_codes - the sysexits the CLI documents */
+static void
+test_exit_codes(void)
+{
+    int st;
+
+    CU_ASSERT_EQUAL(cli_exit_code(HERALD_OK), EX_OK);
+    CU_ASSERT_EQUAL(cli_exit_code(HERALD_E_CONFIG), EX_CONFIG);
+    CU_ASSERT_EQUAL(cli_exit_code(HERALD_E_ADDRESS), EX_DATAERR);
+    CU_ASSERT_EQUAL(cli_exit_code(HERALD_E_MODULE), EX_UNAVAILABLE);
+    CU_ASSERT_EQUAL(cli_exit_code(HERALD_E_NOMEM), EX_SOFTWARE);
+    /* Every status, and one past the end, maps to a failure code. */
+    for (st = 1; st <= HERALD_E__LAST; st++)
+        CU_ASSERT_NOT_EQUAL(cli_exit_code((herald_status)st), EX_OK);
+}
+
+/* main - run the suite; exit 0 pass, 1 fail, 99 set-up error */
+int
+main(void)
+{
+    CU_pSuite s;
+    unsigned int nfail;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 99;
+    s = CU_add_suite("cli_util", NULL, NULL);
+    if (s == NULL || CU_add_test(s, "json string", test_json_string) == NULL
+        || CU_add_test(s, "printable", test_put_printable) == NULL
+        || CU_add_test(s, "exit codes", test_exit_codes) == NULL) {
+        CU_cleanup_registry();
+        return 99;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    nfail = CU_get_number_of_failure_records();
+    CU_cleanup_registry();
+    return nfail == 0 ? 0 : 1;
+}
