@@ -52,7 +52,7 @@ static const struct file_options file_defaults = {
 static const struct herald_option file_option_table[] = {
     { "path", HERALD_OPT_STRING, O(path), HERALD_OPT_REQUIRED, 0, 0, NULL, NULL, 0, NULL,
       "folder the messages are written to (absolute path)" },
-    { "name", HERALD_OPT_STRING, O(name), 0, 0, 0, NULL, NULL, 0, NULL,
+    { "filename", HERALD_OPT_STRING, O(name), 0, 0, 0, NULL, NULL, 0, NULL,
       "file name pattern: %T UTC time, %i trace id, %u unique, %% a '%'" },
     { "mode", HERALD_OPT_MODE, O(mode), 0, 0, 07777, NULL, NULL, 0, NULL,
       "mode of each written file, e.g. \"0640\"" },

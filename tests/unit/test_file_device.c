@@ -93,7 +93,7 @@ options_make(const char *path, const char *name, int mode, int create)
         memcpy(block, mod->options_defaults, mod->options_size);
     if (path != NULL && (o = opt_find("path")) != NULL)
         memcpy(block + o->offset, &path, sizeof path);
-    if (name != NULL && (o = opt_find("name")) != NULL)
+    if (name != NULL && (o = opt_find("filename")) != NULL)
         memcpy(block + o->offset, &name, sizeof name);
     if (mode >= 0 && (o = opt_find("mode")) != NULL)
         memcpy(block + o->offset, &mode, sizeof mode);
@@ -375,7 +375,7 @@ test_module_shape(void)
     CU_ASSERT(opt_find("path") != NULL && (opt_find("path")->flags & HERALD_OPT_REQUIRED));
     CU_ASSERT(opt_find("mode") != NULL && opt_find("mode")->type == HERALD_OPT_MODE);
     CU_ASSERT(opt_find("create") != NULL && opt_find("create")->type == HERALD_OPT_BOOL);
-    CU_ASSERT(opt_find("name") != NULL && opt_find("name")->type == HERALD_OPT_STRING);
+    CU_ASSERT(opt_find("filename") != NULL && opt_find("filename")->type == HERALD_OPT_STRING);
     CU_ASSERT_PTR_NOT_NULL(mod->check);
 }
 
