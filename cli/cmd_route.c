@@ -1,15 +1,287 @@
-/* cmd_route.c - "herald route": placeholder until the route strategies land (owner: route) */
+/*
+ * cmd_route.c - "herald route": the route plan of a domain, no mail sent
+ *
+ *   herald [-c FILE] route [-d DEV] [--json] [--trace FILE|-] DOMAIN|ADDR
+ *
+ * Text:  multi.test: 3 hops
+ *          1. mx1.multi.test:25 pref 10 (mx) 127.0.0.2
+ *        nx.test: failed 5.1.2: domain nx.test does not exist (NXDOMAIN)
+ * JSON:  {"domain":…,"hops":[{"host":…,"port":…,"preference":…|null,
+ *         "origin":…,"addresses":[…]}]}
+ *        {"domain":…,"error":{"class":"permanent"|"temporary","reason":…,"dsn":…}}
+ * Exit:  0 a plan with hops, 75 temporary error, 69 permanent error,
+ *        64 usage, 78 config.  An ADDR means the domain after its last '@'.
+ * The device is -d DEV, else the first device that has a route strategy.
+ */
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
+#include <herald/route.h>
 #include "cli.h"
 
-/* cmd_route - temporary stub so the CLI links; engineer "route" replaces this file */
+struct route_args {
+    const char *device;
+    const char *target;
+    const char *trace;
+    bool json;
+};
+
+/* route_usage - help for "herald route" */
+static void
+route_usage(FILE *out)
+{
+    fputs("Usage: herald [-c FILE] route [-d DEV] [--json] [--trace FILE|-] DOMAIN|ADDR\n"
+          "\n"
+          "Show the hops a device's route strategy plans for DOMAIN (or the domain of\n"
+          "ADDR), in the order they would be tried, with their addresses.  No mail\n"
+          "is sent.  Exit 0 with hops, 75 on a temporary error (DNS SERVFAIL or\n"
+          "timeout, no host with an address), 69 on a permanent one (NXDOMAIN,\n"
+          "null MX).\n"
+          "\n"
+          "  -d, --device DEV  the device (default: the first with a route strategy)\n"
+          "      --json        one JSON object: {\"domain\",\"hops\"} or {\"domain\",\"error\"}\n"
+          "      --trace FILE  write why each hop is there to FILE (\"-\": standard error)\n",
+          out);
+}
+
+/* parse_args - the command line into a; EX_OK, or the exit code after a message */
+static int
+parse_args(int argc, char **argv, struct route_args *a, bool *help_out)
+{
+    enum { OPT_JSON = 256, OPT_TRACE };
+    static const struct option longopts[] = {
+        { "device", required_argument, NULL, 'd' },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "trace", required_argument, NULL, OPT_TRACE },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            a->device = optarg;
+            break;
+        case OPT_JSON:
+            a->json = true;
+            break;
+        case OPT_TRACE:
+            a->trace = optarg;
+            break;
+        case 'h':
+            *help_out = true;
+            return EX_OK;
+        default:
+            if (optopt == 'd')
+                return cli_usage_error("route", "option -d needs a value");
+            return cli_usage_error("route", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("route", "missing DOMAIN or ADDR");
+    a->target = argv[optind++];
+    if (optind < argc)
+        return cli_usage_error("route", "more than one DOMAIN");
+    if (a->trace != NULL && *a->trace == '\0')
+        return cli_usage_error("route", "--trace needs a FILE or -");
+    return EX_OK;
+}
+
+/* target_domain - DOMAIN as given, or what follows the last '@' of ADDR */
+static const char *
+target_domain(const char *target)
+{
+    const char *at = strrchr(target, '@');
+
+    return at != NULL ? at + 1 : target;
+}
+
+/* has_route - true when one of dev's modules is a route strategy */
+static bool
+has_route(const struct herald_device *dev)
+{
+    size_t m;
+
+    for (m = 0; m < herald_device_module_count(dev); m++) {
+        const char *kind;
+
+        if (herald_device_module(dev, m, &kind, NULL, NULL) == HERALD_OK
+            && strcmp(kind, "route") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* pick_device - -d DEV (it must have a route strategy), else the first that has one */
+static int
+pick_device(struct herald_context *ctx, const char *name, struct herald_device **dev_out)
+{
+    struct herald_diag diag;
+    size_t i;
+
+    memset(&diag, 0, sizeof diag);
+    if (name != NULL) {
+        herald_status st = herald_device(ctx, name, dev_out, &diag);
+
+        if (st != HERALD_OK) {
+            fprintf(stderr, "herald route: no device \"");
+            cli_put_printable(stderr, name);
+            fprintf(stderr, "\" in the device file\n");
+            return cli_exit_code(st);
+        }
+        if (!has_route(*dev_out)) {
+            fprintf(stderr, "herald route: device \"%s\" has no route strategy\n", name);
+            return EX_USAGE;
+        }
+        return EX_OK;
+    }
+    for (i = 0; i < herald_device_count(ctx); i++) {
+        struct herald_device *dev = herald_device_at(ctx, i);
+
+        if (dev != NULL && has_route(dev)) {
+            *dev_out = dev;
+            return EX_OK;
+        }
+    }
+    fputs("herald route: no device of the device file has a route strategy\n", stderr);
+    return EX_CONFIG;
+}
+
+/* print_text - one line per hop, or the error */
+static void
+print_text(const char *domain, const struct herald_route_plan *plan)
+{
+    enum herald_result result;
+    const char *dsn, *reason;
+    size_t i, a, n = herald_plan_hop_count(plan);
+
+    cli_put_printable(stdout, domain);
+    if (herald_plan_error(plan, &result, &dsn, &reason) != HERALD_OK) {
+        printf(": %s %s: ", herald_result_name(result), dsn);
+        cli_put_printable(stdout, reason);
+        putchar('\n');
+        return;
+    }
+    printf(": %zu hop%s\n", n, n == 1 ? "" : "s");
+    for (i = 0; i < n; i++) {
+        const struct herald_hop *h = herald_plan_hop(plan, i);
+
+        printf("  %zu. ", i + 1);
+        cli_put_printable(stdout, h->host);
+        printf(":%u", (unsigned)h->port);
+        if (h->preference >= 0)
+            printf(" pref %d", h->preference);
+        printf(" (");
+        cli_put_printable(stdout, h->origin);
+        putchar(')');
+        for (a = 0; a < h->address_count; a++)
+            printf(" %s", h->addresses[a].text);
+        putchar('\n');
+    }
+}
+
+/* print_json - the DESIGN.md contract, one object on one line */
+static void
+print_json(const char *domain, const struct herald_route_plan *plan)
+{
+    enum herald_result result;
+    const char *dsn, *reason;
+    size_t i, a, n = herald_plan_hop_count(plan);
+
+    fputs("{\"domain\":", stdout);
+    cli_json_string(stdout, domain);
+    if (herald_plan_error(plan, &result, &dsn, &reason) != HERALD_OK) {
+        fputs(",\"error\":{\"class\":", stdout);
+        cli_json_string(stdout, result == HERALD_RESULT_FAILED ? "permanent" : "temporary");
+        fputs(",\"reason\":", stdout);
+        cli_json_string(stdout, reason);
+        fputs(",\"dsn\":", stdout);
+        cli_json_string(stdout, dsn);
+        fputs("}}\n", stdout);
+        return;
+    }
+    fputs(",\"hops\":[", stdout);
+    for (i = 0; i < n; i++) {
+        const struct herald_hop *h = herald_plan_hop(plan, i);
+
+        fputs(i ? ",{\"host\":" : "{\"host\":", stdout);
+        cli_json_string(stdout, h->host);
+        printf(",\"port\":%u,\"preference\":", (unsigned)h->port);
+        if (h->preference >= 0)
+            printf("%d", h->preference);
+        else
+            fputs("null", stdout);
+        fputs(",\"origin\":", stdout);
+        cli_json_string(stdout, h->origin);
+        fputs(",\"addresses\":[", stdout);
+        for (a = 0; a < h->address_count; a++) {
+            if (a)
+                putchar(',');
+            cli_json_string(stdout, h->addresses[a].text);
+        }
+        fputs("]}", stdout);
+    }
+    fputs("]}\n", stdout);
+}
+
+/* cmd_route - "herald route" */
 int
 cmd_route(int argc, char **argv, const struct cli_globals *g)
 {
-    (void)argc;
-    (void)argv;
-    (void)g;
-    fputs("herald route: not available yet\n", stderr);
-    return EX_SOFTWARE;
+    struct route_args a = { NULL, NULL, NULL, false };
+    struct herald_context *ctx = NULL;
+    struct herald_device *dev = NULL;
+    struct herald_route_plan *plan = NULL;
+    struct herald_diag diag;
+    enum herald_result result;
+    const char *domain;
+    bool help = false;
+    herald_status st;
+    int rc;
+
+    rc = parse_args(argc, argv, &a, &help);
+    if (help) {
+        route_usage(stdout);
+        return EX_OK;
+    }
+    if (rc != EX_OK)
+        return rc;
+    domain = target_domain(a.target);
+    if (*domain == '\0')
+        return cli_usage_error("route", "no domain in \"%s\"", a.target);
+    rc = cli_open(g, &ctx);
+    if (rc != EX_OK)
+        return rc;
+    memset(&diag, 0, sizeof diag);
+    if (a.trace != NULL && herald_set_trace(ctx, a.trace, NULL, NULL, &diag) != HERALD_OK) {
+        cli_print_diag(&diag, a.trace);
+        herald_close(&ctx);
+        return EX_CANTCREAT;
+    }
+    rc = pick_device(ctx, a.device, &dev);
+    if (rc != EX_OK) {
+        herald_close(&ctx);
+        return rc;
+    }
+    st = herald_route(dev, domain, &plan, &diag);
+    if (st != HERALD_OK) {
+        fputs("herald route: ", stderr);
+        cli_print_diag(&diag, herald_device_name(dev));
+        herald_close(&ctx);
+        return st == HERALD_E_INVAL ? EX_USAGE : EX_SOFTWARE;
+    }
+    if (a.json)
+        print_json(domain, plan);
+    else
+        print_text(domain, plan);
+    rc = EX_OK;
+    if (herald_plan_error(plan, &result, NULL, NULL) != HERALD_OK)
+        rc = result == HERALD_RESULT_FAILED ? EX_UNAVAILABLE : EX_TEMPFAIL;
+    herald_plan_free(&plan);
+    herald_close(&ctx);
+    return rc;
 }
