@@ -337,7 +337,7 @@ fail_without_hops(struct walk *w)
         snprintf(reason, sizeof reason, "no %s host has an address", w->fixed_origin);
         herald_route_fail(w->req, HERALD_RESULT_DEFERRED, "4.4.4", reason);
     }
-    herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "%s", reason);
+    herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "no hop: %s", reason);
 }
 
 /* walk_finish - every lookup is in: hand the hops to the plan */

@@ -187,8 +187,9 @@ expect_rc "NXDOMAIN with smarthost" 69
 
 # A server that never answers: temporary, within the timeout (500 ms, 1 try).
 t0=$(date +%s)
-route timeout mx slow.timeout.test --json
+route timeout mx slow.timeout.test --json --trace "$T_DIR/timeout.trace"
 t1=$(date +%s)
+expect_grep "DNS timeout is a timeout" "$T_DIR/timeout.trace" "timeout"
 expect_rc "DNS timeout" 75
 expect_grep "DNS timeout" "$T_DIR/timeout.out" '"error":{"class":"temporary"'
 expect_grep "DNS timeout" "$T_DIR/timeout.out" '"dsn":"4.4.3"'
