@@ -41,7 +41,7 @@ installcheck-plugins:
 	case "$$cflags" in *'$(DESTDIR)$(includedir)'*) ;; *) cflags="-I$(DESTDIR)$(includedir) $$cflags";; esac; \
 	case "$$libs" in *'$(DESTDIR)$(libdir)'*) ;; *) libs="-L$(DESTDIR)$(libdir) $$libs";; esac; \
 	cd "$$tmp"; \
-	$(MAKE) -f '$(abs_top_srcdir)/plugins/example/Makefile' \
+	PKG_CONFIG_PATH="$$pcdir" $(MAKE) -f '$(abs_top_srcdir)/plugins/example/Makefile' \
 	  HERALD_CFLAGS="$$cflags" HERALD_LIBS="$$libs" CFLAGS='-O2 -Wall -Wextra -Werror'; \
 	test -f route-static.so; \
 	$(NM) -D --defined-only route-static.so | grep -q ' herald_module$$'; \
