@@ -7,3 +7,4 @@ include tests/unit/delivery.mk
 include tests/unit/route.mk
 include tests/integration/integration.mk
 include tests/unit/smtp.mk
+include tests/unit/tls.mk

@@ -7,3 +7,9 @@ devices_email_libsmtp_la_SOURCES = \
 	devices/email/smtp_ehlo.c devices/email/smtp_ehlo.h \
 	devices/email/smtp_conn.c devices/email/smtp_conn.h \
 	devices/email/smtp_session.c devices/email/smtp_session.h
+# TLS and AUTH (owner: tls): mbed TLS seam and SASL encoders.
+devices_email_libsmtp_la_SOURCES += \
+	devices/email/smtp_tls.c devices/email/smtp_tls.h \
+	devices/email/smtp_auth.c devices/email/smtp_auth.h
+devices_email_libsmtp_la_CFLAGS = $(AM_CFLAGS) $(MBEDTLS_CFLAGS)
+devices_email_libsmtp_la_LIBADD = $(MBEDTLS_LIBS)

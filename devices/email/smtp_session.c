@@ -9,11 +9,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mbedtls/platform_util.h>
+
+#include "smtp_auth.h"
 #include "smtp_body.h"
 #include "smtp_conn.h"
 #include "smtp_ehlo.h"
 #include "smtp_reply.h"
 #include "smtp_session.h"
+#include "smtp_tls.h"
 
 #define SUBSYS "smtp"
 #define BODY_RAW_MAX   16384          /* body octets read per chunk */
@@ -23,7 +27,7 @@
 #define TOO_LARGE "552 5.3.4 message too large for server"
 
 static const char *const state_names[] = {
-    "INIT", "CONNECT", "GREETING", "EHLO", "HELO", "READY", "RSET", "MAIL", "RCPT",
+    "INIT", "CONNECT", "GREETING", "EHLO", "HELO", "STARTTLS", "TLS", "AUTH", "READY", "RSET", "MAIL", "RCPT",
     "DATA", "BODY", "DOT", "QUIT", "CLOSED",
 };
 _Static_assert(sizeof state_names / sizeof state_names[0] == SMTP_S__LAST,
@@ -32,7 +36,8 @@ _Static_assert(sizeof state_names / sizeof state_names[0] == SMTP_S__LAST,
 /* What each state is waiting for, for "timeout while ..." texts. */
 static const char *const state_doing[] = {
     "before connecting", "connecting", "waiting for the greeting", "waiting for the EHLO reply",
-    "waiting for the HELO reply", "idle", "waiting for the RSET reply",
+    "waiting for the HELO reply", "waiting for the STARTTLS reply", "in the TLS handshake",
+    "authenticating", "idle", "waiting for the RSET reply",
     "waiting for the MAIL FROM reply", "waiting for the RCPT TO reply",
     "waiting for the DATA reply", "sending the message body", "waiting for the final dot reply",
     "waiting for the QUIT reply", "closed",
@@ -65,6 +70,15 @@ struct smtp_session {
     struct smtp_ehlo ehlo;
     bool ehlo_refused;
     unsigned transactions;            /* started on this connection */
+
+    /* TLS and AUTH on this connection. */
+    struct smtp_tls *tls;             /* set from the handshake on */
+    char tls_name[256];               /* SNI and certificate name */
+    bool starttls_refused;            /* opportunistic: the server said no */
+    bool auth_done;
+    bool implicit_pending;            /* implicit TLS: the greeting follows the handshake */
+    unsigned auth_mech;
+    int auth_step;
 
     /* The current transaction. */
     bool busy;
@@ -102,6 +116,9 @@ struct smtp_session {
 };
 
 static void on_conn(void *arg, enum smtp_conn_event ev);
+static void after_event(struct smtp_session *s);
+static void drop_conn(struct smtp_session *s);
+static void read_replies(struct smtp_session *s);
 
 /* smtp_state_name - trace name of a state */
 const char *
@@ -124,6 +141,15 @@ smtp_session_opts_init(struct smtp_session_opts *o)
     o->block_ms = 180000;
     o->dot_ms = 600000;
     o->quit_ms = 5000;
+    o->tls_policy = 0;                /* SMTP_TLS_NONE */
+    o->tls_config = NULL;
+    o->tls_ms = 0;
+    o->implicit_tls = false;
+    o->auth_user = NULL;
+    o->auth_secret = NULL;
+    o->auth_token = false;
+    o->auth_mechs = 0;
+    o->auth_allow_plaintext = false;
 }
 
 /* smtp_default_helo_name - this host's FQDN, else its name */
@@ -172,7 +198,9 @@ state_timeout(const struct smtp_session *s, enum smtp_state st)
     switch (st) {
     case SMTP_S_CONNECT: return s->opts.connect_ms;
     case SMTP_S_GREETING: return s->opts.greeting_ms;
-    case SMTP_S_EHLO: case SMTP_S_HELO: case SMTP_S_RSET: return s->opts.ehlo_ms;
+    case SMTP_S_EHLO: case SMTP_S_HELO: case SMTP_S_RSET: case SMTP_S_STARTTLS:
+    case SMTP_S_AUTH: return s->opts.ehlo_ms;
+    case SMTP_S_TLS: return s->opts.tls_ms != 0 ? s->opts.tls_ms : s->opts.ehlo_ms;
     case SMTP_S_MAIL: return s->opts.mail_ms;
     case SMTP_S_RCPT: return s->opts.rcpt_ms;
     case SMTP_S_DATA: return s->opts.data_ms;
@@ -223,6 +251,25 @@ command(struct smtp_session *s, const char *fmt, ...)
     herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "C: %s", line);
     memcpy(line + n, "\r\n", 2);
     return smtp_conn_queue(s->conn, line, (size_t)n + 2);
+}
+
+/* command_secret - queue a line that holds a secret; the trace gets shown instead */
+static herald_status
+command_secret(struct smtp_session *s, const char *shown, const char *prefix, const char *secret)
+{
+    char line[SMTP_AUTH_B64_MAX + 64];
+    int n;
+    herald_status st;
+
+    n = snprintf(line, sizeof line, "%s%s\r\n", prefix, secret);
+    if (n < 0 || (size_t)n >= sizeof line) {
+        mbedtls_platform_zeroize(line, sizeof line);
+        return HERALD_E_LIMIT;
+    }
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "C: %s", shown);
+    st = smtp_conn_queue(s->conn, line, (size_t)n);
+    mbedtls_platform_zeroize(line, sizeof line);
+    return st;
 }
 
 /* trace_reply - each line of a reply, as "S: 250-PIPELINING" */
@@ -279,7 +326,7 @@ end_transaction(struct smtp_session *s)
     if (s->conn != NULL && s->state != SMTP_S_CLOSED) {
         enter(s, SMTP_S_READY);
     } else {
-        smtp_conn_free(&s->conn);
+        drop_conn(s);
         set_state(s, SMTP_S_CLOSED);
     }
     if (s->report == NULL
@@ -287,11 +334,21 @@ end_transaction(struct smtp_session *s)
         s->report = NULL;   /* no timer: nothing else can run it; out of memory */
 }
 
+/* drop_conn - free the connection and what belongs to it (TLS, AUTH state) */
+static void
+drop_conn(struct smtp_session *s)
+{
+    smtp_conn_free(&s->conn);
+    smtp_tls_free(&s->tls);           /* after the connection: it used the tls as ctx */
+    s->starttls_refused = false;
+    s->auth_done = false;
+}
+
 /* close_conn - drop the connection at once */
 static void
 close_conn(struct smtp_session *s)
 {
-    smtp_conn_free(&s->conn);
+    drop_conn(s);
     set_state(s, SMTP_S_CLOSED);
 }
 
@@ -376,6 +433,21 @@ fail_local(struct smtp_session *s, herald_status why, const char *fmt, ...)
     session_fail(s, why, false, text, why == HERALD_E_TIMEOUT ? "4.4.2" : "4.4.0");
 }
 
+/* fail_tls - session failure for TLS or AUTH policy reasons: always temporary */
+static void
+fail_tls(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+fail_tls(struct smtp_session *s, const char *fmt, ...)
+{
+    char text[REPLY_TEXT_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    session_fail(s, HERALD_E_TLS, false, text, "4.7.0");
+}
+
 /* flush - send what is queued; a write error fails the session */
 static bool
 flush(struct smtp_session *s)
@@ -433,6 +505,232 @@ start_mail(struct smtp_session *s)
     }
     enter(s, SMTP_S_MAIL);
     flush(s);
+}
+
+/* tls_name - the name the certificate must carry: the hop's name, else the address */
+static const char *
+tls_name(const struct smtp_session *s)
+{
+    return s->tls_name[0] != '\0' ? s->tls_name : s->addr.text;
+}
+
+/* start_auth - AUTH with the best mechanism both sides allow */
+static void
+start_auth(struct smtp_session *s)
+{
+    char b64[SMTP_AUTH_B64_MAX];
+    unsigned allowed = s->opts.auth_mechs != 0 ? s->opts.auth_mechs : SMTP_AUTH_ALL;
+    herald_status st;
+
+    if (s->tls == NULL && !s->opts.auth_allow_plaintext) {
+        fail_tls(s, "AUTH refused: the connection to %s is not encrypted "
+                 "(auth.allow_plaintext is false)", s->peer);
+        return;
+    }
+    s->auth_mech = smtp_auth_choose(&s->ehlo, allowed, s->opts.auth_token);
+    if (s->auth_mech == 0) {
+        fail_tls(s, "no usable AUTH mechanism: %s offers \"%s\"", s->peer, s->ehlo.auth);
+        return;
+    }
+    s->auth_step = 0;
+    switch (s->auth_mech) {
+    case SMTP_AUTH_PLAIN:
+        st = smtp_auth_plain(s->opts.auth_user, s->opts.auth_secret, b64, sizeof b64);
+        if (st == HERALD_OK)
+            st = command_secret(s, "AUTH PLAIN <redacted>", "AUTH PLAIN ", b64);
+        break;
+    case SMTP_AUTH_XOAUTH2:
+        st = smtp_auth_xoauth2(s->opts.auth_user, s->opts.auth_secret, b64, sizeof b64);
+        if (st == HERALD_OK)
+            st = command_secret(s, "AUTH XOAUTH2 <redacted>", "AUTH XOAUTH2 ", b64);
+        break;
+    default:
+        st = command(s, "AUTH LOGIN");
+        break;
+    }
+    mbedtls_platform_zeroize(b64, sizeof b64);
+    if (st != HERALD_OK) {
+        fail_local(s, st, "cannot queue AUTH: %s", herald_strerror(st));
+        return;
+    }
+    enter(s, SMTP_S_AUTH);
+    flush(s);
+}
+
+/* auth_reply - one reply in the AUTH exchange */
+static void
+auth_reply(struct smtp_session *s, const struct smtp_reply *r)
+{
+    char b64[SMTP_AUTH_B64_MAX];
+    herald_status st;
+
+    if (r->code == 235) {
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                         "%s: authenticated with %s", s->peer, smtp_auth_name(s->auth_mech));
+        s->auth_done = true;
+        enter(s, SMTP_S_READY);
+        start_mail(s);
+        return;
+    }
+    if (r->code == 334 && s->auth_mech == SMTP_AUTH_LOGIN && s->auth_step < 2) {
+        st = smtp_auth_b64(s->auth_step == 0 ? s->opts.auth_user : s->opts.auth_secret, b64,
+                           sizeof b64);
+        if (st == HERALD_OK)
+            st = command_secret(s, "<redacted>", "", b64);
+        mbedtls_platform_zeroize(b64, sizeof b64);
+        if (st != HERALD_OK) {
+            fail_local(s, st, "cannot queue AUTH LOGIN");
+            return;
+        }
+        s->auth_step++;
+        enter(s, SMTP_S_AUTH);
+        flush(s);
+        return;
+    }
+    if (r->code == 334 && s->auth_mech == SMTP_AUTH_XOAUTH2 && s->auth_step == 0) {
+        /* RFC 7628-style error challenge: an empty line gets the final reply. */
+        s->auth_step++;
+        if (command(s, "%s", "") != HERALD_OK) {
+            fail_local(s, HERALD_E_LIMIT, "cannot queue the XOAUTH2 reply");
+            return;
+        }
+        enter(s, SMTP_S_AUTH);
+        flush(s);
+        return;
+    }
+    if (smtp_reply_class(r) == 4 || smtp_reply_class(r) == 5) {
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: AUTH %s failed", s->peer,
+                         smtp_auth_name(s->auth_mech));
+        fail_reply(s, r, "AUTH failed");
+        return;
+    }
+    fail_local(s, HERALD_E_PROTOCOL, "unexpected reply to AUTH %s (code %d)",
+               smtp_auth_name(s->auth_mech), r->code);
+}
+
+/* proceed - TLS is settled: AUTH when configured and not done, else MAIL */
+static void
+proceed(struct smtp_session *s)
+{
+    enter(s, SMTP_S_READY);
+    if (s->opts.auth_user != NULL && s->opts.auth_secret != NULL && !s->auth_done)
+        start_auth(s);
+    else
+        start_mail(s);
+}
+
+/* on_tls_done - the handshake ended: trace it, check it, greet again */
+static void
+on_tls_done(void *arg)
+{
+    struct smtp_session *s = arg;
+    char desc[160], subject[256], issuer[256];
+
+    if (s->state != SMTP_S_TLS || s->tls == NULL)
+        return;
+    if (!smtp_tls_established(s->tls)) {
+        fail_tls(s, "%s with %s (verification: %s)", smtp_tls_error(s->tls), s->peer,
+                 smtp_tls_verify_text(s->tls));
+        after_event(s);
+        return;
+    }
+    smtp_tls_describe(s->tls, desc, sizeof desc);
+    smtp_tls_peer_names(s->tls, subject, sizeof subject, issuer, sizeof issuer);
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: TLS established: %s", s->peer,
+                     desc);
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                     "%s: peer certificate subject \"%s\", issuer \"%s\"", s->peer, subject,
+                     issuer);
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                     "%s: certificate verification for %s: %s", s->peer, tls_name(s),
+                     smtp_tls_verify_text(s->tls));
+    if (s->opts.tls_policy == SMTP_TLS_VERIFY && !smtp_tls_verified(s->tls)) {
+        fail_tls(s, "certificate verification failed for %s (%s): %s", tls_name(s), s->peer,
+                 smtp_tls_verify_text(s->tls));
+        after_event(s);
+        return;
+    }
+    if (s->implicit_pending) {
+        s->implicit_pending = false;
+        enter(s, SMTP_S_GREETING);    /* the greeting comes over TLS */
+        read_replies(s);              /* it may be here already */
+        after_event(s);
+        return;
+    }
+    /* RFC 3207 4.2: forget what was learned in clear and ask again. */
+    smtp_ehlo_clear(&s->ehlo);
+    if (command(s, "EHLO %s", s->helo) != HERALD_OK) {
+        fail_local(s, HERALD_E_LIMIT, "cannot queue EHLO");
+    } else {
+        enter(s, SMTP_S_EHLO);
+        flush(s);
+    }
+    after_event(s);
+}
+
+/* begin_tls - start the handshake on the open connection */
+static void
+begin_tls(struct smtp_session *s)
+{
+    size_t junk = 0;
+    herald_status st;
+
+    /* Anything that came after the 220 was sent before TLS: never read it as a reply. */
+    (void)smtp_conn_input(s->conn, &junk);
+    if (junk > 0) {
+        herald_trace_log(s->trace, HERALD_TRACE_WARN, SUBSYS,
+                         "%s: discarding %zu octets received before the TLS handshake",
+                         s->peer, junk);
+        smtp_conn_consume(s->conn, junk);
+    }
+    smtp_reply_parser_init(&s->parser);
+    st = smtp_tls_new(s->opts.tls_config, s->loop, smtp_conn_fd(s->conn), tls_name(s),
+                      on_tls_done, s, &s->tls);
+    if (st != HERALD_OK) {
+        fail_tls(s, "cannot set up TLS for %s: %s", s->peer, herald_strerror(st));
+        return;
+    }
+    smtp_conn_set_stream(s->conn, smtp_tls_stream(), s->tls);
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: TLS handshake (server name %s)",
+                     s->peer, tls_name(s));
+    enter(s, SMTP_S_TLS);
+    if (smtp_tls_start(s->tls) != HERALD_OK)
+        fail_tls(s, "%s with %s", smtp_tls_error(s->tls), s->peer);
+}
+
+/* after_ehlo - the extensions are known: STARTTLS first when the policy says so */
+static void
+after_ehlo(struct smtp_session *s)
+{
+    int policy = s->opts.tls_policy;
+    bool must = policy >= SMTP_TLS_REQUIRED;
+
+    enter(s, SMTP_S_READY);
+    if (s->tls == NULL && policy != SMTP_TLS_NONE) {
+        if (s->opts.tls_config == NULL && must) {
+            fail_tls(s, "TLS is required but not set up for this device");
+            return;
+        }
+        if (s->opts.tls_config != NULL && (s->ehlo.flags & SMTP_EXT_STARTTLS)
+            && !s->starttls_refused) {
+            if (command(s, "STARTTLS") != HERALD_OK) {
+                fail_local(s, HERALD_E_LIMIT, "cannot queue STARTTLS");
+                return;
+            }
+            enter(s, SMTP_S_STARTTLS);
+            flush(s);
+            return;
+        }
+        if (must) {
+            fail_tls(s, "TLS is required but %s does not offer STARTTLS: no mail in clear",
+                     s->peer);
+            return;
+        }
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                         "%s: no TLS (STARTTLS %s): continuing in clear text", s->peer,
+                         s->starttls_refused ? "refused" : "not offered");
+    }
+    proceed(s);
 }
 
 /* after_rcpts - every RCPT reply is in: DATA, or end without a recipient */
@@ -558,8 +856,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
     case SMTP_S_EHLO:
         if (cls == 2) {
             (void)smtp_ehlo_parse(r, &s->ehlo);
-            enter(s, SMTP_S_READY);
-            start_mail(s);
+            after_ehlo(s);
         } else if (cls == 5) {
             s->ehlo_refused = true;
             if (command(s, "HELO %s", s->helo) != HERALD_OK) {
@@ -575,11 +872,23 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
     case SMTP_S_HELO:
         if (cls == 2) {
             smtp_ehlo_clear(&s->ehlo);
-            enter(s, SMTP_S_READY);
-            start_mail(s);
+            after_ehlo(s);
         } else {
             fail_reply(s, r, "EHLO and HELO refused");
         }
+        return;
+    case SMTP_S_STARTTLS:
+        if (r->code == 220) {
+            begin_tls(s);
+        } else if (s->opts.tls_policy >= SMTP_TLS_REQUIRED) {
+            fail_tls(s, "TLS is required but %s refused STARTTLS: %s", s->peer, text);
+        } else {
+            s->starttls_refused = true;
+            after_ehlo(s);
+        }
+        return;
+    case SMTP_S_AUTH:
+        auth_reply(s, r);
         return;
     case SMTP_S_RSET:
         if (cls == 2)
@@ -695,8 +1004,8 @@ read_replies(struct smtp_session *s)
         bool complete;
         herald_status st;
 
-        if (len == 0)
-            return;
+        if (len == 0 || s->state == SMTP_S_TLS)
+            return;                   /* in TLS: held until the handshake is checked */
         if (s->state == SMTP_S_READY || s->state == SMTP_S_CLOSED) {
             /* Nothing was asked: the connection can no longer be trusted for reuse. */
             herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
@@ -735,6 +1044,11 @@ lost(struct smtp_session *s, herald_status why, const char *what)
                        why == HERALD_E_TIMEOUT ? "4.4.2" : "4.4.0", true);
         close_conn(s);
         end_transaction(s);
+        return;
+    }
+    if (s->state == SMTP_S_TLS && s->tls != NULL && smtp_tls_error(s->tls)[0] != '\0') {
+        fail_tls(s, "%s with %s (verification: %s)", smtp_tls_error(s->tls), s->peer,
+                 smtp_tls_verify_text(s->tls));
         return;
     }
     if (s->state == SMTP_S_QUIT || s->state == SMTP_S_READY || !s->busy) {
@@ -778,7 +1092,12 @@ on_conn(void *arg, enum smtp_conn_event ev)
     case SMTP_CONN_CONNECTED:
         herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "connected to %s", s->peer);
         s->connected_pending = true;
-        enter(s, SMTP_S_GREETING);
+        if (s->opts.implicit_tls) {
+            s->implicit_pending = true;
+            begin_tls(s);
+        } else {
+            enter(s, SMTP_S_GREETING);
+        }
         break;
     case SMTP_CONN_INPUT:
         read_replies(s);
@@ -861,7 +1180,7 @@ smtp_session_free(struct smtp_session **sp)
 
     if (sp == NULL || (s = *sp) == NULL)
         return;
-    smtp_conn_free(&s->conn);
+    drop_conn(s);
     herald_timer_cancel(&s->report);
     herald_timer_cancel(&s->quit_timer);
     free(s->rcpt);
@@ -927,6 +1246,17 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
     }
     if (st != HERALD_OK)
         fail_local(s, HERALD_E_CONNECT, "%s", diag.text);
+    return HERALD_OK;
+}
+
+/* smtp_session_set_tls_name - the hop's name for SNI and the certificate check */
+herald_status
+smtp_session_set_tls_name(struct smtp_session *s, const char *name)
+{
+    if (s == NULL || name == NULL || name[0] == '\0' || strlen(name) >= sizeof s->tls_name
+        || !clean_text(name, false))
+        return HERALD_E_INVAL;
+    snprintf(s->tls_name, sizeof s->tls_name, "%s", name);
     return HERALD_OK;
 }
 

@@ -52,6 +52,9 @@ enum smtp_state {
     SMTP_S_GREETING,
     SMTP_S_EHLO,
     SMTP_S_HELO,
+    SMTP_S_STARTTLS,       /* waiting for the reply to STARTTLS */
+    SMTP_S_TLS,            /* TLS handshake (STARTTLS or implicit) */
+    SMTP_S_AUTH,           /* AUTH exchange */
     SMTP_S_READY,          /* greeted, between transactions */
     SMTP_S_RSET,
     SMTP_S_MAIL,
@@ -77,6 +80,18 @@ struct smtp_session_opts {
     uint64_t block_ms;            /* 3 min: each block of the body */
     uint64_t dot_ms;              /* 10 min: the reply to the final dot */
     uint64_t quit_ms;             /* 5 s: QUIT is a courtesy */
+    /* TLS and AUTH (smtp_tls.h, smtp_auth.h); all off after smtp_session_opts_init().
+     * After STARTTLS the session says EHLO again and uses only the new list.
+     * With a policy of REQUIRED or VERIFY no MAIL is ever sent in clear. */
+    int tls_policy;                        /* enum smtp_tls_policy */
+    struct smtp_tls_config *tls_config;    /* borrowed; TLS is off while NULL */
+    uint64_t tls_ms;                       /* handshake timeout: ehlo_ms when 0 */
+    bool implicit_tls;                     /* TLS from the first octet (RFC 8314) */
+    const char *auth_user;                 /* NULL: no AUTH (borrowed) */
+    const char *auth_secret;               /* password or XOAUTH2 token (borrowed) */
+    bool auth_token;                       /* auth_secret is an XOAUTH2 token */
+    unsigned auth_mechs;                   /* SMTP_AUTH_* allowed; 0 means all */
+    bool auth_allow_plaintext;             /* AUTH without TLS (else refused) */
 };
 void smtp_session_opts_init(struct smtp_session_opts *o);
 
@@ -124,6 +139,14 @@ void smtp_session_free(struct smtp_session **s);
  */
 herald_status smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
                                 const struct smtp_session_cb *cb);
+
+/*
+ * smtp_session_set_tls_name - the host name for SNI and the certificate
+ * check (the MX or smart host name); without it the address text is used,
+ * which no certificate matches under tls = verify.  Copied.  HERALD_E_INVAL
+ * for an empty or over-long name.
+ */
+herald_status smtp_session_set_tls_name(struct smtp_session *s, const char *name);
 
 /* smtp_session_usable - true when another message can be sent now */
 bool smtp_session_usable(const struct smtp_session *s);

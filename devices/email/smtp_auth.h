@@ -1,0 +1,45 @@
+/*
+ * smtp_auth.h - SASL for SMTP AUTH (RFC 4954): mechanism choice and encoders
+ *
+ * PLAIN (RFC 4616), LOGIN (the de-facto two-step exchange) and XOAUTH2
+ * (Google/Microsoft bearer token).  Every encoder writes base64 into a
+ * caller's buffer and scrubs its clear-text scratch before returning: the
+ * results are secrets, never to be traced.
+ */
+#ifndef HERALD_SMTP_AUTH_H
+#define HERALD_SMTP_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <herald/status.h>
+#include "smtp_ehlo.h"
+
+#define SMTP_AUTH_PLAIN   0x1u
+#define SMTP_AUTH_LOGIN   0x2u
+#define SMTP_AUTH_XOAUTH2 0x4u
+#define SMTP_AUTH_ALL     0x7u
+
+#define SMTP_AUTH_B64_MAX 2048        /* room for an encoded response, NUL included */
+
+/* smtp_auth_name - "PLAIN", "LOGIN", "XOAUTH2", "?" */
+const char *smtp_auth_name(unsigned mech);
+
+/* smtp_auth_parse_list - "PLAIN, login" into SMTP_AUTH_* bits; HERALD_E_INVAL
+ * names the unknown word in bad (may be NULL) */
+herald_status smtp_auth_parse_list(const char *list, unsigned *mechs_out, char *bad,
+                                   size_t badcap);
+
+/*
+ * smtp_auth_choose - the mechanism to use: offered by the server and allowed,
+ * XOAUTH2 first when token is true, then PLAIN, then LOGIN; 0 for none.
+ */
+unsigned smtp_auth_choose(const struct smtp_ehlo *e, unsigned allowed, bool token);
+
+/* smtp_auth_plain - base64("\0user\0pass"); HERALD_E_LIMIT when it does not fit */
+herald_status smtp_auth_plain(const char *user, const char *pass, char *out, size_t cap);
+/* smtp_auth_xoauth2 - base64("user=U\1auth=Bearer T\1\1") */
+herald_status smtp_auth_xoauth2(const char *user, const char *token, char *out, size_t cap);
+/* smtp_auth_b64 - base64 of text (LOGIN's user name and password steps) */
+herald_status smtp_auth_b64(const char *text, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""starttls_junk_smtpd.py - an SMTP server whose STARTTLS answer carries injected junk.
+
+usage: starttls_junk_smtpd.py HOST PORT CERT KEY RECORD
+
+HOST must be a loopback address.  It answers STARTTLS with "220 go ahead"
+and, in the same write, a forged "250" reply (the STARTTLS response
+injection of CVE-2011-0411 and its kin), then does the TLS handshake and a
+plain SMTP dialogue.  Every command line is appended to RECORD as
+"clear: LINE" or "tls: LINE" (AUTH lines are not recorded).  Prints READY
+once listening; stops on SIGTERM.
+"""
+import ipaddress
+import signal
+import socket
+import ssl
+import sys
+import threading
+
+
+def serve(conn, ctx, record):
+    f = conn.makefile("rwb", buffering=0)
+    mode = "clear"
+
+    def send(text):
+        f.write(text.encode() + b"\r\n")
+
+    send("220 junk.tls.test ESMTP")
+    in_data = False
+    for _ in range(1000):                    # bounded dialogue
+        line = f.readline(4096)
+        if not line:
+            return
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
+        if in_data:
+            if text == ".":
+                in_data = False
+                send("250 2.0.0 queued")
+            continue
+        cmd = text.split(" ")[0].upper()
+        with open(record, "a") as r:
+            r.write("%s: %s\n" % (mode, text))
+        if cmd in ("EHLO", "HELO"):
+            if mode == "clear":
+                send("250-junk.tls.test\r\n250-PIPELINING\r\n250 STARTTLS")
+            else:
+                send("250-junk.tls.test\r\n250 8BITMIME")
+        elif cmd == "STARTTLS" and mode == "clear":
+            f.write(b"220 2.0.0 go ahead\r\n250 2.0.0 injected reply\r\n")
+            conn = ctx.wrap_socket(conn, server_side=True)
+            f = conn.makefile("rwb", buffering=0)
+            mode = "tls"
+        elif cmd == "DATA":
+            in_data = True
+            send("354 go on")
+        elif cmd == "QUIT":
+            send("221 bye")
+            return
+        else:
+            send("250 2.0.0 ok")
+
+
+def main():
+    if len(sys.argv) != 6:
+        sys.exit(__doc__)
+    host, port, cert, key, record = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
+    if not ipaddress.ip_address(host).is_loopback:
+        sys.exit("starttls_junk_smtpd: refusing to listen on a non-loopback address")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((host, port))
+    srv.listen(8)
+
+    def accept_loop():
+        while True:
+            conn, _ = srv.accept()
+            conn.settimeout(20)
+
+            def run(c=conn):
+                try:
+                    serve(c, ctx, record)
+                except (OSError, ssl.SSLError):
+                    pass
+                finally:
+                    c.close()
+            threading.Thread(target=run, daemon=True).start()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    print("READY", flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+
+
+if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    main()

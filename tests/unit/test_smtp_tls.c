@@ -1,0 +1,890 @@
+/*
+ * test_smtp_tls.c - STARTTLS, verification and AUTH against real servers
+ *
+ * Servers on 127.0.2.N: tests/servers/capture_smtpd.py (aiosmtpd with
+ * STARTTLS and AUTH PLAIN/LOGIN, user "user" password "pass"),
+ * fault_smtpd.py (no STARTTLS, records every line) and
+ * starttls_junk_smtpd.py (injects a reply after its 220 to STARTTLS).
+ * Certificates come from tests/lib/make_certs.sh into a fresh directory
+ * each run.  The trace goes to a file that the tests grep.
+ * A server or PKI that cannot be set up is a hard error (exit 99).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+
+#include "smtp_auth.h"
+#include "smtp_body.h"
+#include "smtp_ehlo.h"
+#include "smtp_session.h"
+#include "smtp_tls.h"
+#include "trace_sink.h"
+
+#define MAX_RCPT 4
+#define WAIT_READY_MS 15000
+
+static int setup_failed;              /* a server could not start: exit 99 */
+static uint16_t test_port;
+static char workdir[256];
+static char certdir[300];
+static char trace_path[300];
+static struct trace_sink *sink;
+static struct herald_trace trace;
+
+/* ---- servers ------------------------------------------------------------ */
+
+struct server {
+    pid_t pid;
+    int out_fd;                       /* its stdout, for READY */
+};
+
+/* now_ms - monotonic milliseconds */
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* test_ip - this test's own loopback address */
+static void
+test_ip(int n, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "127.0.2.%d", n);
+}
+
+/* port_open - true when something accepts connections on ip:port */
+static int
+port_open(const char *ip, uint16_t port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    if (fd < 0)
+        return 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+/* wait_ready - read the server's stdout until "READY", bounded in time */
+static int
+wait_ready(struct server *sv)
+{
+    char buf[256];
+    size_t len = 0;
+    uint64_t end = now_ms() + WAIT_READY_MS;
+
+    while (now_ms() < end && len < sizeof buf - 1) {
+        struct pollfd p = { sv->out_fd, POLLIN, 0 };
+        ssize_t n;
+
+        if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+            break;
+        n = read(sv->out_fd, buf + len, sizeof buf - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, "READY") != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* wait_port - poll the port until it accepts, bounded in time */
+static int
+wait_port(const char *ip, uint16_t port)
+{
+    uint64_t end = now_ms() + WAIT_READY_MS;
+
+    while (now_ms() < end) {
+        if (port_open(ip, port))
+            return 1;
+        poll(NULL, 0, 20);            /* the poll interval, not a wait for the server */
+    }
+    return 0;
+}
+
+/* server_start - run argv with stdout on a pipe; ready by READY or by the port */
+static int
+server_start(struct server *sv, char *const argv[], const char *ip, int by_port)
+{
+    int p[2];
+
+    sv->pid = -1;
+    sv->out_fd = -1;
+    if (pipe(p) != 0)
+        return 0;
+    sv->pid = fork();
+    if (sv->pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return 0;
+    }
+    if (sv->pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    sv->out_fd = p[0];
+    if (by_port ? wait_port(ip, test_port) : wait_ready(sv))
+        return 1;
+    fprintf(stderr, "server %s did not start\n", argv[0]);
+    setup_failed = 1;
+    return 0;
+}
+
+/* server_stop - SIGTERM, then SIGKILL if it lingers; bounded */
+static void
+server_stop(struct server *sv)
+{
+    uint64_t end;
+    int status;
+
+    if (sv->pid > 0) {
+        kill(sv->pid, SIGTERM);
+        end = now_ms() + 5000;
+        while (waitpid(sv->pid, &status, WNOHANG) == 0) {
+            if (now_ms() > end) {
+                kill(sv->pid, SIGKILL);
+                waitpid(sv->pid, &status, 0);
+                break;
+            }
+            poll(NULL, 0, 10);
+        }
+    }
+    if (sv->out_fd >= 0)
+        close(sv->out_fd);
+    sv->pid = -1;
+    sv->out_fd = -1;
+}
+
+/* py - the Python for test servers */
+static char *
+py(void)
+{
+    const char *p = getenv("TEST_PYTHON");
+
+    return (char *)(p && *p ? p : "/usr/bin/python3");
+}
+
+/* script - a test server script under the source tree */
+static void
+script(const char *name, char *buf, size_t cap)
+{
+    const char *src = getenv("HERALD_SRC_DIR");
+
+    snprintf(buf, cap, "%s/tests/servers/%s", src ? src : ".", name);
+}
+
+/* cert - a file of the test PKI */
+static void
+cert(const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", certdir, name);
+}
+
+/* start_capture - capture_smtpd.py on 127.0.2.n; STARTTLS+AUTH with certname */
+static int
+start_capture(struct server *sv, int n, const char *certname, char *outdir, size_t cap)
+{
+    char ip[32], port[16], sc[512], c[400], k[400], base[64];
+
+    test_ip(n, ip, sizeof ip);
+    snprintf(port, sizeof port, "%u", (unsigned)test_port);
+    script("capture_smtpd.py", sc, sizeof sc);
+    snprintf(outdir, cap, "%s/capture-%d", workdir, n);
+    mkdir(outdir, 0700);
+    if (certname == NULL) {
+        char *argv[] = { py(), sc, ip, port, outdir, NULL };
+
+        return server_start(sv, argv, ip, 0);
+    }
+    snprintf(base, sizeof base, "%s.pem", certname);
+    cert(base, c, sizeof c);
+    snprintf(base, sizeof base, "%s.key", certname);
+    cert(base, k, sizeof k);
+    {
+        char *argv[] = { py(), sc, ip, port, outdir, c, k, NULL };
+
+        return server_start(sv, argv, ip, 0);
+    }
+}
+
+/* start_fault - fault_smtpd.py mode ok (no STARTTLS), recording every line */
+static int
+start_fault(struct server *sv, int n, char *record, size_t cap)
+{
+    char ip[32], port[16], sc[512];
+
+    test_ip(n, ip, sizeof ip);
+    snprintf(port, sizeof port, "%u", (unsigned)test_port);
+    script("fault_smtpd.py", sc, sizeof sc);
+    snprintf(record, cap, "%s/record-%d.txt", workdir, n);
+    unlink(record);
+    {
+        char *argv[] = { py(), sc, ip, port, (char *)"--mode", (char *)"ok",
+                         (char *)"--record", record, NULL };
+
+        return server_start(sv, argv, ip, 0);
+    }
+}
+
+/* start_junk - starttls_junk_smtpd.py, recording every line */
+static int
+start_junk(struct server *sv, int n, char *record, size_t cap)
+{
+    char ip[32], port[16], sc[512], c[400], k[400];
+
+    test_ip(n, ip, sizeof ip);
+    snprintf(port, sizeof port, "%u", (unsigned)test_port);
+    script("starttls_junk_smtpd.py", sc, sizeof sc);
+    snprintf(record, cap, "%s/record-%d.txt", workdir, n);
+    unlink(record);
+    cert("server.pem", c, sizeof c);
+    cert("server.key", k, sizeof k);
+    {
+        char *argv[] = { py(), sc, ip, port, c, k, record, NULL };
+
+        return server_start(sv, argv, ip, 0);
+    }
+}
+
+/* ---- running a session --------------------------------------------------- */
+
+struct body_src {
+    const char *data;
+    size_t len, off;
+};
+
+/* body_read - the test's body reader, in odd-sized chunks to exercise splits */
+static herald_status
+body_read(void *arg, void *buf, size_t cap, size_t *n_out)
+{
+    struct body_src *b = arg;
+    size_t n = b->len - b->off;
+
+    if (n > cap)
+        n = cap;
+    if (n > 7777)
+        n = 7777;
+    memcpy(buf, b->data + b->off, n);
+    b->off += n;
+    *n_out = n;
+    return HERALD_OK;
+}
+
+struct result {
+    int done;
+    int connected;
+    int failed;
+    herald_status why;
+    int permanent;
+    char fail_reply[512];
+    int decided[MAX_RCPT];
+    enum herald_result res[MAX_RCPT];
+    char reply[MAX_RCPT][512];
+    char dsn[MAX_RCPT][16];
+    int possibly[MAX_RCPT];
+};
+
+static void
+cb_connected(void *arg, const char *peer)
+{
+    struct result *r = arg;
+
+    r->connected = peer != NULL && strncmp(peer, "127.0.2.", 8) == 0;
+}
+
+static void
+cb_recipient(void *arg, size_t i, enum herald_result res, const char *reply, const char *dsn,
+             bool possibly)
+{
+    struct result *r = arg;
+
+    if (i >= MAX_RCPT)
+        return;
+    r->decided[i]++;
+    r->res[i] = res;
+    snprintf(r->reply[i], sizeof r->reply[i], "%s", reply);
+    snprintf(r->dsn[i], sizeof r->dsn[i], "%s", dsn);
+    r->possibly[i] = possibly;
+}
+
+static void
+cb_failed(void *arg, herald_status why, bool permanent, const char *reply, const char *dsn)
+{
+    struct result *r = arg;
+
+    (void)dsn;
+    r->failed++;
+    r->why = why;
+    r->permanent = permanent;
+    snprintf(r->fail_reply, sizeof r->fail_reply, "%s", reply);
+}
+
+static void
+cb_done(void *arg)
+{
+    ((struct result *)arg)->done++;
+}
+
+static bool
+is_done(void *arg)
+{
+    return ((struct result *)arg)->done > 0;
+}
+
+static bool
+is_closed(void *arg)
+{
+    return *(int *)arg != 0;
+}
+
+static void
+on_quit(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+/* address_of - 127.0.2.n as a herald_address */
+static void
+address_of(int n, struct herald_address *a)
+{
+    struct sockaddr_in *sin = (struct sockaddr_in *)&a->sa;
+
+    memset(a, 0, sizeof *a);
+    sin->sin_family = AF_INET;
+    test_ip(n, a->text, sizeof a->text);
+    inet_pton(AF_INET, a->text, &sin->sin_addr);
+    a->len = sizeof *sin;
+}
+
+/* send_one - one message through session s; runs the loop until done (bounded) */
+static void
+send_one(struct herald_loop *loop, struct smtp_session *s, const char *const *rcpts,
+         size_t n, const char *body, size_t len, struct result *r)
+{
+    struct body_src src = { body, len, 0 };
+    struct smtp_message m = { "sender@herald.test", rcpts, n, len,
+                              smtp_body_has_8bit(body, len), body_read, &src };
+    struct smtp_session_cb cb = { cb_connected, cb_recipient, cb_failed, cb_done, r };
+
+    memset(r, 0, sizeof *r);
+    CU_ASSERT_EQUAL_FATAL(smtp_session_send(s, &m, &cb), HERALD_OK);
+    CU_ASSERT_EQUAL(r->done, 0);      /* never from inside the call */
+    CU_ASSERT_EQUAL(herald_loop_run(loop, is_done, r, 30000), HERALD_OK);
+    CU_ASSERT_EQUAL(r->done, 1);
+}
+
+
+/* read_file - whole file into a malloc'd buffer, or NULL */
+static char *
+read_file(const char *path, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
+        && (buf = malloc((size_t)n + 1)) != NULL) {
+        *len_out = fread(buf, 1, (size_t)n, f);
+        buf[*len_out] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+
+/* rm_entry - nftw callback: remove one entry of the work directory */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);            /* best effort: a leftover is no failure */
+    return 0;
+}
+
+
+/* trace_mark - where the trace file ends now: tests look only past it */
+static long
+trace_mark(void)
+{
+    struct stat st;
+
+    return stat(trace_path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* trace_has - true when the trace written since mark contains needle */
+static int
+trace_has(long mark, const char *needle)
+{
+    size_t len = 0;
+    char *all = read_file(trace_path, &len);
+    int found;
+
+    if (all == NULL)
+        return 0;
+    found = (size_t)mark <= len && strstr(all + mark, needle) != NULL;
+    free(all);
+    return found;
+}
+
+/* file_has - true when the file at path contains needle */
+static int
+file_has(const char *path, const char *needle)
+{
+    size_t len = 0;
+    char *all = read_file(path, &len);
+    int found = all != NULL && strstr(all, needle) != NULL;
+
+    free(all);
+    return found;
+}
+
+/* captured - the capture server stored message 1 (holding needle, when given) */
+static int
+captured(const char *outdir, const char *needle)
+{
+    char p[512];
+
+    snprintf(p, sizeof p, "%s/1.json", outdir);
+    return needle == NULL ? access(p, F_OK) == 0 : file_has(p, needle);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static const char body[] = "Subject: tls test\r\n\r\nhello over TLS\r\n";
+static const char *const one_rcpt[] = { "rcpt@herald.test" };
+
+/* tls_opts - short timeouts, a policy and a config */
+static void
+tls_opts(struct smtp_session_opts *o, int policy, struct smtp_tls_config *cfg)
+{
+    smtp_session_opts_init(o);
+    o->helo_name = "client.herald.test";
+    o->connect_ms = 3000;
+    o->greeting_ms = 5000;
+    o->ehlo_ms = o->mail_ms = o->rcpt_ms = o->data_ms = o->block_ms = 5000;
+    o->dot_ms = 5000;
+    o->quit_ms = 2000;
+    o->tls_policy = policy;
+    o->tls_config = cfg;
+}
+
+/* config_for - a TLS config with the named CA file of the test PKI */
+static struct smtp_tls_config *
+config_for(const char *ca, bool verify)
+{
+    struct smtp_tls_config *cfg = NULL;
+    char path[400];
+    struct herald_diag d;
+
+    cert(ca, path, sizeof path);
+    CU_ASSERT_EQUAL(smtp_tls_config_new(path, NULL, verify, NULL, &cfg, &d), HERALD_OK);
+    return cfg;
+}
+
+/* run_named - one message to 127.0.2.n with the hop name for TLS, then quit */
+static void
+run_named(int n, const struct smtp_session_opts *opts, const char *name, struct result *r)
+{
+    struct herald_loop *loop = NULL;
+    struct smtp_session *s = NULL;
+    struct herald_address a;
+    int closed = 0;
+
+    address_of(n, &a);
+    CU_ASSERT_EQUAL_FATAL(herald_loop_new(&loop), HERALD_OK);
+    CU_ASSERT_EQUAL_FATAL(smtp_session_new(loop, &trace, &a, test_port, opts, &s), HERALD_OK);
+    if (name != NULL)
+        CU_ASSERT_EQUAL(smtp_session_set_tls_name(s, name), HERALD_OK);
+    send_one(loop, s, one_rcpt, 1, body, sizeof body - 1, r);
+    smtp_session_quit(s, on_quit, &closed);
+    CU_ASSERT_EQUAL(herald_loop_run(loop, is_closed, &closed, 10000), HERALD_OK);
+    CU_ASSERT_EQUAL(smtp_session_state(s), SMTP_S_CLOSED);
+    smtp_session_free(&s);
+    herald_loop_free(&loop);
+}
+
+/* test_opportunistic_tls - STARTTLS offered: used, EHLO again, trace says so */
+static void
+test_opportunistic_tls(void)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", false);
+    struct result r;
+    char outdir[400];
+    long mark = trace_mark();
+
+    if (!start_capture(&sv, 1, "server", outdir, sizeof outdir))
+        return;
+    tls_opts(&o, SMTP_TLS_OPPORTUNISTIC, cfg);
+    run_named(1, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    CU_ASSERT_EQUAL(r.decided[0], 1);
+    CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
+    CU_ASSERT_TRUE(captured(outdir, "\"tls\": true"));
+    CU_ASSERT_TRUE(trace_has(mark, "C: STARTTLS"));
+    CU_ASSERT_TRUE(trace_has(mark, "TLS established: TLSv1.2"));
+    CU_ASSERT_TRUE(trace_has(mark, "CN=mx1.tls.test"));
+    CU_ASSERT_TRUE(trace_has(mark, "CN=Herald Test CA"));
+    CU_ASSERT_TRUE(trace_has(mark, "verification for mx1.tls.test: ok"));
+    smtp_tls_config_free(&cfg);
+}
+
+/* test_opportunistic_clear - no STARTTLS offered: carry on in clear, traced */
+static void
+test_opportunistic_clear(void)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", false);
+    struct result r;
+    char outdir[400];
+    long mark = trace_mark();
+
+    if (!start_capture(&sv, 2, NULL, outdir, sizeof outdir))
+        return;
+    tls_opts(&o, SMTP_TLS_OPPORTUNISTIC, cfg);
+    run_named(2, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
+    CU_ASSERT_TRUE(captured(outdir, "\"tls\": false"));
+    CU_ASSERT_TRUE(trace_has(mark, "continuing in clear text"));
+    smtp_tls_config_free(&cfg);
+}
+
+/* test_required_no_starttls - no STARTTLS: temporary session failure, no MAIL sent */
+static void
+test_required_no_starttls(void)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", false);
+    struct result r;
+    char record[400];
+
+    if (!start_fault(&sv, 3, record, sizeof record))
+        return;
+    tls_opts(&o, SMTP_TLS_REQUIRED, cfg);
+    run_named(3, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    CU_ASSERT_EQUAL(r.decided[0], 0);    /* left for another hop, else deferred */
+    CU_ASSERT_EQUAL(r.failed, 1);
+    CU_ASSERT_EQUAL(r.why, HERALD_E_TLS);
+    CU_ASSERT_FALSE(r.permanent);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.fail_reply, "does not offer STARTTLS"));
+    CU_ASSERT_TRUE(file_has(record, "EHLO"));
+    CU_ASSERT_FALSE(file_has(record, "MAIL"));
+    CU_ASSERT_FALSE(file_has(record, "RCPT"));
+    smtp_tls_config_free(&cfg);
+}
+
+/* verify_case - tls = verify against certname with CA ca for the hop name */
+static void
+verify_case(int n, const char *certname, const char *ca, const char *name, int ok,
+            const char *reason)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for(ca, true);
+    struct result r;
+    char outdir[400];
+    long mark = trace_mark();
+
+    if (!start_capture(&sv, n, certname, outdir, sizeof outdir))
+        return;
+    tls_opts(&o, SMTP_TLS_VERIFY, cfg);
+    run_named(n, &o, name, &r);
+    server_stop(&sv);
+    if (ok) {
+        CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
+        CU_ASSERT_TRUE(captured(outdir, "\"tls\": true"));
+    } else {
+        CU_ASSERT_EQUAL(r.decided[0], 0);
+        CU_ASSERT_EQUAL(r.failed, 1);
+        CU_ASSERT_EQUAL(r.why, HERALD_E_TLS);
+        CU_ASSERT_FALSE(r.permanent);
+        CU_ASSERT_FALSE(captured(outdir, NULL));
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.fail_reply, reason));
+        CU_ASSERT_TRUE(trace_has(mark, reason));
+        CU_ASSERT_FALSE(trace_has(mark, "C: MAIL"));
+    }
+    smtp_tls_config_free(&cfg);
+}
+
+/* test_verify_ok - the right CA and the name in the certificate */
+static void
+test_verify_ok(void)
+{
+    verify_case(4, "server", "ca.pem", "mx1.tls.test", 1, NULL);
+}
+
+/* test_verify_wrong_ca - a chain to another CA */
+static void
+test_verify_wrong_ca(void)
+{
+    verify_case(5, "server", "other-ca.pem", "mx1.tls.test", 0, "not trusted");
+}
+
+/* test_verify_wrong_name - the hop name is not in the certificate */
+static void
+test_verify_wrong_name(void)
+{
+    verify_case(6, "server", "ca.pem", "wrong.tls.test", 0, "host name mismatch");
+}
+
+/* test_verify_expired - a certificate valid only in 2020 */
+static void
+test_verify_expired(void)
+{
+    verify_case(7, "expired", "ca.pem", "mx1.tls.test", 0, "certificate expired");
+}
+
+/* test_starttls_injection - a reply sent with the 220 is dropped, never believed */
+static void
+test_starttls_injection(void)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", true);
+    struct result r;
+    char record[400];
+    long mark = trace_mark();
+
+    if (!start_junk(&sv, 8, record, sizeof record))
+        return;
+    tls_opts(&o, SMTP_TLS_VERIFY, cfg);
+    run_named(8, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
+    CU_ASSERT_TRUE(trace_has(mark, "discarding"));
+    CU_ASSERT_FALSE(trace_has(mark, "injected reply"));
+    CU_ASSERT_TRUE(file_has(record, "tls: EHLO"));
+    CU_ASSERT_TRUE(file_has(record, "tls: MAIL"));
+    CU_ASSERT_FALSE(file_has(record, "clear: MAIL"));
+    smtp_tls_config_free(&cfg);
+}
+
+/* auth_case - AUTH with the given mechanisms and password, over TLS or not */
+static void
+auth_case(int n, unsigned mechs, const char *password, const char *shown, int ok, bool tls)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", true);
+    struct result r;
+    char outdir[400];
+    long mark = trace_mark();
+
+    if (!start_capture(&sv, n, tls ? "server" : NULL, outdir, sizeof outdir))
+        return;
+    tls_opts(&o, tls ? SMTP_TLS_VERIFY : SMTP_TLS_OPPORTUNISTIC, cfg);
+    o.auth_user = "user";
+    o.auth_secret = password;
+    o.auth_mechs = mechs;
+    run_named(n, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    if (ok) {
+        CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
+        CU_ASSERT_TRUE(captured(outdir, "\"auth\": \"user\""));
+        CU_ASSERT_TRUE(trace_has(mark, shown));
+    } else {
+        CU_ASSERT_EQUAL(r.decided[0], 0);
+        CU_ASSERT_EQUAL(r.failed, 1);
+        CU_ASSERT_FALSE(captured(outdir, NULL));
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.fail_reply, shown));
+        CU_ASSERT_FALSE(trace_has(mark, "C: MAIL"));
+    }
+    /* Neither the password nor any base64 form of it reaches the trace. */
+    CU_ASSERT_FALSE(trace_has(mark, password));
+    CU_ASSERT_FALSE(trace_has(mark, "c2VjcmV0"));           /* "secret" */
+    CU_ASSERT_FALSE(trace_has(mark, "AHVzZXIAc2VjcmV0"));   /* PLAIN "\0user\0secret" */
+    CU_ASSERT_FALSE(trace_has(mark, "AHVzZXIAcGFzcw"));     /* PLAIN "\0user\0pass" */
+    CU_ASSERT_FALSE(trace_has(mark, "cGFzcw"));             /* LOGIN "pass" */
+    smtp_tls_config_free(&cfg);
+}
+
+/* test_auth_plain - PLAIN over verified TLS; the trace shows <redacted> */
+static void
+test_auth_plain(void)
+{
+    auth_case(9, SMTP_AUTH_PLAIN, "pass", "C: AUTH PLAIN <redacted>", 1, true);
+}
+
+/* test_auth_login - LOGIN when only LOGIN is allowed */
+static void
+test_auth_login(void)
+{
+    auth_case(10, SMTP_AUTH_LOGIN, "pass", "C: <redacted>", 1, true);
+}
+
+/* test_auth_wrong_password - 535: a permanent session failure with the reply */
+static void
+test_auth_wrong_password(void)
+{
+    auth_case(11, SMTP_AUTH_PLAIN, "secret-wrong-1", "535", 0, true);
+}
+
+/* test_auth_refused_clear - no TLS: AUTH is not even tried */
+static void
+test_auth_refused_clear(void)
+{
+    auth_case(12, SMTP_AUTH_PLAIN, "secret-clear-2", "not encrypted", 0, false);
+}
+
+/* test_auth_encoders - PLAIN, LOGIN and XOAUTH2 payloads and the choice */
+static void
+test_auth_encoders(void)
+{
+    char b[SMTP_AUTH_B64_MAX], small[8];
+    struct smtp_ehlo e;
+    unsigned m = 0;
+
+    CU_ASSERT_EQUAL(smtp_auth_plain("user", "pass", b, sizeof b), HERALD_OK);
+    CU_ASSERT_STRING_EQUAL(b, "AHVzZXIAcGFzcw==");
+    CU_ASSERT_EQUAL(smtp_auth_b64("user", b, sizeof b), HERALD_OK);
+    CU_ASSERT_STRING_EQUAL(b, "dXNlcg==");
+    CU_ASSERT_EQUAL(smtp_auth_xoauth2("u@x", "tok", b, sizeof b), HERALD_OK);
+    CU_ASSERT_STRING_EQUAL(b, "dXNlcj11QHgBYXV0aD1CZWFyZXIgdG9rAQE=");
+    CU_ASSERT_EQUAL(smtp_auth_plain("user", "pass", small, sizeof small), HERALD_E_LIMIT);
+    CU_ASSERT_EQUAL(smtp_auth_parse_list("plain, LOGIN", &m, NULL, 0), HERALD_OK);
+    CU_ASSERT_EQUAL(m, SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN);
+    CU_ASSERT_EQUAL(smtp_auth_parse_list("CRAM-MD5", &m, b, sizeof b), HERALD_E_INVAL);
+    CU_ASSERT_STRING_EQUAL(b, "CRAM-MD5");
+    smtp_ehlo_clear(&e);
+    CU_ASSERT_EQUAL(smtp_auth_choose(&e, SMTP_AUTH_ALL, false), 0u);
+    e.flags = SMTP_EXT_AUTH;
+    snprintf(e.auth, sizeof e.auth, "LOGIN PLAIN XOAUTH2");
+    CU_ASSERT_EQUAL(smtp_auth_choose(&e, SMTP_AUTH_ALL, false), SMTP_AUTH_PLAIN);
+    CU_ASSERT_EQUAL(smtp_auth_choose(&e, SMTP_AUTH_LOGIN, false), SMTP_AUTH_LOGIN);
+    CU_ASSERT_EQUAL(smtp_auth_choose(&e, SMTP_AUTH_ALL, true), SMTP_AUTH_XOAUTH2);
+    CU_ASSERT_EQUAL(smtp_auth_choose(&e, SMTP_AUTH_PLAIN, true), 0u);
+}
+
+/* test_config_errors - a missing CA file under verify, bad ciphersuites */
+static void
+test_config_errors(void)
+{
+    struct smtp_tls_config *cfg = NULL;
+    struct herald_diag d;
+    char path[400];
+
+    CU_ASSERT_EQUAL(smtp_tls_config_new("/nonexistent/ca.pem", NULL, true, NULL, &cfg, &d),
+                    HERALD_E_TLS);
+    CU_ASSERT_PTR_NULL(cfg);
+    cert("ca.pem", path, sizeof path);
+    CU_ASSERT_EQUAL(smtp_tls_config_new(path, NULL, true, "NO-SUCH-SUITE", &cfg, &d),
+                    HERALD_E_CONFIG);
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_EQUAL(smtp_tls_config_new(path, NULL, true,
+                                        "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384", &cfg, &d),
+                    HERALD_OK);
+    smtp_tls_config_free(&cfg);
+    CU_ASSERT_PTR_NULL(cfg);
+}
+
+/* make_pki - run tests/lib/make_certs.sh into certdir */
+static int
+make_pki(void)
+{
+    const char *src = getenv("HERALD_SRC_DIR");
+    char cmd[1024];
+
+    snprintf(certdir, sizeof certdir, "%s/pki", workdir);
+    if (mkdir(certdir, 0700) != 0)
+        return 0;
+    snprintf(cmd, sizeof cmd, "/bin/sh '%s/tests/lib/make_certs.sh' '%s'", src ? src : ".",
+             certdir);
+    return system(cmd) == 0;
+}
+
+int
+main(void)
+{
+    CU_pSuite s;
+    unsigned int nfail;
+    struct herald_diag d;
+    const char *tmp = getenv("TMPDIR");
+
+    test_port = (uint16_t)(30000 + (getpid() + 7919) % 30000);
+    snprintf(workdir, sizeof workdir, "%s/herald-tls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(workdir) == NULL)
+        return 99;
+    chmod(workdir, 0755);
+    if (!make_pki()) {
+        fprintf(stderr, "cannot make the test PKI\n");
+        nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return 99;
+    }
+    snprintf(trace_path, sizeof trace_path, "%s/trace.log", workdir);
+    if (trace_sink_open(trace_path, TRACE_FORMAT_TEXT, HERALD_TRACE_DEBUG, &sink, &d)
+        != HERALD_OK)
+        return 99;
+    trace_scope_init(&trace, sink, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 99;
+    s = CU_add_suite("smtp_tls", NULL, NULL);
+    if (s == NULL
+        || CU_add_test(s, "auth encoders and choice", test_auth_encoders) == NULL
+        || CU_add_test(s, "config errors", test_config_errors) == NULL
+        || CU_add_test(s, "opportunistic: STARTTLS used", test_opportunistic_tls) == NULL
+        || CU_add_test(s, "opportunistic: clear when not offered",
+                       test_opportunistic_clear) == NULL
+        || CU_add_test(s, "required: no STARTTLS, no MAIL", test_required_no_starttls) == NULL
+        || CU_add_test(s, "verify: right CA and name", test_verify_ok) == NULL
+        || CU_add_test(s, "verify: wrong CA", test_verify_wrong_ca) == NULL
+        || CU_add_test(s, "verify: wrong host name", test_verify_wrong_name) == NULL
+        || CU_add_test(s, "verify: expired", test_verify_expired) == NULL
+        || CU_add_test(s, "STARTTLS response injection", test_starttls_injection) == NULL
+        || CU_add_test(s, "AUTH PLAIN", test_auth_plain) == NULL
+        || CU_add_test(s, "AUTH LOGIN", test_auth_login) == NULL
+        || CU_add_test(s, "AUTH wrong password: 535", test_auth_wrong_password) == NULL
+        || CU_add_test(s, "AUTH refused without TLS", test_auth_refused_clear) == NULL) {
+        CU_cleanup_registry();
+        return 99;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    nfail = CU_get_number_of_failure_records();
+    CU_cleanup_registry();
+    trace_sink_free(&sink);
+    if (nfail != 0 && getenv("KEEP_TRACE") != NULL)
+        fprintf(stderr, "trace kept in %s\n", trace_path);
+    else
+        nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (setup_failed)
+        return 99;
+    return nfail == 0 ? 0 : 1;
+}
