@@ -63,6 +63,24 @@ add_secret(void *arg, const char *secret)
     ctx->secrets[ctx->secret_count++] = secret;
 }
 
+/* env_add_secret - a module's secret: kept like a config secret, and redacted now */
+static herald_status
+env_add_secret(void *arg, const char *secret)
+{
+    struct herald_context *ctx = arg;
+    char *copy;
+
+    if (*secret == '\0')
+        return HERALD_OK;
+    copy = arena_strdup(ctx->arena, secret);
+    if (copy == NULL)
+        return HERALD_E_NOMEM;
+    add_secret(ctx, copy);
+    if (ctx->secret_nomem)
+        return HERALD_E_NOMEM;
+    return ctx->sink != NULL ? trace_sink_add_secret(ctx->sink, copy) : HERALD_OK;
+}
+
 /* register_secrets - hand every secret to a sink before it writes anything */
 static herald_status
 register_secrets(const struct herald_context *ctx, struct trace_sink *sink)
@@ -134,6 +152,8 @@ open_device(struct herald_context *ctx, struct herald_device *dev,
     dev->env.dns_servers = &conf->dns.servers;
     dev->env.dns_timeout_ms = conf->dns.timeout_ms;
     dev->env.dns_tries = conf->dns.tries;
+    dev->env.add_secret = env_add_secret;
+    dev->env.secret_arg = ctx;
 
     memset(&d, 0, sizeof d);
     st = dev->ops->open(conf->name, conf->options, &dev->env, &dev->state, &d);

@@ -18,3 +18,12 @@ herald_env_trace(struct herald_env *env)
 {
     return env != NULL ? &env->trace : NULL;
 }
+
+/* herald_env_add_secret - hand a module's secret to the context */
+herald_status
+herald_env_add_secret(struct herald_env *env, const char *secret)
+{
+    if (env == NULL || secret == NULL || env->add_secret == NULL)
+        return HERALD_E_INVAL;
+    return env->add_secret(env->secret_arg, secret);
+}

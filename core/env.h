@@ -26,6 +26,10 @@ struct herald_env {
     const struct herald_strlist *dns_servers;
     int64_t dns_timeout_ms;
     int64_t dns_tries;
+    /* herald_env_add_secret(): the context copies the secret, keeps it for
+     * every later trace sink and registers it with the current one. */
+    herald_status (*add_secret)(void *arg, const char *secret);
+    void *secret_arg;
 };
 
 #endif

@@ -51,6 +51,13 @@ struct herald_report {
 
 struct herald_loop *herald_env_loop(struct herald_env *env);
 const struct herald_trace *herald_env_trace(struct herald_env *env);
+/*
+ * herald_env_add_secret - a secret the module found itself (a password
+ * file): never written to any trace, replaced by "<redacted>".  Copied.
+ * Call it before the value can reach a trace line.  HERALD_E_INVAL,
+ * HERALD_E_NOMEM.
+ */
+herald_status herald_env_add_secret(struct herald_env *env, const char *secret);
 
 const struct herald_message *herald_delivery_message(const struct herald_delivery *d);
 const struct herald_trace *herald_delivery_trace(const struct herald_delivery *d);

@@ -7,9 +7,15 @@
  * same hop reuses it (RSET between); idle sessions say QUIT after
  * session_idle_ms, and are closed when the device closes.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/platform_util.h>
 
 #include <herald/device.h>
 #include <herald/loop.h>
@@ -18,13 +24,29 @@
 #include <herald/option.h>
 #include <herald/trace.h>
 #include <herald/transport.h>
+#include "smtp_auth.h"
 #include "smtp_session.h"
+#include "smtp_tls.h"
 
-enum smtp_tls_policy { SMTP_TLS_NONE = 0, SMTP_TLS_OPPORTUNISTIC = 1 };
+#define SECRET_FILE_MAX 4096
+
+struct smtp_auth_options {
+    const char *user;
+    const char *password;             /* SECRET: the core redacts it */
+    const char *password_file;        /* read at open(), mode 0600 or stricter */
+    const char *token_file;           /* XOAUTH2 bearer token, same rules */
+    struct herald_strlist mechanisms; /* empty: PLAIN, LOGIN, XOAUTH2 */
+    bool allow_plaintext;
+};
 
 struct smtp_transport_options {
     const char *helo_name;
     int tls;
+    const char *ca_file;
+    const char *ca_path;
+    const char *ciphersuites;
+    bool implicit_tls;
+    struct smtp_auth_options auth;
     int64_t connect_timeout_ms;
     int64_t greeting_timeout_ms;
     int64_t helo_timeout_ms;
@@ -38,7 +60,25 @@ struct smtp_transport_options {
     int64_t max_idle_sessions;
 };
 
-static const char *const tls_words[] = { "none", "opportunistic", NULL };
+static const char *const tls_words[] = { "none", "opportunistic", "required", "verify", NULL };
+
+#define A(f) offsetof(struct smtp_auth_options, f)
+static const struct herald_option smtp_auth_table[] = {
+    { "user", HERALD_OPT_STRING, A(user), HERALD_OPT_REQUIRED, 0, 0, NULL, NULL, 0, NULL,
+      "user name for AUTH" },
+    { "password", HERALD_OPT_STRING, A(password), HERALD_OPT_SECRET, 0, 0, NULL, NULL, 0, NULL,
+      "password (the device file must then be mode 0600)" },
+    { "password_file", HERALD_OPT_STRING, A(password_file), 0, 0, 0, NULL, NULL, 0, NULL,
+      "file holding the password (mode 0600; one trailing newline ignored)" },
+    { "token_file", HERALD_OPT_STRING, A(token_file), 0, 0, 0, NULL, NULL, 0, NULL,
+      "file holding an XOAUTH2 bearer token (mode 0600)" },
+    { "mechanisms", HERALD_OPT_STRLIST, A(mechanisms), 0, 0, 0, NULL, NULL, 0, NULL,
+      "allowed SASL mechanisms: PLAIN, LOGIN, XOAUTH2 (default: all)" },
+    { "allow_plaintext", HERALD_OPT_BOOL, A(allow_plaintext), 0, 0, 0, NULL, NULL, 0, NULL,
+      "allow AUTH over a connection without TLS (default: false)" },
+    HERALD_OPT_END
+};
+#undef A
 
 #define O(f) offsetof(struct smtp_transport_options, f)
 #define TIMEOUT(name, field, help) \
@@ -47,7 +87,17 @@ static const struct herald_option smtp_option_table[] = {
     { "helo_name", HERALD_OPT_STRING, O(helo_name), 0, 0, 0, NULL, NULL, 0, NULL,
       "name sent with EHLO/HELO (default: this host's FQDN)" },
     { "tls", HERALD_OPT_ENUM, O(tls), 0, 0, 0, tls_words, NULL, 0, NULL,
-      "TLS policy (this build: none | opportunistic; STARTTLS is not implemented yet)" },
+      "TLS policy: none | opportunistic | required | verify (chain and host name)" },
+    { "ca_file", HERALD_OPT_STRING, O(ca_file), 0, 0, 0, NULL, NULL, 0, NULL,
+      "CA certificates (PEM) for tls = verify (default: " SMTP_TLS_DEFAULT_CA_FILE ")" },
+    { "ca_path", HERALD_OPT_STRING, O(ca_path), 0, 0, 0, NULL, NULL, 0, NULL,
+      "directory of CA certificates, added to ca_file" },
+    { "ciphersuites", HERALD_OPT_STRING, O(ciphersuites), 0, 0, 0, NULL, NULL, 0, NULL,
+      "mbed TLS ciphersuite names separated by ':' (default: mbed TLS's own)" },
+    { "implicit_tls", HERALD_OPT_BOOL, O(implicit_tls), 0, 0, 0, NULL, NULL, 0, NULL,
+      "TLS from the first octet, RFC 8314 (port 465); needs tls other than none" },
+    { "auth", HERALD_OPT_GROUP, O(auth), 0, 0, 0, NULL, smtp_auth_table, 0, NULL,
+      "SMTP AUTH credentials (RFC 4954)" },
     TIMEOUT("connect_timeout_ms", connect_timeout_ms, "TCP connect, per address"),
     TIMEOUT("greeting_timeout_ms", greeting_timeout_ms, "the 220 greeting"),
     TIMEOUT("helo_timeout_ms", helo_timeout_ms, "EHLO, HELO and RSET replies"),
@@ -88,7 +138,7 @@ struct idle_session {
     struct idle_session *next;
     struct smtp_transport *tp;
     struct smtp_session *session;
-    char key[80];                 /* "ADDR port" */
+    char key[360];                /* "ADDR port host" */
     struct herald_timer *timer;
 };
 
@@ -97,6 +147,8 @@ struct smtp_transport {
     struct herald_env *env;
     struct smtp_session_opts session_opts;
     char default_helo[256];       /* this host's FQDN, looked up once per device */
+    struct smtp_tls_config *tls;  /* NULL with tls = none */
+    char *file_secret;            /* from password_file or token_file, wiped at close */
     struct idle_session *idle;
     size_t idle_count;
 };
@@ -108,13 +160,15 @@ struct smtp_job {
     struct herald_body_reader *reader;
     const char **rcpts;
     struct smtp_message msg;
-    char key[80];
+    char key[360];
 };
 
+/* session_key - the hop name is part of it: TLS was checked against that name */
 static void
-session_key(char *buf, size_t cap, const struct herald_address *addr, uint16_t port)
+session_key(char *buf, size_t cap, const struct herald_address *addr, uint16_t port,
+            const char *host)
 {
-    snprintf(buf, cap, "%s %u", addr->text, (unsigned)port);
+    snprintf(buf, cap, "%s %u %s", addr->text, (unsigned)port, host != NULL ? host : "");
 }
 
 static void
@@ -325,7 +379,7 @@ smtp_start(void *state, struct herald_transport_job *job)
     sj->msg.nrcpt = n;
     sj->msg.read = job_body_read;
     sj->msg.read_arg = sj;
-    session_key(sj->key, sizeof sj->key, addr, port);
+    session_key(sj->key, sizeof sj->key, addr, port, herald_job_host(job));
 
     sj->session = idle_take(tp, sj->key);
     if (sj->session != NULL) {
@@ -338,6 +392,10 @@ smtp_start(void *state, struct herald_transport_job *job)
             smtp_job_free(sj);
             return st;
         }
+        if (herald_job_host(job) != NULL && herald_job_host(job)[0] != '\0'
+            && smtp_session_set_tls_name(sj->session, herald_job_host(job)) != HERALD_OK)
+            herald_trace_log(herald_job_trace(job), HERALD_TRACE_WARN, "smtp",
+                             "unusable host name for TLS: using the address");
     }
     cb.arg = sj;
     st = smtp_session_send(sj->session, &sj->msg, &cb);
@@ -349,12 +407,136 @@ smtp_start(void *state, struct herald_transport_job *job)
     return HERALD_OK;
 }
 
+/*
+ * read_secret_file - the secret in path: refused when group or others may
+ * read it; one trailing newline dropped.  *out is malloc'd.
+ */
+static herald_status
+read_secret_file(const char *what, const char *path, char **out, struct herald_diag *diag)
+{
+    struct stat st;
+    char *buf;
+    ssize_t n;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd < 0)
+        return herald_diag_set(diag, HERALD_E_CONFIG, path, "cannot open the %s: %s", what,
+                               strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return herald_diag_set(diag, HERALD_E_CONFIG, path, "the %s is not a regular file",
+                               what);
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
+        return herald_diag_set(diag, HERALD_E_CONFIG, path,
+                               "the %s is readable by group or others (mode %04o): "
+                               "run chmod 600 %s", what, (unsigned)(st.st_mode & 07777), path);
+    }
+    buf = calloc(1, SECRET_FILE_MAX + 1);
+    if (buf == NULL) {
+        close(fd);
+        return herald_diag_set(diag, HERALD_E_NOMEM, path, "out of memory");
+    }
+    while (len < SECRET_FILE_MAX && (n = read(fd, buf + len, SECRET_FILE_MAX - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    if (len > 0 && buf[len - 1] == '\n')
+        buf[--len] = '\0';
+    if (len > 0 && buf[len - 1] == '\r')
+        buf[--len] = '\0';
+    if (len == 0 || len >= SECRET_FILE_MAX || memchr(buf, '\0', len) != NULL
+        || strpbrk(buf, "\r\n") != NULL) {
+        mbedtls_platform_zeroize(buf, SECRET_FILE_MAX + 1);
+        free(buf);
+        return herald_diag_set(diag, HERALD_E_CONFIG, path,
+                               "the %s must hold one line of 1..%d octets", what,
+                               SECRET_FILE_MAX - 1);
+    }
+    *out = buf;
+    return HERALD_OK;
+}
+
+/* free_secret - wipe and free a secret read from a file */
+static void
+free_secret(char **p)
+{
+    if (*p != NULL) {
+        mbedtls_platform_zeroize(*p, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
+/* open_tls_auth - TLS config and credentials of the device */
+static herald_status
+open_tls_auth(struct smtp_transport *tp, struct herald_diag *diag)
+{
+    const struct smtp_transport_options *o = tp->opts;
+    const struct smtp_auth_options *a = &o->auth;
+    const char *secret = a->password;
+    unsigned mechs = 0;
+    char bad[64] = "";
+    size_t i, nsrc = (a->password != NULL) + (a->password_file != NULL)
+                     + (a->token_file != NULL);
+    herald_status st;
+
+    if (o->implicit_tls && o->tls == SMTP_TLS_NONE)
+        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
+                               "implicit_tls needs tls = opportunistic, required or verify");
+    if (o->tls != SMTP_TLS_NONE) {
+        st = smtp_tls_config_new(o->ca_file, o->ca_path, o->tls == SMTP_TLS_VERIFY,
+                                 o->ciphersuites, &tp->tls, diag);
+        if (st != HERALD_OK)
+            return st;
+    }
+    tp->session_opts.tls_policy = o->tls;
+    tp->session_opts.tls_config = tp->tls;
+    tp->session_opts.implicit_tls = o->implicit_tls;
+    if (a->user == NULL)
+        return nsrc == 0 ? HERALD_OK
+               : herald_diag_set(diag, HERALD_E_CONFIG, "smtp", "auth needs a user");
+    if (nsrc != 1)
+        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
+                               "auth needs exactly one of password, password_file, token_file");
+    for (i = 0; i < a->mechanisms.count; i++) {
+        unsigned m = 0;
+
+        if (smtp_auth_parse_list(a->mechanisms.items[i], &m, bad, sizeof bad) != HERALD_OK)
+            return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
+                                   "auth.mechanisms: unknown mechanism \"%s\"", bad);
+        mechs |= m;
+    }
+    if (a->password_file != NULL || a->token_file != NULL) {
+        bool token = a->token_file != NULL;
+
+        st = read_secret_file(token ? "token file" : "password file",
+                              token ? a->token_file : a->password_file, &tp->file_secret, diag);
+        if (st != HERALD_OK)
+            return st;
+        st = herald_env_add_secret(tp->env, tp->file_secret);
+        if (st != HERALD_OK)
+            return herald_diag_set(diag, st, "smtp", "cannot register the secret for redaction");
+        secret = tp->file_secret;
+        tp->session_opts.auth_token = token;
+    }
+    tp->session_opts.auth_user = a->user;
+    tp->session_opts.auth_secret = secret;
+    tp->session_opts.auth_mechs = mechs;
+    tp->session_opts.auth_allow_plaintext = a->allow_plaintext;
+    return HERALD_OK;
+}
+
+static void smtp_close(void *state);
+
 static herald_status
 smtp_open(const void *options, struct herald_env *env, void **state_out,
           struct herald_diag *diag)
 {
     const struct smtp_transport_options *o = options;
     struct smtp_transport *tp;
+    herald_status st;
 
     tp = calloc(1, sizeof *tp);
     if (tp == NULL)
@@ -377,6 +559,11 @@ smtp_open(const void *options, struct herald_env *env, void **state_out,
     tp->session_opts.data_ms = (uint64_t)o->data_timeout_ms;
     tp->session_opts.block_ms = (uint64_t)o->block_timeout_ms;
     tp->session_opts.dot_ms = (uint64_t)o->dot_timeout_ms;
+    st = open_tls_auth(tp, diag);
+    if (st != HERALD_OK) {
+        smtp_close(tp);
+        return st;
+    }
     *state_out = tp;
     return HERALD_OK;
 }
@@ -396,6 +583,8 @@ smtp_close(void *state)
         smtp_session_free(&is->session);
         free(is);
     }
+    smtp_tls_config_free(&tp->tls);
+    free_secret(&tp->file_secret);
     free(tp);
 }
 
@@ -409,7 +598,8 @@ static const struct herald_transport_ops smtp_ops = {
 const struct herald_module herald_module = {
     HERALD_MODULE_HEADER(HERALD_KIND_TRANSPORT),
     .name = "smtp",
-    .summary = "ESMTP/SMTP client: EHLO with HELO fallback, PIPELINING, SIZE, 8BITMIME",
+    .summary = "ESMTP/SMTP client: EHLO with HELO fallback, PIPELINING, SIZE, 8BITMIME, "
+               "STARTTLS/implicit TLS, AUTH",
     .options = smtp_option_table,
     .options_size = sizeof(struct smtp_transport_options),
     .options_defaults = &smtp_defaults,

@@ -9,3 +9,8 @@ tests_unit_test_smtp_tls_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(MBEDTLS_CFLAGS)
 	-I$(top_srcdir)/devices/email
 tests_unit_test_smtp_tls_LDADD = devices/email/libsmtp.la core/libherald.la $(CUNIT_LIBS) \
 	$(MBEDTLS_LIBS)
+
+# End to end: herald send through a STARTTLS+AUTH smart host on loopback.
+dist_check_SCRIPTS += tests/integration/smtp_tls_send.sh
+TESTS += tests/integration/smtp_tls_send.sh
+EXTRA_DIST += conf/smarthost-tls.conf
