@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """starttls_junk_smtpd.py - an SMTP server whose STARTTLS answer carries injected junk.
 
-usage: starttls_junk_smtpd.py HOST PORT CERT KEY RECORD
+usage: starttls_junk_smtpd.py HOST PORT CERT KEY RECORD [MODE]
 
-HOST must be a loopback address.  It answers STARTTLS with "220 go ahead"
+MODE junk (the default): HOST must be a loopback address.  It answers STARTTLS with "220 go ahead"
 and, in the same write, a forged "250" reply (the STARTTLS response
 injection of CVE-2011-0411 and its kin), then does the TLS handshake and a
 plain SMTP dialogue.  Every command line is appended to RECORD as
 "clear: LINE" or "tls: LINE" (AUTH lines are not recorded).  Prints READY
 once listening; stops on SIGTERM.
+MODE implicit: TLS from the first octet (RFC 8314), no STARTTLS offered.
+MODE auth454: like junk without the junk, offers AUTH PLAIN after TLS and
+answers it "454 4.7.0 Temporary authentication failure".
 """
 import ipaddress
 import signal
@@ -18,9 +21,12 @@ import sys
 import threading
 
 
-def serve(conn, ctx, record):
-    f = conn.makefile("rwb", buffering=0)
+def serve(conn, ctx, record, kind):
     mode = "clear"
+    if kind == "implicit":
+        conn = ctx.wrap_socket(conn, server_side=True)
+        mode = "tls"
+    f = conn.makefile("rwb", buffering=0)
 
     def send(text):
         f.write(text.encode() + b"\r\n")
@@ -39,14 +45,19 @@ def serve(conn, ctx, record):
             continue
         cmd = text.split(" ")[0].upper()
         with open(record, "a") as r:
-            r.write("%s: %s\n" % (mode, text))
+            r.write("%s: %s\n" % (mode, "AUTH (not recorded)" if cmd == "AUTH" else text))
         if cmd in ("EHLO", "HELO"):
             if mode == "clear":
                 send("250-junk.tls.test\r\n250-PIPELINING\r\n250 STARTTLS")
+            elif kind == "auth454":
+                send("250-junk.tls.test\r\n250 AUTH PLAIN LOGIN")
             else:
                 send("250-junk.tls.test\r\n250 8BITMIME")
+        elif cmd == "AUTH":
+            send("454 4.7.0 Temporary authentication failure")
         elif cmd == "STARTTLS" and mode == "clear":
-            f.write(b"220 2.0.0 go ahead\r\n250 2.0.0 injected reply\r\n")
+            f.write(b"220 2.0.0 go ahead\r\n250 2.0.0 injected reply\r\n" if kind == "junk"
+                    else b"220 2.0.0 go ahead\r\n")
             conn = ctx.wrap_socket(conn, server_side=True)
             f = conn.makefile("rwb", buffering=0)
             mode = "tls"
@@ -61,9 +72,12 @@ def serve(conn, ctx, record):
 
 
 def main():
-    if len(sys.argv) != 6:
+    if len(sys.argv) not in (6, 7):
         sys.exit(__doc__)
     host, port, cert, key, record = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
+    kind = sys.argv[6] if len(sys.argv) == 7 else "junk"
+    if kind not in ("junk", "implicit", "auth454"):
+        sys.exit(__doc__)
     if not ipaddress.ip_address(host).is_loopback:
         sys.exit("starttls_junk_smtpd: refusing to listen on a non-loopback address")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -80,7 +94,7 @@ def main():
 
             def run(c=conn):
                 try:
-                    serve(c, ctx, record)
+                    serve(c, ctx, record, kind)
                 except (OSError, ssl.SSLError):
                     pass
                 finally:

@@ -253,9 +253,9 @@ start_fault(struct server *sv, int n, char *record, size_t cap)
     }
 }
 
-/* start_junk - starttls_junk_smtpd.py, recording every line */
+/* start_junk - starttls_junk_smtpd.py in kind (junk, implicit, auth454), recording */
 static int
-start_junk(struct server *sv, int n, char *record, size_t cap)
+start_junk(struct server *sv, int n, const char *kind, char *record, size_t cap)
 {
     char ip[32], port[16], sc[512], c[400], k[400];
 
@@ -267,7 +267,7 @@ start_junk(struct server *sv, int n, char *record, size_t cap)
     cert("server.pem", c, sizeof c);
     cert("server.key", k, sizeof k);
     {
-        char *argv[] = { py(), sc, ip, port, c, k, record, NULL };
+        char *argv[] = { py(), sc, ip, port, c, k, record, (char *)kind, NULL };
 
         return server_start(sv, argv, ip, 0);
     }
@@ -681,7 +681,7 @@ test_starttls_injection(void)
     char record[400];
     long mark = trace_mark();
 
-    if (!start_junk(&sv, 8, record, sizeof record))
+    if (!start_junk(&sv, 8, "junk", record, sizeof record))
         return;
     tls_opts(&o, SMTP_TLS_VERIFY, cfg);
     run_named(8, &o, "mx1.tls.test", &r);
@@ -692,6 +692,58 @@ test_starttls_injection(void)
     CU_ASSERT_TRUE(file_has(record, "tls: EHLO"));
     CU_ASSERT_TRUE(file_has(record, "tls: MAIL"));
     CU_ASSERT_FALSE(file_has(record, "clear: MAIL"));
+    smtp_tls_config_free(&cfg);
+}
+
+/* test_implicit_tls - TLS from the first octet: greeting, EHLO and MAIL all inside */
+static void
+test_implicit_tls(void)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", true);
+    struct result r;
+    char record[400];
+    long mark = trace_mark();
+
+    if (!start_junk(&sv, 13, "implicit", record, sizeof record))
+        return;
+    tls_opts(&o, SMTP_TLS_VERIFY, cfg);
+    o.implicit_tls = true;
+    run_named(13, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
+    CU_ASSERT_TRUE(trace_has(mark, "TLS established"));
+    CU_ASSERT_FALSE(trace_has(mark, "C: STARTTLS"));
+    CU_ASSERT_TRUE(file_has(record, "tls: EHLO"));
+    CU_ASSERT_TRUE(file_has(record, "tls: MAIL"));
+    CU_ASSERT_FALSE(file_has(record, "clear:"));
+    smtp_tls_config_free(&cfg);
+}
+
+/* test_auth_454 - a 454 to AUTH is a temporary session failure */
+static void
+test_auth_454(void)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", true);
+    struct result r;
+    char record[400];
+
+    if (!start_junk(&sv, 14, "auth454", record, sizeof record))
+        return;
+    tls_opts(&o, SMTP_TLS_VERIFY, cfg);
+    o.auth_user = "user";
+    o.auth_secret = "secret-454-3";
+    run_named(14, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    CU_ASSERT_EQUAL(r.decided[0], 0);
+    CU_ASSERT_EQUAL(r.failed, 1);
+    CU_ASSERT_FALSE(r.permanent);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.fail_reply, "454"));
+    CU_ASSERT_TRUE(file_has(record, "tls: AUTH"));
+    CU_ASSERT_FALSE(file_has(record, "MAIL"));
     smtp_tls_config_free(&cfg);
 }
 
@@ -723,6 +775,7 @@ auth_case(int n, unsigned mechs, const char *password, const char *shown, int ok
         CU_ASSERT_EQUAL(r.failed, 1);
         CU_ASSERT_FALSE(captured(outdir, NULL));
         CU_ASSERT_PTR_NOT_NULL(strstr(r.fail_reply, shown));
+        CU_ASSERT_EQUAL(r.permanent, strstr(shown, "535") != NULL);
         CU_ASSERT_FALSE(trace_has(mark, "C: MAIL"));
     }
     /* Neither the password nor any base64 form of it reaches the trace. */
@@ -871,7 +924,9 @@ main(void)
         || CU_add_test(s, "AUTH PLAIN", test_auth_plain) == NULL
         || CU_add_test(s, "AUTH LOGIN", test_auth_login) == NULL
         || CU_add_test(s, "AUTH wrong password: 535", test_auth_wrong_password) == NULL
-        || CU_add_test(s, "AUTH refused without TLS", test_auth_refused_clear) == NULL) {
+        || CU_add_test(s, "AUTH refused without TLS", test_auth_refused_clear) == NULL
+        || CU_add_test(s, "AUTH 454: temporary", test_auth_454) == NULL
+        || CU_add_test(s, "implicit TLS", test_implicit_tls) == NULL) {
         CU_cleanup_registry();
         return 99;
     }
