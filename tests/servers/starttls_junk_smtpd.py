@@ -12,7 +12,10 @@ once listening; stops on SIGTERM.
 MODE implicit: TLS from the first octet (RFC 8314), no STARTTLS offered.
 MODE auth454: like junk without the junk, offers AUTH PLAIN after TLS and
 answers it "454 4.7.0 Temporary authentication failure".
+MODE xoauth2: offers AUTH XOAUTH2 after TLS; accepts user "user" with the
+bearer token "tok-123", else a 334 error challenge, then 535.
 """
+import base64
 import ipaddress
 import signal
 import socket
@@ -51,8 +54,22 @@ def serve(conn, ctx, record, kind):
                 send("250-junk.tls.test\r\n250-PIPELINING\r\n250 STARTTLS")
             elif kind == "auth454":
                 send("250-junk.tls.test\r\n250 AUTH PLAIN LOGIN")
+            elif kind == "xoauth2":
+                send("250-junk.tls.test\r\n250 AUTH XOAUTH2")
             else:
                 send("250-junk.tls.test\r\n250 8BITMIME")
+        elif cmd == "AUTH" and kind == "xoauth2":
+            parts = text.split(" ")
+            try:
+                got = base64.b64decode(parts[2]) if len(parts) == 3 else b""
+            except ValueError:
+                got = b""
+            if got == b"user=user\x01auth=Bearer tok-123\x01\x01":
+                send("235 2.7.0 Accepted")
+            else:
+                send("334 " + base64.b64encode(b'{"status":"401"}').decode())
+                f.readline(4096)             # the client's empty line
+                send("535 5.7.8 Username and Password not accepted")
         elif cmd == "AUTH":
             send("454 4.7.0 Temporary authentication failure")
         elif cmd == "STARTTLS" and mode == "clear":
@@ -76,7 +93,7 @@ def main():
         sys.exit(__doc__)
     host, port, cert, key, record = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
     kind = sys.argv[6] if len(sys.argv) == 7 else "junk"
-    if kind not in ("junk", "implicit", "auth454"):
+    if kind not in ("junk", "implicit", "auth454", "xoauth2"):
         sys.exit(__doc__)
     if not ipaddress.ip_address(host).is_loopback:
         sys.exit("starttls_junk_smtpd: refusing to listen on a non-loopback address")

@@ -747,6 +747,47 @@ test_auth_454(void)
     smtp_tls_config_free(&cfg);
 }
 
+/* xoauth2_case - XOAUTH2 with a token: accepted, or 334 challenge then 535 */
+static void
+xoauth2_case(int n, const char *token, int ok)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", true);
+    struct result r;
+    char record[400];
+    long mark = trace_mark();
+
+    if (!start_junk(&sv, n, "xoauth2", record, sizeof record))
+        return;
+    tls_opts(&o, SMTP_TLS_VERIFY, cfg);
+    o.auth_user = "user";
+    o.auth_secret = token;
+    o.auth_token = true;
+    run_named(n, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    CU_ASSERT_TRUE(trace_has(mark, "C: AUTH XOAUTH2 <redacted>"));
+    CU_ASSERT_FALSE(trace_has(mark, token));
+    if (ok) {
+        CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
+        CU_ASSERT_TRUE(file_has(record, "tls: MAIL"));
+    } else {
+        CU_ASSERT_EQUAL(r.failed, 1);
+        CU_ASSERT_TRUE(r.permanent);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.fail_reply, "535"));
+        CU_ASSERT_FALSE(file_has(record, "MAIL"));
+    }
+    smtp_tls_config_free(&cfg);
+}
+
+/* test_xoauth2 - the right token, then a wrong one */
+static void
+test_xoauth2(void)
+{
+    xoauth2_case(15, "tok-123", 1);
+    xoauth2_case(16, "tok-wrong-456", 0);
+}
+
 /* auth_case - AUTH with the given mechanisms and password, over TLS or not */
 static void
 auth_case(int n, unsigned mechs, const char *password, const char *shown, int ok, bool tls)
@@ -926,7 +967,8 @@ main(void)
         || CU_add_test(s, "AUTH wrong password: 535", test_auth_wrong_password) == NULL
         || CU_add_test(s, "AUTH refused without TLS", test_auth_refused_clear) == NULL
         || CU_add_test(s, "AUTH 454: temporary", test_auth_454) == NULL
-        || CU_add_test(s, "implicit TLS", test_implicit_tls) == NULL) {
+        || CU_add_test(s, "implicit TLS", test_implicit_tls) == NULL
+        || CU_add_test(s, "AUTH XOAUTH2", test_xoauth2) == NULL) {
         CU_cleanup_registry();
         return 99;
     }
