@@ -75,6 +75,7 @@ struct smtp_session {
     struct smtp_tls *tls;             /* set from the handshake on */
     char tls_name[256];               /* SNI and certificate name */
     bool starttls_refused;            /* opportunistic: the server said no */
+    bool tls_fell_back;               /* opportunistic: a handshake failed, clear now */
     bool auth_done;
     bool implicit_pending;            /* implicit TLS: the greeting follows the handshake */
     unsigned auth_mech;
@@ -619,6 +620,41 @@ proceed(struct smtp_session *s)
         start_mail(s);
 }
 
+/*
+ * tls_failed - the handshake failed.  Under opportunistic STARTTLS the hop
+ * is tried again once in clear text on a new connection (what "carry on in
+ * clear" means for a server whose TLS is broken); otherwise the session fails.
+ */
+static void
+tls_failed(struct smtp_session *s)
+{
+    char why[REPLY_TEXT_MAX];
+    struct herald_diag diag;
+    herald_status st;
+
+    snprintf(why, sizeof why, "%s with %s (verification: %s)",
+             smtp_tls_error(s->tls)[0] != '\0' ? smtp_tls_error(s->tls) : "TLS handshake failed",
+             s->peer, smtp_tls_verify_text(s->tls));
+    if (s->opts.tls_policy != SMTP_TLS_OPPORTUNISTIC || s->opts.implicit_tls
+        || s->tls_fell_back || !s->busy) {
+        fail_tls(s, "%s", why);
+        return;
+    }
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                     "%s: %s: reconnecting to continue in clear text", s->peer, why);
+    s->tls_fell_back = true;
+    drop_conn(s);
+    smtp_reply_parser_init(&s->parser);
+    smtp_ehlo_clear(&s->ehlo);
+    s->ehlo_refused = false;
+    s->transactions = 0;
+    set_state(s, SMTP_S_CONNECT);
+    st = smtp_conn_new(s->loop, &s->addr, s->port, s->opts.connect_ms, on_conn, s, &s->conn,
+                       &diag);
+    if (st != HERALD_OK)
+        fail_local(s, HERALD_E_CONNECT, "%s", diag.text);
+}
+
 /* on_tls_done - the handshake ended: trace it, check it, greet again */
 static void
 on_tls_done(void *arg)
@@ -629,8 +665,7 @@ on_tls_done(void *arg)
     if (s->state != SMTP_S_TLS || s->tls == NULL)
         return;
     if (!smtp_tls_established(s->tls)) {
-        fail_tls(s, "%s with %s (verification: %s)", smtp_tls_error(s->tls), s->peer,
-                 smtp_tls_verify_text(s->tls));
+        tls_failed(s);
         after_event(s);
         return;
     }
@@ -712,7 +747,7 @@ after_ehlo(struct smtp_session *s)
             return;
         }
         if (s->opts.tls_config != NULL && (s->ehlo.flags & SMTP_EXT_STARTTLS)
-            && !s->starttls_refused) {
+            && !s->starttls_refused && !s->tls_fell_back) {
             if (command(s, "STARTTLS") != HERALD_OK) {
                 fail_local(s, HERALD_E_LIMIT, "cannot queue STARTTLS");
                 return;
@@ -728,7 +763,8 @@ after_ehlo(struct smtp_session *s)
         }
         herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
                          "%s: no TLS (STARTTLS %s): continuing in clear text", s->peer,
-                         s->starttls_refused ? "refused" : "not offered");
+                         s->tls_fell_back ? "failed earlier"
+                         : s->starttls_refused ? "refused" : "not offered");
     }
     proceed(s);
 }
@@ -1046,9 +1082,8 @@ lost(struct smtp_session *s, herald_status why, const char *what)
         end_transaction(s);
         return;
     }
-    if (s->state == SMTP_S_TLS && s->tls != NULL && smtp_tls_error(s->tls)[0] != '\0') {
-        fail_tls(s, "%s with %s (verification: %s)", smtp_tls_error(s->tls), s->peer,
-                 smtp_tls_verify_text(s->tls));
+    if (s->state == SMTP_S_TLS && s->tls != NULL && why != HERALD_E_TIMEOUT) {
+        tls_failed(s);
         return;
     }
     if (s->state == SMTP_S_QUIT || s->state == SMTP_S_READY || !s->busy) {

@@ -82,7 +82,10 @@ struct smtp_session_opts {
     uint64_t quit_ms;             /* 5 s: QUIT is a courtesy */
     /* TLS and AUTH (smtp_tls.h, smtp_auth.h); all off after smtp_session_opts_init().
      * After STARTTLS the session says EHLO again and uses only the new list.
-     * With a policy of REQUIRED or VERIFY no MAIL is ever sent in clear. */
+     * With a policy of REQUIRED or VERIFY no MAIL is ever sent in clear.
+     * OPPORTUNISTIC: a failed STARTTLS handshake is followed by one new
+     * connection in clear text (traced); a TLS failure otherwise fails the
+     * session, temporarily (HERALD_E_TLS, DSN 4.7.0). */
     int tls_policy;                        /* enum smtp_tls_policy */
     struct smtp_tls_config *tls_config;    /* borrowed; TLS is off while NULL */
     uint64_t tls_ms;                       /* handshake timeout: ehlo_ms when 0 */

@@ -14,6 +14,8 @@ MODE auth454: like junk without the junk, offers AUTH PLAIN after TLS and
 answers it "454 4.7.0 Temporary authentication failure".
 MODE xoauth2: offers AUTH XOAUTH2 after TLS; accepts user "user" with the
 bearer token "tok-123", else a 334 error challenge, then 535.
+MODE badtls: answers STARTTLS with 220, then garbage instead of a TLS
+handshake, and closes.
 """
 import base64
 import ipaddress
@@ -72,6 +74,11 @@ def serve(conn, ctx, record, kind):
                 send("535 5.7.8 Username and Password not accepted")
         elif cmd == "AUTH":
             send("454 4.7.0 Temporary authentication failure")
+        elif cmd == "STARTTLS" and kind == "badtls":
+            f.write(b"220 2.0.0 go ahead\r\n")
+            conn.recv(4096)                  # the ClientHello
+            f.write(b"this is not TLS\r\n" * 4)
+            return
         elif cmd == "STARTTLS" and mode == "clear":
             f.write(b"220 2.0.0 go ahead\r\n250 2.0.0 injected reply\r\n" if kind == "junk"
                     else b"220 2.0.0 go ahead\r\n")
@@ -93,7 +100,7 @@ def main():
         sys.exit(__doc__)
     host, port, cert, key, record = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
     kind = sys.argv[6] if len(sys.argv) == 7 else "junk"
-    if kind not in ("junk", "implicit", "auth454", "xoauth2"):
+    if kind not in ("junk", "implicit", "auth454", "xoauth2", "badtls"):
         sys.exit(__doc__)
     if not ipaddress.ip_address(host).is_loopback:
         sys.exit("starttls_junk_smtpd: refusing to listen on a non-loopback address")

@@ -788,6 +788,46 @@ test_xoauth2(void)
     xoauth2_case(16, "tok-wrong-456", 0);
 }
 
+/* bad_handshake - a server whose TLS is broken, under policy */
+static void
+bad_handshake(int n, int policy)
+{
+    struct server sv;
+    struct smtp_session_opts o;
+    struct smtp_tls_config *cfg = config_for("ca.pem", false);
+    struct result r;
+    char record[400];
+    long mark = trace_mark();
+
+    if (!start_junk(&sv, n, "badtls", record, sizeof record))
+        return;
+    tls_opts(&o, policy, cfg);
+    run_named(n, &o, "mx1.tls.test", &r);
+    server_stop(&sv);
+    CU_ASSERT_TRUE(trace_has(mark, "TLS handshake failed"));
+    if (policy == SMTP_TLS_OPPORTUNISTIC) {
+        /* Once in clear on a new connection, STARTTLS not tried again. */
+        CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
+        CU_ASSERT_TRUE(trace_has(mark, "continuing in clear text"));
+        CU_ASSERT_TRUE(file_has(record, "clear: MAIL"));
+    } else {
+        CU_ASSERT_EQUAL(r.decided[0], 0);
+        CU_ASSERT_EQUAL(r.failed, 1);
+        CU_ASSERT_EQUAL(r.why, HERALD_E_TLS);
+        CU_ASSERT_FALSE(r.permanent);
+        CU_ASSERT_FALSE(file_has(record, "MAIL"));
+    }
+    smtp_tls_config_free(&cfg);
+}
+
+/* test_bad_handshake - opportunistic falls back to clear, required fails */
+static void
+test_bad_handshake(void)
+{
+    bad_handshake(17, SMTP_TLS_OPPORTUNISTIC);
+    bad_handshake(18, SMTP_TLS_REQUIRED);
+}
+
 /* auth_case - AUTH with the given mechanisms and password, over TLS or not */
 static void
 auth_case(int n, unsigned mechs, const char *password, const char *shown, int ok, bool tls)
@@ -968,7 +1008,8 @@ main(void)
         || CU_add_test(s, "AUTH refused without TLS", test_auth_refused_clear) == NULL
         || CU_add_test(s, "AUTH 454: temporary", test_auth_454) == NULL
         || CU_add_test(s, "implicit TLS", test_implicit_tls) == NULL
-        || CU_add_test(s, "AUTH XOAUTH2", test_xoauth2) == NULL) {
+        || CU_add_test(s, "AUTH XOAUTH2", test_xoauth2) == NULL
+        || CU_add_test(s, "broken TLS: fallback / failure", test_bad_handshake) == NULL) {
         CU_cleanup_registry();
         return 99;
     }
