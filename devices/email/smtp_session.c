@@ -730,7 +730,7 @@ begin_tls(struct smtp_session *s)
                      s->peer, tls_name(s));
     enter(s, SMTP_S_TLS);
     if (smtp_tls_start(s->tls) != HERALD_OK)
-        fail_tls(s, "%s with %s", smtp_tls_error(s->tls), s->peer);
+        tls_failed(s);                /* the peer's answer may be here already */
 }
 
 /* after_ehlo - the extensions are known: STARTTLS first when the policy says so */
