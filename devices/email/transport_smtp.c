@@ -418,7 +418,7 @@ read_secret_file(const char *what, const char *path, char **out, struct herald_d
     char *buf;
     ssize_t n;
     size_t len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
         return herald_diag_set(diag, HERALD_E_CONFIG, path, "cannot open the %s: %s", what,

@@ -37,6 +37,10 @@ devices = (
     transport: { name = "smtp"; helo_name = "client.herald.test"; tls = "required";
                  connect_timeout_ms = 3000; greeting_timeout_ms = 5000;
                  auth: { user = "user"; password_file = "$T_DIR/relay.secret"; }; }; },
+  { name = "inline"; driver = "email";
+    route: { strategy = "smarthost"; smarthost = [ "[$IP]:$PORT" ]; };
+    transport: { name = "smtp"; helo_name = "client.herald.test"; tls = "required";
+                 auth: { user = "user"; password = "pass"; mechanisms = [ "LOGIN" ]; }; }; },
   { name = "clear"; driver = "email";
     route: { strategy = "smarthost"; smarthost = [ "[$IP_CLEAR]:$PORT" ]; };
     transport: { name = "smtp"; helo_name = "client.herald.test"; tls = "required";
@@ -44,6 +48,7 @@ devices = (
 );
 CONF
 printf 'Subject: tls\n\nover TLS with AUTH\n' >"$T_DIR/msg"
+chmod 600 "$CONF"   # it holds a password: the core refuses it otherwise
 
 run_herald "$OUT" "$ERR" -c "$CONF" send -d relay --trace "$TRACE" -f a@herald.test \
   -t b@herald.test "$T_DIR/msg"
@@ -59,12 +64,24 @@ else
   pass "the password is in neither trace nor output"
 fi
 
+# The password in the device file itself (a SECRET option), AUTH LOGIN.
+run_herald "$OUT" "$ERR" -c "$CONF" send -d inline --trace "$TRACE.2" -f a@herald.test \
+  -t b@herald.test "$T_DIR/msg"
+expect_rc "send with the password in the device file" 0 "$ERR"
+expect_grep "server saw AUTH (inline)" "$T_DIR/cap/2.json" '"auth": "user"'
+expect_grep "trace: AUTH LOGIN" "$TRACE.2" "C: AUTH LOGIN"
+if grep -qwF pass "$TRACE.2" "$OUT" "$ERR" || grep -qF cGFzcw "$TRACE.2" "$OUT" "$ERR"; then
+  fail "inline password: the password or its base64 reached the trace or the output"
+else
+  pass "inline password: in neither trace nor output"
+fi
+
 chmod 644 "$T_DIR/relay.secret"
 run_herald "$OUT" "$ERR" -c "$CONF" send -d relay -f a@herald.test -t b@herald.test "$T_DIR/msg"
 if [ "$RC" -ne 0 ]; then pass "0644 password file: exit $RC"; else fail "0644 password file accepted"; fi
 expect_grep "0644 password file" "$ERR" "chmod 600"
 expect_grep "0644 password file" "$ERR" "$T_DIR/relay.secret"
-if [ ! -e "$T_DIR/cap/2.json" ]; then pass "0644 password file: nothing sent"
+if [ ! -e "$T_DIR/cap/3.json" ]; then pass "0644 password file: nothing sent"
 else fail "0644 password file: a message was sent"; fi
 chmod 600 "$T_DIR/relay.secret"
 
