@@ -240,6 +240,7 @@ verify_reasons(struct smtp_tls *t)
         { MBEDTLS_X509_BADCERT_FUTURE, "certificate not yet valid" },
         { MBEDTLS_X509_BADCERT_REVOKED, "certificate revoked" },
         { MBEDTLS_X509_BADCERT_MISSING, "no certificate" },
+        { MBEDTLS_X509_BADCERT_SKIP_VERIFY, "not checked (no CA certificates loaded)" },
     };
     size_t i, n = 0;
     uint32_t rest = t->flags;

@@ -937,6 +937,16 @@ test_config_errors(void)
                     HERALD_E_TLS);
     CU_ASSERT_PTR_NULL(cfg);
     cert("ca.pem", path, sizeof path);
+    CU_ASSERT_EQUAL(smtp_tls_config_new(path, "/nonexistent/ca.d", true, NULL, &cfg, &d),
+                    HERALD_E_TLS);
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "CA certificates"));
+    /* Without verify, a missing CA only means "not trusted" in the trace. */
+    CU_ASSERT_EQUAL(smtp_tls_config_new("/nonexistent/ca.pem", NULL, false, NULL, &cfg, &d),
+                    HERALD_OK);
+    smtp_tls_config_free(&cfg);
+    CU_ASSERT_EQUAL(smtp_tls_config_new(path, certdir, true, NULL, &cfg, &d), HERALD_OK);
+    smtp_tls_config_free(&cfg);
     CU_ASSERT_EQUAL(smtp_tls_config_new(path, NULL, true, "NO-SUCH-SUITE", &cfg, &d),
                     HERALD_E_CONFIG);
     CU_ASSERT_PTR_NULL(cfg);
