@@ -1,0 +1,215 @@
+#!/bin/bash
+# bench/run.sh - Herald's SMTP throughput beside Postfix's smtp-source, to
+# smtp-sink on 127.0.0.1, one message in flight at a time (herald_send is
+# synchronous, so smtp-source runs with -s 1).  Two modes, each compared with
+# its like:
+#   new    a new connection per message: smtp-source -s 1      vs herald session_cache = false
+#   reuse  one session for every message: smtp-source -s 1 -d  vs herald session_cache = true
+# Runs alternate (the order flips every pair), each program is timed the same
+# way (wall clock around the whole process), and the median of the per-pair
+# ratios herald/smtp-source is reported.  Then herald's peak RSS at 2,000,
+# 10,000 and 100,000 messages shows whether memory stays flat.  The trace is
+# off: the device file has no trace group, so this measures delivery.
+#
+# usage: bench/run.sh [-n COUNT] [-p PAIRS] [-b BUILDDIR] [-o RESULTS.md] [--full|--no-100k]
+#   -n   messages per run (default 5000)          -p  pairs per mode (default 7)
+#   -b   build folder (default SRC/_build-bench, configured with CFLAGS=-O2, no sanitizers)
+#   -o   report file (default SRC/bench/RESULTS.md)
+#   --full     always run the 100,000-message RSS run
+#   --no-100k  never run it (default: run it when the reuse rate says it takes < 2 minutes)
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+COUNT=5000
+PAIRS=7
+BUILD=$SRC/_build-bench
+OUT=$SRC/bench/RESULTS.md
+BIG=auto
+SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
+SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
+PY=${TEST_PYTHON:-/usr/bin/python3}
+ARGS="$*"
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) COUNT=$2; shift 2 ;;
+    -p) PAIRS=$2; shift 2 ;;
+    -b) BUILD=$2; shift 2 ;;
+    -o) OUT=$2; shift 2 ;;
+    --full) BIG=yes; shift ;;
+    --no-100k) BIG=no; shift ;;
+    *) echo "usage: $0 [-n COUNT] [-p PAIRS] [-b BUILDDIR] [-o FILE] [--full|--no-100k]" >&2
+       exit 64 ;;
+  esac
+done
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+# --- build (optimised, no sanitizers: we measure the product, not ASan) ---
+mkdir -p "$BUILD"
+if [ ! -f "$BUILD/Makefile" ]; then
+  (cd "$BUILD" && "$SRC/configure" CFLAGS=-O2 >configure.log 2>&1) \
+    || die "configure failed, see $BUILD/configure.log"
+fi
+make -C "$BUILD" -j"$(nproc)" >"$BUILD/make.log" 2>&1 || die "make failed, see $BUILD/make.log"
+make -C "$BUILD" bench >>"$BUILD/make.log" 2>&1 || die "make bench failed, see $BUILD/make.log"
+BLAST=$BUILD/bench/herald_blast
+export HERALD_PLUGIN_PATH=$BUILD/devices/.libs:$BUILD/plugins/.libs
+unset HERALD_CONF
+
+# --- the sink, on loopback only ---
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
+SINK_PID=
+cleanup() {
+  if [ -n "$SINK_PID" ]; then kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+HOST=127.0.0.1
+PORT=$((20000 + $$ % 10000))
+SINK_CMD=("$SINK")
+[ "$(id -u)" = 0 ] && SINK_CMD+=(-u nobody)
+SINK_CMD+=(-m 1024 "$HOST:$PORT" 1024)
+"${SINK_CMD[@]}" &
+SINK_PID=$!
+# Poll the port (every 50 ms, at most 10 s) instead of sleeping.
+"$PY" - "$HOST" "$PORT" <<'PY' || die "smtp-sink did not listen on $HOST:$PORT"
+import socket, sys, time
+deadline = time.monotonic() + 10
+while True:
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.2).close()
+        sys.exit(0)
+    except OSError:
+        if time.monotonic() >= deadline:
+            sys.exit(1)
+        time.sleep(0.05)
+PY
+
+CONF=$WORK/bench.conf
+cat >"$CONF" <<EOF
+# No trace group: the trace is off, the benchmark measures delivery.
+devices = (
+  { name = "reuse"; driver = "email";
+    route: { strategy = "smarthost"; smarthost = [ "[$HOST]:$PORT" ]; };
+    transport: { name = "smtp"; helo_name = "bench.herald.test"; tls = "none";
+                 session_cache = true; }; },
+  { name = "new"; driver = "email";
+    route: { strategy = "smarthost"; smarthost = [ "[$HOST]:$PORT" ]; };
+    transport: { name = "smtp"; helo_name = "bench.herald.test"; tls = "none";
+                 session_cache = false; }; }
+);
+EOF
+
+# now - wall clock in seconds with nanoseconds
+now() { date +%s.%N; }
+# rate COUNT T0 T1 - messages per second
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
+# median FORMAT - of the numbers on stdin, printed with the printf FORMAT
+median() { sort -g | awk -v f="$1" '{ v[NR] = $1 } END { if (NR % 2) printf f, v[(NR + 1) / 2];
+                                                   else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# run_source MODE - smtp-source once; prints msgs/s
+run_source() {
+  local d=() t0 t1
+  [ "$1" = reuse ] && d=(-d)
+  t0=$(now)
+  timeout 600 "$SOURCE" -s 1 "${d[@]}" -m "$COUNT" -l 4096 -f a@x.test -t b@y.test "$HOST:$PORT" \
+    >"$WORK/source.out" 2>&1 || die "smtp-source failed: $(tail -3 "$WORK/source.out")"
+  t1=$(now)
+  rate "$COUNT" "$t0" "$t1"
+}
+
+# run_herald MODE [COUNT] - herald_blast once; prints "wall_rate inner_rate maxrss_kb"
+run_herald() {
+  local n=${2:-$COUNT} t0 t1 line
+  t0=$(now)
+  line=$(timeout 900 "$BLAST" -c "$CONF" -d "$1" -n "$n" -l 4096 2>"$WORK/blast.err") \
+    || die "herald_blast ($1, $n) failed: $(tail -3 "$WORK/blast.err")"
+  t1=$(now)
+  echo "$(rate "$n" "$t0" "$t1") $(sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p' <<<"$line")" \
+       "$(sed -n 's/.*maxrss_kb=\([0-9]*\).*/\1/p' <<<"$line")"
+}
+
+declare -A MEDIAN_SRC MEDIAN_HER MEDIAN_RATIO
+TABLE=$WORK/table.md
+: >"$TABLE"
+for mode in new reuse; do
+  : >"$WORK/ratios" ; : >"$WORK/src" ; : >"$WORK/her"
+  for i in $(seq 1 "$PAIRS"); do
+    if [ $((i % 2)) = 1 ]; then
+      s=$(run_source $mode); read -r h hin hrss < <(run_herald $mode)
+    else
+      read -r h hin hrss < <(run_herald $mode); s=$(run_source $mode)
+    fi
+    r=$(awk -v h="$h" -v s="$s" 'BEGIN { printf "%.3f", h / s }')
+    echo "$r" >>"$WORK/ratios"; echo "$s" >>"$WORK/src"; echo "$h" >>"$WORK/her"
+    printf '| %s | %d | %s | %s | %s | %s | %s |\n' "$mode" "$i" "$s" "$h" "$hin" "$r" "$hrss" >>"$TABLE"
+    printf '%-5s pair %d: smtp-source %6s msgs/s  herald %6s msgs/s (sends only %6s)  ratio %s\n' \
+      "$mode" "$i" "$s" "$h" "$hin" "$r" >&2
+  done
+  MEDIAN_SRC[$mode]=$(median %.0f <"$WORK/src")
+  MEDIAN_HER[$mode]=$(median %.0f <"$WORK/her")
+  MEDIAN_RATIO[$mode]=$(median %.3f <"$WORK/ratios")
+  echo "$mode: median ratio herald/smtp-source ${MEDIAN_RATIO[$mode]}" >&2
+done
+
+# --- memory: peak RSS of herald_blast (reused session) as the count grows ---
+RSS=$WORK/rss.md
+: >"$RSS"
+for n in 2000 10000 100000; do
+  if [ "$n" = 100000 ]; then
+    est=$(awk -v r="${MEDIAN_HER[reuse]}" 'BEGIN { printf "%d", 100000 / (r > 0 ? r : 1) }')
+    if [ "$BIG" = no ] || { [ "$BIG" = auto ] && [ "$est" -ge 120 ]; }; then
+      echo "| 100000 | skipped (estimated ${est} s; run with --full) | |" >>"$RSS"
+      continue
+    fi
+  fi
+  read -r h hin hrss < <(run_herald reuse "$n")
+  echo "| $n | $hrss | $h |" >>"$RSS"
+  echo "rss: $n messages, peak RSS $hrss KB, $h msgs/s" >&2
+done
+
+{
+  echo "# Herald SMTP throughput benchmark"
+  echo
+  echo "Produced by \`bench/run.sh\`; do not edit by hand, re-run it."
+  echo
+  echo "* Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "* Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r), $(uname -m)"
+  echo "* Herald: commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD 2>/dev/null || echo ' (working tree had local changes)'), built with CFLAGS=-O2, no sanitizers"
+  echo "* Reproduce: \`bench/run.sh${ARGS:+ $ARGS}\` (from the source tree; it configures $(basename "$BUILD")/ and runs \`make bench\`)"
+  echo "* Sink: \`${SINK_CMD[*]}\` (the port is chosen per run)"
+  echo "* Reference: \`smtp-source -s 1 [-d] -m $COUNT -l 4096 -f a@x.test -t b@y.test $HOST:PORT\`"
+  echo "* Herald: \`herald_blast -c bench.conf -d new|reuse -n $COUNT -l 4096\`: $COUNT messages built"
+  echo "  one by one around a 4096-octet body in memory, each sent with \`herald_send\`"
+  echo "  through an email device with strategy \"smarthost\" = [$HOST]:PORT (no DNS), tls = \"none\","
+  echo "  session_cache = false (\"new\") or true (\"reuse\"). **Trace off** (no trace group)."
+  echo "* One message in flight for both programs (herald_send is synchronous; smtp-source -s 1)."
+  echo "  smtp-source speaks HELO without PIPELINING; Herald speaks EHLO and pipelines when offered."
+  echo "* msgs/s = messages / wall time of the whole process, measured the same way for both"
+  echo "  (so Herald's column includes start-up, module loading and the final QUIT);"
+  echo "  \"sends only\" is herald_blast's own clock around the send loop."
+  echo
+  echo "## Throughput ($PAIRS alternating pairs per mode, $COUNT messages per run)"
+  echo
+  echo "| mode | pair | smtp-source msgs/s | herald msgs/s | herald sends only | ratio herald/source | herald peak RSS KB |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  cat "$TABLE"
+  echo
+  echo "| mode | median smtp-source | median herald | **median ratio** |"
+  echo "| --- | --- | --- | --- |"
+  for mode in new reuse; do
+    echo "| $mode | ${MEDIAN_SRC[$mode]} | ${MEDIAN_HER[$mode]} | **${MEDIAN_RATIO[$mode]}** |"
+  done
+  echo
+  echo "## Memory (herald_blast, reused session)"
+  echo
+  echo "| messages | peak RSS KB (ru_maxrss) | msgs/s |"
+  echo "| --- | --- | --- |"
+  cat "$RSS"
+  if [ -f "$SRC/bench/NOTES.md" ]; then echo; cat "$SRC/bench/NOTES.md"; fi
+} >"$OUT"
+echo "run.sh: wrote $OUT" >&2
