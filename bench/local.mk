@@ -8,7 +8,7 @@ bench_herald_blast_LDADD = core/libherald.la
 # whose start-up would be timed with the run.
 bench_herald_blast_LDFLAGS = $(AM_LDFLAGS) -no-install
 CLEANFILES += bench/herald_blast$(EXEEXT)
-EXTRA_DIST += bench/run.sh bench/RESULTS.md
+EXTRA_DIST += bench/run.sh bench/RESULTS.md bench/NOTES.md
 
 .PHONY: bench
 bench: bench/herald_blast$(EXEEXT)
