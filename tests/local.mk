@@ -8,3 +8,4 @@ include tests/unit/route.mk
 include tests/integration/integration.mk
 include tests/unit/smtp.mk
 include tests/unit/tls.mk
+include tests/integration/email.mk

@@ -1,0 +1,11 @@
+# End-to-end tests of the email workflow: the real herald command, dnsmasq
+# with a crafted zone, smtp-sink / fault_smtpd.py / capture_smtpd.py on
+# 127.77.N.x (one block N per script, so they run in parallel).
+herald_email_tests = \
+	tests/integration/email_mx_refused.sh \
+	tests/integration/email_helo_fallback.sh \
+	tests/integration/email_smarthost_fallback.sh
+
+dist_check_SCRIPTS += $(herald_email_tests)
+TESTS += $(herald_email_tests)
+EXTRA_DIST += tests/lib/email_env.sh

@@ -1,0 +1,193 @@
+# shellcheck shell=bash
+# email_env.sh - shared setup for the email end-to-end tests (sourced, not run)
+#
+# A script does:
+#   . "$HERALD_SRC_DIR/tests/lib/email_env.sh"
+#   email_env_init 3            # block 3: addresses 127.77.3.x (unique per script)
+#   email_start_sink mx2        # a server on $MX2_IP:$SMTP_PORT
+#   email_conf mx-then-smarthost
+#   email_send OUT ERR TRACE -t b@demo.test ...
+#
+# The crafted zone (dnsmasq on 127.0.0.1, a free per-test port):
+#   demo.test   MX 10 mx1.demo.test ($MX1_IP), MX 20 mx2.demo.test ($MX2_IP)
+#   twin.test   MX 10 mx1.demo.test            (same host as demo.test's first MX)
+#   null.test   MX 0 "."  (RFC 7505) and A $MX1_IP (where a wrong client would go)
+# The smart host is $SH_IP:$SMTP_PORT.  Every MX uses the same $SMTP_PORT
+# (the route's "port" option).  Each script takes its own address block, so
+# scripts run in parallel (make check -j) never share a listener.
+#
+# A server that cannot start is a hard error (exit 99); nothing is skipped.
+
+# shellcheck source=tests/lib/common.sh
+. "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
+
+# email_free_port IP PROTO - a port the kernel hands out on IP right now
+email_free_port() {
+  "$TEST_PYTHON" -c '
+import socket, sys
+kind = socket.SOCK_DGRAM if sys.argv[2] == "udp" else socket.SOCK_STREAM
+s = socket.socket(socket.AF_INET, kind)
+s.bind((sys.argv[1], 0))
+print(s.getsockname()[1])' "$1" "$2"
+}
+
+# email_wait_dns PORT - poll until dnsmasq answers an MX query (bounded, 10 s)
+email_wait_dns() {
+  "$TEST_PYTHON" - "$1" <<'PY'
+import socket, struct, sys, time
+port = int(sys.argv[1])
+q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p for p in (b"demo", b"test")) + b"\0" + struct.pack(">HH", 15, 1)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.2)
+    try:
+        s.sendto(q, ("127.0.0.1", port))
+        data = s.recv(4096)
+        if data[:2] == b"\x42\x42" and struct.unpack(">H", data[6:8])[0] >= 2:
+            sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        s.close()
+sys.exit(1)
+PY
+}
+
+# email_env_init BLOCK - temp dir, addresses, the DNS server; exports the names
+email_env_init() {
+  local block=$1
+  herald_test_init
+  NET=127.77.$block
+  MX1_IP=$NET.2
+  MX2_IP=$NET.3
+  SH_IP=$NET.9
+  SMTP_PORT=$(email_free_port "$NET.1" tcp) || hard_error "no free TCP port"
+  OUT=$T_DIR/out
+  ERR=$T_DIR/err
+  TRACE=$T_DIR/trace.log
+  CONF=$T_DIR/herald.conf
+
+  DNSMASQ=${DNSMASQ:-dnsmasq}
+  command -v "$DNSMASQ" >/dev/null || DNSMASQ=/usr/sbin/dnsmasq
+  [ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
+  SMTP_SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
+  DNS_PORT=$(email_free_port 127.0.0.1 udp) || hard_error "no free UDP port"
+  start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
+    --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --log-facility=/dev/null \
+    --local=/test/ \
+    --mx-host=demo.test,mx1.demo.test,10 --mx-host=demo.test,mx2.demo.test,20 \
+    --host-record=mx1.demo.test,"$MX1_IP" --host-record=mx2.demo.test,"$MX2_IP" \
+    --mx-host=twin.test,mx1.demo.test,10 \
+    --mx-host=null.test,.,0 --host-record=null.test,"$MX1_IP" \
+    2>"$T_DIR/dnsmasq.err" </dev/null
+  email_wait_dns "$DNS_PORT" || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
+}
+
+# email_start_fault NAME IP MODE - fault_smtpd.py on IP:$SMTP_PORT, records in $T_DIR/NAME.rec
+email_start_fault() {
+  local name=$1 ip=$2 mode=$3
+  start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/fault_smtpd.py" "$ip" "$SMTP_PORT" \
+    --mode "$mode" --record "$T_DIR/$name.rec" >/dev/null </dev/null
+  wait_for_port "$ip" "$SMTP_PORT" 15 || hard_error "fault_smtpd.py ($mode) did not start on $ip"
+}
+
+# email_start_capture NAME IP - capture_smtpd.py on IP:$SMTP_PORT, messages in $T_DIR/NAME/
+email_start_capture() {
+  local name=$1 ip=$2
+  mkdir -p "$T_DIR/$name"
+  start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/capture_smtpd.py" "$ip" "$SMTP_PORT" \
+    "$T_DIR/$name" >/dev/null 2>"$T_DIR/$name.err" </dev/null
+  wait_for_port "$ip" "$SMTP_PORT" 15 || hard_error "capture_smtpd.py did not start on $ip"
+}
+
+# email_start_sink IP [OPTS...] - smtp-sink on IP:$SMTP_PORT
+email_start_sink() {
+  local ip=$1
+  shift
+  [ -x "$SMTP_SINK" ] || hard_error "smtp-sink not found at $SMTP_SINK"
+  start_bg "$SMTP_SINK" -u nobody "$@" "$ip:$SMTP_PORT" 10 >/dev/null 2>&1 </dev/null
+  wait_for_port "$ip" "$SMTP_PORT" 15 || hard_error "smtp-sink did not start on $ip"
+}
+
+# email_conf STRATEGY [TRANSPORT_OPTIONS] - write $CONF: one device "email"
+# routed by STRATEGY (mx, mx-then-smarthost, smarthost), smart host $SH_IP
+email_conf() {
+  local strategy=$1 extra=${2:-} sh=""
+  if [ "$strategy" != mx ]; then
+    sh="smarthost = [ \"[$SH_IP]:$SMTP_PORT\" ];"
+  fi
+  cat >"$CONF" <<CONF
+herald: { dns: { servers = [ "127.0.0.1:$DNS_PORT" ]; timeout_ms = 1000; tries = 1; }; };
+devices = (
+  { name = "email"; driver = "email";
+    route: { strategy = "$strategy"; $sh port = $SMTP_PORT; };
+    transport: { name = "smtp"; helo_name = "herald.test";
+                 connect_timeout_ms = 2000; greeting_timeout_ms = 2000; $extra }; }
+);
+CONF
+}
+
+# email_send ARGS... - herald send -d email --json --trace $TRACE -f a@herald.test ARGS
+# with a fresh $TRACE (bounded by run_herald's timeout); $RC, $OUT, $ERR as run_herald sets them
+email_send() {
+  rm -f "$TRACE"    # herald appends to a trace file; each check wants its own run
+  run_herald "$OUT" "$ERR" -c "$CONF" send -d email --json --trace "$TRACE" \
+    -f a@herald.test "$@"
+}
+
+# json_field ADDRESS FIELD - one recipient's field from the --json output in $OUT
+json_field() {
+  "$TEST_PYTHON" -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for r in doc["recipients"]:
+    if r["address"] == sys.argv[2]:
+        v = r.get(sys.argv[3])
+        print("null" if v is None else v)
+        sys.exit(0)
+print("(no such recipient)")' "$OUT" "$1" "$2" 2>&1
+}
+
+# expect_json ADDRESS FIELD WANT - a recipient's JSON field equals WANT
+expect_json() {
+  local got
+  got=$(json_field "$1" "$2")
+  if [ "$got" = "$3" ]; then
+    pass "json $1 $2 = $3"
+  else
+    fail "json $1 $2 = '$got', want '$3'"
+    sed 's/^/  | /' "$OUT" >&2
+  fi
+}
+
+# expect_json_has ADDRESS FIELD TEXT - a recipient's JSON field contains TEXT
+expect_json_has() {
+  local got
+  got=$(json_field "$1" "$2")
+  case $got in
+    *"$3"*) pass "json $1 $2 has '$3'" ;;
+    *) fail "json $1 $2 = '$got', lacks '$3'"; sed 's/^/  | /' "$OUT" >&2 ;;
+  esac
+}
+
+# expect_no_grep NAME FILE PATTERN - FILE has no line with the fixed string PATTERN
+expect_no_grep() {
+  if [ -f "$2" ] && grep -qF -- "$3" "$2"; then
+    fail "$1: unexpected '$3' in:"
+    sed 's/^/  | /' "$2" >&2
+  else
+    pass "$1: no '$3'"
+  fi
+}
+
+# expect_no_sanitizer NAME - herald's stderr has no ASan/UBSan report
+expect_no_sanitizer() {
+  if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$ERR"; then
+    fail "$1: sanitizer report:"
+    sed 's/^/  | /' "$ERR" >&2
+  else
+    pass "$1: no sanitizer report"
+  fi
+}
