@@ -4,7 +4,10 @@
 herald_email_tests = \
 	tests/integration/email_mx_refused.sh \
 	tests/integration/email_helo_fallback.sh \
-	tests/integration/email_smarthost_fallback.sh
+	tests/integration/email_smarthost_fallback.sh \
+	tests/integration/email_rcpt_rejects.sh \
+	tests/integration/email_null_mx.sh \
+	tests/integration/email_greeting_5xx.sh
 
 dist_check_SCRIPTS += $(herald_email_tests)
 TESTS += $(herald_email_tests)
