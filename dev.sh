@@ -1,7 +1,7 @@
 #!/bin/bash
 # dev.sh - set up, build, demonstrate and test Herald on a fresh Debian 12 machine
 #
-#   ./dev.sh demo   install the Debian packages, build in _build/, run the demo
+#   ./dev.sh demo   install the Debian packages, build in _build/demo, run the demo
 #   ./dev.sh test   install the Debian packages, build with sanitizers in
 #                   _build/san and run "make check", then "make distcheck" from
 #                   a plain build in _build/dist; exits non-zero on any failure
@@ -83,18 +83,73 @@ configure_build() {
   make -C "$dir" -j"$JOBS"
 }
 
-# run_demo - Herald's main job on an embedded device file: send one message
-# through a file device into a temporary folder, with the trace on stderr.
-# (To be replaced by the MX walk against dnsmasq and SMTP servers on loopback.)
+# free_port IP - a port on IP that nothing holds right now, for TCP and UDP
+free_port() {
+  /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 0))
+t = socket.socket(); t.bind((sys.argv[1], s.getsockname()[1])); print(s.getsockname()[1])' "$1"
+}
+
+# The EXIT trap outlives run_demo's locals: what it cleans up is global.
+DEMO_DIR=
+DEMO_PIDS=()
+# shellcheck disable=SC2317  # called by the trap
+demo_cleanup() {
+  local p
+  for p in "${DEMO_PIDS[@]+"${DEMO_PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${DEMO_PIDS[@]+"${DEMO_PIDS[@]}"}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$DEMO_DIR" ]; then rm -rf "$DEMO_DIR"; fi
+}
+
+# run_demo - Herald's main job on an embedded default: a real MX walk.
+# dnsmasq on loopback serves demo.test with two MX records: mx1 (preference
+# 10, 127.0.0.2) has no server, mx2 (preference 20, 127.0.0.3) runs an SMTP
+# capture server.  Herald asks DNS, tries mx1, is refused, moves on to mx2 and
+# delivers; the trace on stderr shows every step.  Everything started here is
+# stopped on the way out.
 run_demo() {
-  local build=$1 dir conf rc=0
+  local build=$1 dir conf dns_port smtp_port smtp_fd line rc=0
   dir=$(mktemp -d "${TMPDIR:-/tmp}/herald-demo.XXXXXX")
+  DEMO_DIR=$dir
+  trap demo_cleanup EXIT
   chmod 0700 "$dir"
+  mkdir "$dir/received"
+
+  dns_port=$(free_port 127.0.0.1)
+  say "starting dnsmasq on 127.0.0.1:$dns_port (demo.test: MX 10 mx1 -> 127.0.0.2, MX 20 mx2 -> 127.0.0.3)"
+  dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
+    --port="$dns_port" --listen-address=127.0.0.1 --bind-interfaces --local=/test/ \
+    --mx-host=demo.test,mx1.demo.test,10 --mx-host=demo.test,mx2.demo.test,20 \
+    --host-record=mx1.demo.test,127.0.0.2 --host-record=mx2.demo.test,127.0.0.3 \
+    --log-facility="$dir/dnsmasq.log" &
+  DEMO_PIDS+=($!)
+  local i ok=no
+  for i in $(seq 1 20); do   # bounded: 20 queries of at most 1 s each
+    if dig +short +time=1 +tries=1 @127.0.0.1 -p "$dns_port" demo.test MX 2>/dev/null | grep -q mx2; then
+      ok=yes
+      break
+    fi
+  done
+  [ "$ok" = yes ] || die "demo: dnsmasq did not answer on port $dns_port (tried $i times)"
+
+  smtp_port=$(free_port 127.0.0.3)
+  say "starting an SMTP capture server (aiosmtpd) on 127.0.0.3:$smtp_port; nothing listens on 127.0.0.2"
+  exec {smtp_fd}< <(exec /usr/bin/python3 "$TOP/tests/servers/capture_smtpd.py" 127.0.0.3 "$smtp_port" "$dir/received")
+  DEMO_PIDS+=($!)
+  read -r -t 20 -u "$smtp_fd" line || true
+  [ "$line" = READY ] || die "demo: the SMTP capture server did not start (said: '$line')"
+
   conf=$dir/herald.conf
   cat >"$conf" <<CONF
-# The demo's device file: one file device writing into a temporary folder.
+# The demo's device file: an email device walking the MX records of the
+# recipient's domain, asking the demo's DNS server instead of resolv.conf.
+herald: {
+  dns: { servers = [ "127.0.0.1:$dns_port" ]; timeout_ms = 2000; tries = 2; };
+};
 devices = (
-  { name = "reports"; driver = "file"; path = "$dir/reports"; create = true; }
+  { name = "email"; driver = "email";
+    route: { strategy = "mx"; port = $smtp_port; };
+    transport: { name = "smtp"; helo_name = "demo.herald.test"; connect_timeout_ms = 5000; }; }
 );
 CONF
   export HERALD_PLUGIN_PATH="$build/devices/.libs:$build/plugins/.libs"
@@ -102,22 +157,19 @@ CONF
   cat "$conf"
   say "herald check"
   "$build/cli/herald" -c "$conf" check
-  say "herald devices"
-  "$build/cli/herald" -c "$conf" devices
+  say "herald route demo.test (the plan, no mail sent)"
+  "$build/cli/herald" -c "$conf" route -d email demo.test
   say "herald send --trace - (trace on stderr, result on stdout)"
-  printf 'From: demo@herald.test\nTo: reports@herald.test\nSubject: Herald demo\n\nHello from Herald.\n' |
-    "$build/cli/herald" -c "$conf" send --trace - -f demo@herald.test -t reports@herald.test ||
+  printf 'From: demo@herald.test\nTo: alice@demo.test\nSubject: Herald demo\n\nHello from Herald.\n.A line that starts with a dot.\n' |
+    "$build/cli/herald" -c "$conf" send -d email --trace - -f demo@herald.test -t alice@demo.test ||
     rc=$?
-  say "files in $dir/reports:"
-  ls -l "$dir/reports" || true
-  for f in "$dir"/reports/*; do
-    [ -f "$f" ] || continue
-    say "$f:"
-    cat "$f"
+  for line in "$dir"/received/*.eml; do
+    [ -f "$line" ] || continue
+    say "the capture server on mx2 received $line:"
+    cat "$line"
   done
-  rm -rf "$dir"
   [ "$rc" -eq 0 ] || die "demo: herald send exited $rc"
-  say "demo done"
+  say "demo done: mx1 refused the connection, mx2 took the message"
 }
 
 # suite_counts LOG - "PASSED FAILED" from an automake test-suite.log header
@@ -130,8 +182,8 @@ suite_counts() {
 cmd_demo() {
   install_packages
   autogen
-  configure_build "$BUILD_ROOT" --enable-werror
-  run_demo "$BUILD_ROOT"
+  configure_build "$BUILD_ROOT/demo" --enable-werror
+  run_demo "$BUILD_ROOT/demo"
 }
 
 # cmd_test - packages, sanitizer build + make check, plain build + make distcheck

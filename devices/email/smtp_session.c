@@ -1295,6 +1295,13 @@ smtp_session_set_tls_name(struct smtp_session *s, const char *name)
     return HERALD_OK;
 }
 
+void
+smtp_session_set_trace(struct smtp_session *s, const struct herald_trace *trace)
+{
+    if (s != NULL)
+        s->trace = trace;
+}
+
 /* smtp_session_usable - true when another message can be sent now */
 bool
 smtp_session_usable(const struct smtp_session *s)

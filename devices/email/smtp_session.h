@@ -144,6 +144,13 @@ herald_status smtp_session_send(struct smtp_session *s, const struct smtp_messag
                                 const struct smtp_session_cb *cb);
 
 /*
+ * smtp_session_set_trace - where the session traces from now on (NULL: nowhere).
+ * A cached session outlives the delivery whose trace it was given, so the
+ * transport points it at each new job's trace, and at the device's while idle.
+ */
+void smtp_session_set_trace(struct smtp_session *s, const struct herald_trace *trace);
+
+/*
  * smtp_session_set_tls_name - the host name for SNI and the certificate
  * check (the MX or smart host name); without it the address text is used,
  * which no certificate matches under tls = verify.  Copied.  HERALD_E_INVAL

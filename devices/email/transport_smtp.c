@@ -4,8 +4,9 @@
  * Adapts the transport ABI (herald/transport.h) to the SMTP state machine
  * (smtp_session.h).  A session that finished a transaction and can take
  * another is kept idle for its address and port, so the next message to the
- * same hop reuses it (RSET between); idle sessions say QUIT after
- * session_idle_ms, and are closed when the device closes.
+ * same hop reuses it (RSET between).  Every session ends with QUIT and waits
+ * for the 221: at once when it is not cached, after session_idle_ms when it
+ * is, and at the latest when the device closes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -151,6 +152,7 @@ struct smtp_transport {
     char *file_secret;            /* from password_file or token_file, wiped at close */
     struct idle_session *idle;
     size_t idle_count;
+    struct idle_session *closing; /* QUIT sent, waiting for the 221 or the close */
 };
 
 struct smtp_job {
@@ -171,26 +173,54 @@ session_key(char *buf, size_t cap, const struct herald_address *addr, uint16_t p
     snprintf(buf, cap, "%s %u %s", addr->text, (unsigned)port, host != NULL ? host : "");
 }
 
+/* session_list_unlink - take is out of the list at *head */
 static void
-idle_unlink(struct idle_session *is)
+session_list_unlink(struct idle_session **head, struct idle_session *is)
 {
     struct idle_session **pp;
 
-    for (pp = &is->tp->idle; *pp != NULL; pp = &(*pp)->next)
+    for (pp = head; *pp != NULL; pp = &(*pp)->next)
         if (*pp == is) {
             *pp = is->next;
-            is->tp->idle_count--;
             return;
         }
 }
 
 static void
-on_idle_quit_done(void *arg)
+idle_unlink(struct idle_session *is)
+{
+    session_list_unlink(&is->tp->idle, is);
+    is->tp->idle_count--;
+}
+
+static void
+on_quit_done(void *arg)
 {
     struct idle_session *is = arg;
 
+    session_list_unlink(&is->tp->closing, is);
     smtp_session_free(&is->session);
     free(is);
+}
+
+/*
+ * retire - end a session politely: QUIT, wait for the 221 (RFC 5321 4.1.1.10
+ * says a client SHOULD), then close.  is (which may be NULL when there is no
+ * memory for it) tracks the session on the closing list until then, so
+ * smtp_close() can wait for it and free what is left.
+ */
+static void
+retire(struct smtp_transport *tp, struct smtp_session *s, struct idle_session *is)
+{
+    if (is == NULL && (is = calloc(1, sizeof *is)) == NULL) {
+        smtp_session_free(&s);
+        return;
+    }
+    is->tp = tp;
+    is->session = s;
+    is->next = tp->closing;
+    tp->closing = is;
+    smtp_session_quit(s, on_quit_done, is);
 }
 
 /* on_idle_timer - an idle session has waited long enough: QUIT */
@@ -201,39 +231,47 @@ on_idle_timer(void *arg)
 
     herald_timer_cancel(&is->timer);
     idle_unlink(is);
-    smtp_session_quit(is->session, on_idle_quit_done, is);
+    retire(is->tp, is->session, is);
 }
 
 /* idle_take - an idle usable session for key, removed from the cache, or NULL */
 static struct smtp_session *
 idle_take(struct smtp_transport *tp, const char *key)
 {
-    struct idle_session *is;
+    struct idle_session *is, *next;
 
-    for (is = tp->idle; is != NULL; is = is->next) {
-        struct smtp_session *s;
+    for (is = tp->idle; is != NULL; is = next) {
+        struct smtp_session *s = is->session;
 
-        if (strcmp(is->key, key) != 0 || !smtp_session_usable(is->session))
+        next = is->next;
+        if (strcmp(is->key, key) != 0)
             continue;
-        s = is->session;
         herald_timer_cancel(&is->timer);
         idle_unlink(is);
+        if (!smtp_session_usable(s)) {
+            /* the server closed it while it waited, or said 421 */
+            retire(tp, s, is);
+            continue;
+        }
         free(is);
         return s;
     }
     return NULL;
 }
 
-/* idle_put - keep a usable session for reuse; otherwise close it */
+/* idle_put - keep a usable session for reuse; otherwise QUIT and close it */
 static void
 idle_put(struct smtp_transport *tp, struct smtp_session *s, const char *key)
 {
     struct idle_session *is;
 
+    /* The delivery whose trace the session had ends now: an idle session (its
+     * QUIT included) traces to the device-wide scope. */
+    smtp_session_set_trace(s, herald_env_trace(tp->env));
     if (!tp->opts->session_cache || !smtp_session_usable(s)
         || tp->idle_count >= (size_t)tp->opts->max_idle_sessions
         || (is = calloc(1, sizeof *is)) == NULL) {
-        smtp_session_free(&s);
+        retire(tp, s, NULL);
         return;
     }
     is->tp = tp;
@@ -242,8 +280,7 @@ idle_put(struct smtp_transport *tp, struct smtp_session *s, const char *key)
     if (herald_timer_start(herald_env_loop(tp->env),
                            (uint64_t)tp->opts->session_idle_ms, on_idle_timer, is,
                            &is->timer) != HERALD_OK) {
-        smtp_session_free(&is->session);
-        free(is);
+        retire(tp, s, is);
         return;
     }
     is->next = tp->idle;
@@ -383,6 +420,7 @@ smtp_start(void *state, struct herald_transport_job *job)
 
     sj->session = idle_take(tp, sj->key);
     if (sj->session != NULL) {
+        smtp_session_set_trace(sj->session, herald_job_trace(job));
         herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
                          "reusing the open session to %s", smtp_session_peer(sj->session));
     } else {
@@ -568,6 +606,19 @@ smtp_open(const void *options, struct herald_env *env, void **state_out,
     return HERALD_OK;
 }
 
+static bool
+nothing_closing(void *arg)
+{
+    const struct smtp_transport *tp = arg;
+
+    return tp->closing == NULL;
+}
+
+/*
+ * smtp_close - QUIT every idle session and wait for the replies, bounded by
+ * the QUIT timeout (the session enforces it per connection; the run's own
+ * bound is a backstop), then free whatever is left.
+ */
 static void
 smtp_close(void *state)
 {
@@ -578,8 +629,17 @@ smtp_close(void *state)
     while (tp->idle != NULL) {
         struct idle_session *is = tp->idle;
 
-        tp->idle = is->next;
         herald_timer_cancel(&is->timer);
+        idle_unlink(is);
+        retire(tp, is->session, is);
+    }
+    if (tp->closing != NULL)
+        (void)herald_loop_run(herald_env_loop(tp->env), nothing_closing, tp,
+                              tp->session_opts.quit_ms + 1000);
+    while (tp->closing != NULL) {
+        struct idle_session *is = tp->closing;
+
+        tp->closing = is->next;
         smtp_session_free(&is->session);
         free(is);
     }
