@@ -9,3 +9,5 @@ include tests/integration/integration.mk
 include tests/unit/smtp.mk
 include tests/unit/tls.mk
 include tests/integration/email.mk
+include tests/integration/sink.mk
+include tests/integration/tls_server.mk

@@ -1,0 +1,1 @@
+# sink tests: see the scripts listed here.

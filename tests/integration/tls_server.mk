@@ -1,0 +1,1 @@
+# tls_server tests: see the scripts listed here.
