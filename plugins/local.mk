@@ -30,20 +30,13 @@ plugins_route_static_la_LIBADD = core/libherald.la
 EXTRA_DIST += plugins/example/Makefile docs/plugins.md
 
 # installcheck-plugins - build the example out of tree with only the
-# INSTALLED headers and herald.pc, and check it exports herald_module.
-# The integrator hooks it into installcheck-local (make distcheck runs it).
+# INSTALLED headers and herald.pc, load it with the installed herald, use it.
+installcheck-local: installcheck-plugins
 installcheck-plugins:
-	@set -e; tmp=`mktemp -d`; trap 'rm -rf "$$tmp"' EXIT; \
-	pcdir='$(DESTDIR)$(libdir)/pkgconfig'; \
-	PKG_CONFIG_PATH="$$pcdir" $(PKG_CONFIG) --exists herald; \
-	cflags=`PKG_CONFIG_PATH="$$pcdir" $(PKG_CONFIG) --define-variable=prefix='$(DESTDIR)$(prefix)' --cflags herald`; \
-	libs=`PKG_CONFIG_PATH="$$pcdir" $(PKG_CONFIG) --define-variable=prefix='$(DESTDIR)$(prefix)' --libs herald`; \
-	case "$$cflags" in *'$(DESTDIR)$(includedir)'*) ;; *) cflags="-I$(DESTDIR)$(includedir) $$cflags";; esac; \
-	case "$$libs" in *'$(DESTDIR)$(libdir)'*) ;; *) libs="-L$(DESTDIR)$(libdir) $$libs";; esac; \
-	cd "$$tmp"; \
-	PKG_CONFIG_PATH="$$pcdir" $(MAKE) -f '$(abs_top_srcdir)/plugins/example/Makefile' \
-	  HERALD_CFLAGS="$$cflags" HERALD_LIBS="$$libs" CFLAGS='-O2 -Wall -Wextra -Werror'; \
-	test -f route-static.so; \
-	$(NM) -D --defined-only route-static.so | grep -q ' herald_module$$'; \
-	echo "PASS: plugins/example built out of tree against the installed headers and herald.pc"
+	PKG_CONFIG='$(PKG_CONFIG)' MAKE='$(MAKE)' \
+	  $(SHELL) '$(srcdir)/tests/integration/plugin_out_of_tree.sh' '$(abs_top_srcdir)' \
+	  '$(DESTDIR)$(libdir)/pkgconfig' '$(DESTDIR)$(prefix)' '$(DESTDIR)$(includedir)' \
+	  '$(DESTDIR)$(libdir)' '$(DESTDIR)$(pkglibdir)' '$(DESTDIR)$(bindir)'
+EXTRA_DIST += tests/integration/plugin_out_of_tree.sh
+
 .PHONY: installcheck-plugins
