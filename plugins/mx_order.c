@@ -111,7 +111,7 @@ mx_verdict_outcome(enum mx_verdict v, enum herald_result *result_out, const char
 
     switch (v) {
     case MX_NULL:
-        r = HERALD_RESULT_FAILED, dsn = "5.1.10";
+        r = HERALD_RESULT_FAILED, dsn = "5.1.0";
         break;
     case MX_NXDOMAIN:
     case MX_BADNAME:

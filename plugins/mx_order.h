@@ -38,7 +38,7 @@ uint64_t mx_rng_below(struct mx_rng *rng, uint64_t n);
 enum mx_verdict {
     MX_USE = 0,         /* records to walk */
     MX_IMPLICIT,        /* no MX: the domain itself is the only host */
-    MX_NULL,            /* RFC 7505: no mail, FAILED 5.1.10 (X.1.10) */
+    MX_NULL,            /* RFC 7505: no mail, FAILED 5.1.0 (DESIGN.md; RFC 7505 registers X.1.10) */
     MX_NXDOMAIN,        /* FAILED 5.1.2 */
     MX_BADNAME,         /* FAILED 5.1.2: the name or an answer is not a host name */
     MX_TEMPFAIL,        /* DEFERRED 4.4.3 */

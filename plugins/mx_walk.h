@@ -9,7 +9,7 @@
  *
  * Verdicts (DESIGN.md "Outcomes"):
  *   NXDOMAIN, bad name     FAILED 5.1.2, fixed hops NOT appended
- *   null MX                FAILED 5.1.10, fixed hops NOT appended
+ *   null MX                FAILED 5.1.0, fixed hops NOT appended
  *   SERVFAIL / timeout     fixed hops appended; without any: DEFERRED 4.4.3
  *   no MX                  implicit MX: the domain's own addresses
  *   no host has an address DEFERRED 4.4.4 (implicit MX with neither MX nor

@@ -1,6 +1,6 @@
 #!/bin/bash
 # email_null_mx.sh - step 8: a domain with a null MX (RFC 7505) fails at once
-# with 5.1.10 and no connection is attempted: a listener on the domain's own
+# with 5.1.0 and no connection is attempted: a listener on the domain's own
 # A address (where a client falling back to the implicit MX would go)
 # records nothing, and the trace has no "connecting".
 set -euo pipefail
@@ -19,7 +19,7 @@ for strategy in mx mx-then-smarthost; do
   email_send -t b@null.test "$T_DIR/msg"
   expect_rc "null MX ($strategy)" 69 "$ERR"
   expect_json b@null.test status failed
-  expect_json b@null.test dsn 5.1.10
+  expect_json b@null.test dsn 5.1.0
   expect_json b@null.test peer null
   expect_no_grep "null MX ($strategy): no connection in the trace" "$TRACE" "connecting"
   expect_no_sanitizer "null MX ($strategy)"
