@@ -2,7 +2,11 @@
  * cmd_send.c - "herald send": hand one message to a device and report each
  * recipient's result
  *
- *   herald [-c FILE] send [-d DEV] -f FROM -t RCPT... [--json] [--trace FILE|-] [MSGFILE|-]
+ *   herald [-c FILE] send [-d DEV] -f FROM -t RCPT... [--json] [--trace FILE|-]
+ *                         [-N NOTIFY] [-R full|hdrs] [-V ENVID] [MSGFILE|-]
+ *
+ * -N, -R and -V are sendmail's DSN options (RFC 3461), passed on to servers
+ * that offer DSN.
  *
  * Text output, one line per recipient on stdout:
  *   RCPT: delivered|deferred|failed: REPLY (host HOST, peer PEER)
@@ -34,6 +38,9 @@ struct send_args {
     const char *rcpt[SEND_RCPT_MAX];
     size_t rcpt_count;
     bool json;
+    unsigned notify;         /* HERALD_DSN_NOTIFY_* */
+    enum herald_dsn_ret ret;
+    const char *envid;
 };
 
 /* send_usage - help for "herald send" */
@@ -41,7 +48,8 @@ static void
 send_usage(FILE *out)
 {
     fputs("Usage: herald [-c FILE] send [-d DEV] -f FROM -t RCPT... [--json]\n"
-          "                             [--trace FILE|-] [MSGFILE|-]\n"
+          "                             [--trace FILE|-] [-N NOTIFY] [-R full|hdrs]\n"
+          "                             [-V ENVID] [MSGFILE|-]\n"
           "\n"
           "Send the message in MSGFILE (or on standard input when MSGFILE is \"-\" or\n"
           "absent) through device DEV (default: the first device of the file).\n"
@@ -51,6 +59,10 @@ send_usage(FILE *out)
           "  -t, --to RCPT     envelope recipient; repeat for more\n"
           "      --json        print the results as one JSON object\n"
           "      --trace FILE  write the delivery trace to FILE (\"-\": standard error)\n"
+          "  -N, --notify WHEN delivery status notifications (RFC 3461) asked of servers\n"
+          "                    that offer DSN: never, or any of success,failure,delay\n"
+          "  -R, --ret WHAT    what a notification returns: full or hdrs\n"
+          "  -V, --envid ID    envelope id echoed in notifications (printable ASCII)\n"
           "\n"
           "Prints one line per recipient:\n"
           "  RCPT: delivered|deferred|failed: REPLY (host HOST, peer PEER)\n"
@@ -58,6 +70,48 @@ send_usage(FILE *out)
           "75 some recipient deferred and none failed; 64 usage; 65 bad address;\n"
           "66 MSGFILE unreadable; 78 configuration error.\n",
           out);
+}
+
+/* envid_ok - what herald_message_set_dsn() takes as an envelope id */
+static bool
+envid_ok(const char *id)
+{
+    size_t i, len = strlen(id);
+
+    if (len == 0 || len > 100)
+        return false;
+    for (i = 0; i < len; i++)
+        if (id[i] < 0x21 || id[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* parse_notify - "never" or a comma list of success, failure, delay; 0 or -1 */
+static int
+parse_notify(const char *text, unsigned *out)
+{
+    char buf[64], *word, *save = NULL;
+    unsigned bits = 0;
+
+    if (strlen(text) >= sizeof buf)
+        return -1;
+    snprintf(buf, sizeof buf, "%s", text);
+    for (word = strtok_r(buf, ",", &save); word != NULL; word = strtok_r(NULL, ",", &save)) {
+        if (strcmp(word, "never") == 0)
+            bits |= HERALD_DSN_NOTIFY_NEVER;
+        else if (strcmp(word, "success") == 0)
+            bits |= HERALD_DSN_NOTIFY_SUCCESS;
+        else if (strcmp(word, "failure") == 0)
+            bits |= HERALD_DSN_NOTIFY_FAILURE;
+        else if (strcmp(word, "delay") == 0)
+            bits |= HERALD_DSN_NOTIFY_DELAY;
+        else
+            return -1;
+    }
+    if (bits == 0 || ((bits & HERALD_DSN_NOTIFY_NEVER) && bits != HERALD_DSN_NOTIFY_NEVER))
+        return -1;
+    *out = bits;
+    return 0;
 }
 
 /* parse_args - the command line into a; EX_OK, or the exit code after a message */
@@ -71,13 +125,16 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         { "to", required_argument, NULL, 't' },
         { "json", no_argument, NULL, OPT_JSON },
         { "trace", required_argument, NULL, OPT_TRACE },
+        { "notify", required_argument, NULL, 'N' },
+        { "ret", required_argument, NULL, 'R' },
+        { "envid", required_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "d:f:t:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:f:t:N:R:V:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
             a->device = optarg;
@@ -96,11 +153,27 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         case OPT_TRACE:
             a->trace = optarg;
             break;
+        case 'N':
+            if (parse_notify(optarg, &a->notify) != 0)
+                return cli_usage_error("send", "-N takes never, or a list of success, "
+                                       "failure and delay, not \"%s\"", optarg);
+            break;
+        case 'R':
+            if (strcmp(optarg, "full") == 0)
+                a->ret = HERALD_DSN_RET_FULL;
+            else if (strcmp(optarg, "hdrs") == 0)
+                a->ret = HERALD_DSN_RET_HDRS;
+            else
+                return cli_usage_error("send", "-R takes full or hdrs, not \"%s\"", optarg);
+            break;
+        case 'V':
+            a->envid = optarg;
+            break;
         case 'h':
             *help_out = true;
             return EX_OK;
         default:
-            if (optopt != 0 && strchr("dft", optopt) != NULL)
+            if (optopt != 0 && strchr("dftNRV", optopt) != NULL)
                 return cli_usage_error("send", "option -%c needs a value", optopt);
             return cli_usage_error("send", "unknown option '%s'", argv[optind - 1]);
         }
@@ -115,6 +188,9 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         return cli_usage_error("send", "missing -t RCPT");
     if (a->trace != NULL && *a->trace == '\0')
         return cli_usage_error("send", "--trace needs a FILE or -");
+    if (a->envid != NULL && !envid_ok(a->envid))
+        return cli_usage_error("send", "-V: the envelope id must be 1..100 printable ASCII "
+                               "characters without spaces");
     return EX_OK;
 }
 
@@ -158,6 +234,11 @@ build_message(const struct send_args *a, struct herald_message **msg_out)
         if (st == HERALD_E_ADDRESS)
             rc = address_error("recipient", a->rcpt[i], &diag);
         else if (st != HERALD_OK)
+            rc = cli_exit_code(st);
+    }
+    if (rc == EX_OK && (a->notify != 0 || a->ret != HERALD_DSN_RET_DEFAULT || a->envid != NULL)) {
+        st = herald_message_set_dsn(msg, a->notify, a->ret, a->envid);
+        if (st != HERALD_OK)
             rc = cli_exit_code(st);
     }
     if (rc != EX_OK) {

@@ -9,7 +9,7 @@ core_libherald_la_SOURCES = \
 	core/registry.c core/registry.h \
 	core/loop.c \
 	core/trace.c core/trace_sink.h \
-	core/message.c \
+	core/message.c core/utf8.c core/utf8.h \
 	core/delivery.c core/delivery.h \
 	core/outcome.c core/outcome.h \
 	core/env.c core/env.h \

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <herald/message.h>
+#include "utf8.h"
 
 /* A bound on recipients per message: a caller bug must not eat all memory. */
 #define MESSAGE_MAX_RECIPIENTS 100000
@@ -43,6 +44,9 @@ struct herald_message {
     const unsigned char *buf; /* BODY_BUFFER: borrowed */
     int fd;                   /* BODY_FD: owned, O_CLOEXEC */
     uint64_t size;            /* octets, fixed when the body was set */
+    unsigned dsn_notify;      /* HERALD_DSN_NOTIFY_* bits; 0: the server's default */
+    enum herald_dsn_ret dsn_ret;
+    char *dsn_envid;          /* NULL: none */
 };
 
 struct herald_body_reader {
@@ -98,6 +102,7 @@ herald_message_free(struct herald_message **msg)
         free(m->rcpts[i]);
     free(m->rcpts);
     free(m->sender);
+    free(m->dsn_envid);
     free(m);
     *msg = NULL;
 }
@@ -211,6 +216,7 @@ herald_address_check(const char *address, int need_domain, struct herald_diag *d
 {
     const char *at, *why = NULL;
     size_t len, i;
+    bool non_ascii = false;
 
     if (address == NULL)
         return herald_diag_set(diag, HERALD_E_INVAL, "", "no address given");
@@ -236,7 +242,14 @@ herald_address_check(const char *address, int need_domain, struct herald_diag *d
         else if (c == '<' || c == '>')
             why = "'<' or '>' in address";
         else if (c >= 0x80)
-            why = "non-ASCII character in address (SMTPUTF8 is not supported)";
+            non_ascii = true;
+    }
+    if (why == NULL && non_ascii && !utf8_valid((const unsigned char *)address, len))
+        why = "address is not valid UTF-8";
+    if (why == NULL && non_ascii && (at = strrchr(address, '@')) != NULL) {
+        for (i = 1; at[i] != '\0' && why == NULL; i++)
+            if ((unsigned char)at[i] >= 0x80)
+                why = "non-ASCII domain: write it in its ASCII (A-label, \"xn--\") form";
     }
     if (why == NULL) {
         at = strrchr(address, '@');
@@ -302,6 +315,88 @@ herald_message_add_recipient(struct herald_message *msg, const char *address)
         return HERALD_E_NOMEM;
     msg->rcpts[msg->rcpt_count++] = copy;
     return HERALD_OK;
+}
+
+/* ascii_only - no octet above 0x7f */
+static bool
+ascii_only(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/* herald_message_needs_smtputf8 - an envelope address is not ASCII (RFC 6531) */
+bool
+herald_message_needs_smtputf8(const struct herald_message *msg)
+{
+    size_t i;
+
+    if (msg == NULL)
+        return false;
+    if (!ascii_only(msg->sender))
+        return true;
+    for (i = 0; i < msg->rcpt_count; i++)
+        if (!ascii_only(msg->rcpts[i]))
+            return true;
+    return false;
+}
+
+/*
+ * herald_message_set_dsn - what the caller asks servers that offer DSN
+ * (RFC 3461) to report.  NEVER excludes the others; the envelope id is
+ * printable ASCII, 1..100 octets, because it is echoed in every report.
+ */
+herald_status
+herald_message_set_dsn(struct herald_message *msg, unsigned notify, enum herald_dsn_ret ret,
+                       const char *envid)
+{
+    const unsigned all = HERALD_DSN_NOTIFY_NEVER | HERALD_DSN_NOTIFY_SUCCESS
+                         | HERALD_DSN_NOTIFY_FAILURE | HERALD_DSN_NOTIFY_DELAY;
+    char *copy = NULL;
+    size_t i;
+
+    if (msg == NULL || (notify & ~all) != 0
+        || ((notify & HERALD_DSN_NOTIFY_NEVER) && notify != HERALD_DSN_NOTIFY_NEVER)
+        || (ret != HERALD_DSN_RET_DEFAULT && ret != HERALD_DSN_RET_FULL
+            && ret != HERALD_DSN_RET_HDRS))
+        return HERALD_E_INVAL;
+    if (envid != NULL) {
+        size_t len = strlen(envid);
+
+        if (len == 0 || len > 100)
+            return HERALD_E_INVAL;
+        for (i = 0; i < len; i++)
+            if (envid[i] < 0x21 || envid[i] > 0x7e)
+                return HERALD_E_INVAL;
+        copy = strdup(envid);
+        if (copy == NULL)
+            return HERALD_E_NOMEM;
+    }
+    free(msg->dsn_envid);
+    msg->dsn_envid = copy;
+    msg->dsn_notify = notify;
+    msg->dsn_ret = ret;
+    return HERALD_OK;
+}
+
+unsigned
+herald_message_dsn_notify(const struct herald_message *msg)
+{
+    return msg != NULL ? msg->dsn_notify : 0;
+}
+
+enum herald_dsn_ret
+herald_message_dsn_ret(const struct herald_message *msg)
+{
+    return msg != NULL ? msg->dsn_ret : HERALD_DSN_RET_DEFAULT;
+}
+
+const char *
+herald_message_dsn_envid(const struct herald_message *msg)
+{
+    return msg != NULL ? msg->dsn_envid : NULL;
 }
 
 /* write_all - write n octets, retrying short writes and EINTR */

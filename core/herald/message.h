@@ -4,7 +4,9 @@
  * Addresses are checked when added: no CR, LF, NUL or other control
  * character, no "<>" brackets, at most 254 octets, and a recipient must have
  * a non-empty domain after its last '@' (HERALD_E_ADDRESS otherwise).  The
- * sender may be "" (the null reverse-path, for bounces).
+ * sender may be "" (the null reverse-path, for bounces).  A local part may be
+ * UTF-8 (RFC 6531: sent with SMTPUTF8, and only to servers that offer it); a
+ * domain must be ASCII (an internationalised one in its "xn--" A-label form).
  *
  * Bodies are never loaded whole into memory when they come from a file: a
  * device reads them through a body reader, in bounded chunks, as many times
@@ -23,6 +25,7 @@
 #ifndef HERALD_MESSAGE_H
 #define HERALD_MESSAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <herald/status.h>
 
@@ -35,6 +38,17 @@ struct herald_body_reader;
 
 #define HERALD_ADDRESS_MAX 254
 
+/* Delivery status notifications (RFC 3461): NOTIFY bits for every recipient. */
+#define HERALD_DSN_NOTIFY_NEVER   0x1u
+#define HERALD_DSN_NOTIFY_SUCCESS 0x2u
+#define HERALD_DSN_NOTIFY_FAILURE 0x4u
+#define HERALD_DSN_NOTIFY_DELAY   0x8u
+enum herald_dsn_ret {
+    HERALD_DSN_RET_DEFAULT = 0,   /* no RET parameter: the server decides */
+    HERALD_DSN_RET_FULL = 1,      /* a report carries the whole message */
+    HERALD_DSN_RET_HDRS = 2       /* only its headers */
+};
+
 herald_status herald_message_new(struct herald_message **msg_out);
 void herald_message_free(struct herald_message **msg);
 
@@ -44,6 +58,25 @@ herald_status herald_message_set_body_file(struct herald_message *msg, const cha
 herald_status herald_message_set_body_buffer(struct herald_message *msg,
                                              const void *data, size_t len);
 herald_status herald_message_set_body_fd(struct herald_message *msg, int fd);
+
+/*
+ * herald_message_set_dsn - ask for delivery status notifications: notify is 0
+ * (no NOTIFY: the server's default) or HERALD_DSN_NOTIFY_NEVER alone or any of
+ * SUCCESS, FAILURE, DELAY; envid (copied; NULL for none) is printable ASCII,
+ * 1..100 octets.  Passed on as NOTIFY/ORCPT, RET and ENVID to servers that
+ * offer DSN; a server that does not gets none of them (the trace says so), and
+ * the outcome of each recipient is still reported to the caller.
+ * HERALD_E_INVAL for anything else.
+ */
+herald_status herald_message_set_dsn(struct herald_message *msg, unsigned notify,
+                                     enum herald_dsn_ret ret, const char *envid);
+unsigned herald_message_dsn_notify(const struct herald_message *msg);
+enum herald_dsn_ret herald_message_dsn_ret(const struct herald_message *msg);
+const char *herald_message_dsn_envid(const struct herald_message *msg);
+
+/* herald_message_needs_smtputf8 - true when the sender or a recipient is not
+ * ASCII: such a message goes only to servers that offer SMTPUTF8. */
+bool herald_message_needs_smtputf8(const struct herald_message *msg);
 
 const char *herald_message_sender(const struct herald_message *msg);
 size_t herald_message_recipient_count(const struct herald_message *msg);

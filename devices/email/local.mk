@@ -6,7 +6,8 @@ devices_email_libsmtp_la_SOURCES = \
 	devices/email/smtp_body.c devices/email/smtp_body.h \
 	devices/email/smtp_ehlo.c devices/email/smtp_ehlo.h \
 	devices/email/smtp_conn.c devices/email/smtp_conn.h \
-	devices/email/smtp_session.c devices/email/smtp_session.h
+	devices/email/smtp_session.c devices/email/smtp_session.h \
+	devices/email/smtp_params.c devices/email/smtp_params.h
 # TLS and AUTH (owner: tls): mbed TLS seam and SASL encoders.
 devices_email_libsmtp_la_SOURCES += \
 	devices/email/smtp_tls.c devices/email/smtp_tls.h \

@@ -16,6 +16,7 @@
 #include "smtp_conn.h"
 #include "smtp_ehlo.h"
 #include "smtp_reply.h"
+#include "smtp_params.h"
 #include "smtp_session.h"
 #include "smtp_tls.h"
 
@@ -25,6 +26,7 @@
 #define BODY_HIGH_WATER (128 * 1024)  /* queue body until this much is pending */
 #define REPLY_TEXT_MAX 512
 #define TOO_LARGE "552 5.3.4 message too large for server"
+#define NO_SMTPUTF8 "553 5.6.7 UTF-8 address and the server does not offer SMTPUTF8"
 
 static const char *const state_names[] = {
     "INIT", "CONNECT", "GREETING", "EHLO", "HELO", "STARTTLS", "TLS", "AUTH", "READY", "RSET", "MAIL", "RCPT",
@@ -460,11 +462,16 @@ flush(struct smtp_session *s)
     return true;
 }
 
-/* queue_rcpt - RCPT TO for recipient i */
+/* queue_rcpt - RCPT TO for recipient i, with its DSN parameters when offered */
 static herald_status
 queue_rcpt(struct smtp_session *s, size_t i)
 {
-    return command(s, "RCPT TO:<%s>", s->msg.rcpts[i]);
+    char params[SMTP_PARAMS_MAX];
+    herald_status st = smtp_rcpt_params(&s->msg, i, s->ehlo.flags, params, sizeof params);
+
+    if (st != HERALD_OK)
+        return st;
+    return command(s, "RCPT TO:<%s>%s", s->msg.rcpts[i], params);
 }
 
 /* start_mail - MAIL FROM, and with PIPELINING the RCPTs and DATA too */
@@ -472,8 +479,8 @@ static void
 start_mail(struct smtp_session *s)
 {
     const struct smtp_message *m = &s->msg;
-    char params[64] = "";
-    size_t i, n = 0;
+    char params[SMTP_PARAMS_MAX];
+    size_t i;
     herald_status st;
 
     if ((s->ehlo.flags & SMTP_EXT_SIZE) && s->ehlo.size_max > 0 && m->size > s->ehlo.size_max) {
@@ -486,11 +493,26 @@ start_mail(struct smtp_session *s)
         end_transaction(s);
         return;
     }
-    if (s->ehlo.flags & SMTP_EXT_SIZE)
-        n += (size_t)snprintf(params + n, sizeof params - n, " SIZE=%llu",
-                              (unsigned long long)m->size);
-    if (m->eight_bit && (s->ehlo.flags & SMTP_EXT_8BITMIME))
-        snprintf(params + n, sizeof params - n, " BODY=8BITMIME");
+    if (m->smtputf8 && !(s->ehlo.flags & SMTP_EXT_SMTPUTF8)) {
+        /* RFC 6531 3.2: a UTF-8 address must not go to a server without
+         * SMTPUTF8, and there is no downgrade for an address. */
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                         "%s: an address is UTF-8 and the server does not offer SMTPUTF8: "
+                         "not sent", s->peer);
+        for (i = 0; i < m->nrcpt; i++)
+            decide(s, i, HERALD_RESULT_FAILED, NO_SMTPUTF8, "5.6.7", false);
+        end_transaction(s);
+        return;
+    }
+    if (smtp_dsn_requested(m) && !(s->ehlo.flags & SMTP_EXT_DSN))
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                         "%s: DSN not offered: NOTIFY, RET and ENVID are not passed on "
+                         "(each recipient's outcome is still reported)", s->peer);
+    st = smtp_mail_params(m, s->ehlo.flags, params, sizeof params);
+    if (st != HERALD_OK) {
+        fail_local(s, st, "cannot build the MAIL parameters: %s", herald_strerror(st));
+        return;
+    }
     s->pipelining = (s->ehlo.flags & SMTP_EXT_PIPELINING) != 0;
     s->transactions++;
     st = command(s, "MAIL FROM:<%s>%s", m->sender, params);

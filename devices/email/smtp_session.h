@@ -43,6 +43,7 @@
 #include <herald/loop.h>
 #include <herald/dns.h>
 #include <herald/outcome.h>
+#include <herald/message.h>
 #include <herald/trace.h>
 
 /* One enum for every protocol state; smtp_state_name() gives its trace name. */
@@ -107,6 +108,10 @@ struct smtp_message {
     size_t nrcpt;                 /* at least 1 */
     uint64_t size;                /* body octets: SIZE= and the SIZE check */
     bool eight_bit;               /* BODY=8BITMIME when the server offers it */
+    bool smtputf8;                /* an address is UTF-8: only to SMTPUTF8 servers */
+    unsigned dsn_notify;          /* HERALD_DSN_NOTIFY_* (herald/message.h); 0: none */
+    enum herald_dsn_ret dsn_ret;
+    const char *dsn_envid;        /* NULL: none */
     smtp_body_read_fn read;       /* from the start of the body, each transaction */
     void *read_arg;
 };

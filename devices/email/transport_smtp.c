@@ -412,6 +412,10 @@ smtp_start(void *state, struct herald_transport_job *job)
         return st;
     }
     sj->msg.sender = herald_message_sender(herald_job_message(job));
+    sj->msg.smtputf8 = herald_message_needs_smtputf8(herald_job_message(job));
+    sj->msg.dsn_notify = herald_message_dsn_notify(herald_job_message(job));
+    sj->msg.dsn_ret = herald_message_dsn_ret(herald_job_message(job));
+    sj->msg.dsn_envid = herald_message_dsn_envid(herald_job_message(job));
     sj->msg.rcpts = sj->rcpts;
     sj->msg.nrcpt = n;
     sj->msg.read = job_body_read;

@@ -25,3 +25,9 @@ tests_unit_test_smtp_ehlo_LDADD = $(smtp_test_ldadd)
 tests_unit_test_smtp_session_SOURCES = tests/unit/test_smtp_session.c
 tests_unit_test_smtp_session_CFLAGS = $(smtp_test_cflags)
 tests_unit_test_smtp_session_LDADD = $(smtp_test_ldadd)
+
+check_PROGRAMS += tests/unit/test_smtp_params
+TESTS += tests/unit/test_smtp_params
+tests_unit_test_smtp_params_SOURCES = tests/unit/test_smtp_params.c
+tests_unit_test_smtp_params_CFLAGS = $(smtp_test_cflags)
+tests_unit_test_smtp_params_LDADD = $(smtp_test_ldadd)

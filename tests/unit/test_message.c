@@ -123,7 +123,15 @@ test_address_table(void)
         { "a@[IPv6:zz]", 0 },
         { "a@[127.0.0.1", 0 },
         { "a@ex\x7fmple.com", 0 },
-        { "j\xc3\xbcrgen@example.com", 0 },
+        { "j\xc3\xbcrgen@example.com", 1 },            /* UTF-8 local part (RFC 6531) */
+        { "\xe2\x82\xac\xf0\x9f\x93\xa7@example.com", 1 }, /* 3- and 4-octet sequences */
+        { "a@b\xc3\xbc" "cher.example", 0 },             /* U-label domain: A-label wanted */
+        { "j\xfcrgen@example.com", 0 },                /* Latin-1, not UTF-8 */
+        { "a\xc3@example.com", 0 },                    /* truncated sequence */
+        { "a\xc0\xaf@example.com", 0 },                /* overlong "/" */
+        { "a\xed\xa0\x80@example.com", 0 },            /* UTF-16 surrogate */
+        { "a\xf4\x90\x80\x80@example.com", 0 },        /* above U+10FFFF */
+        { "a\x80@example.com", 0 },                    /* lone continuation */
     };
     struct herald_diag d;
     size_t i;
@@ -146,6 +154,55 @@ test_address_table(void)
                     d.text);
     }
     CU_ASSERT_EQUAL(herald_address_check(NULL, 1, NULL), HERALD_E_INVAL);
+}
+
+/* test_smtputf8_and_dsn - which messages need SMTPUTF8; the DSN request rules */
+static void
+test_smtputf8_and_dsn(void)
+{
+    struct herald_message *m = NULL;
+    char envid[102];
+
+    CU_ASSERT_EQUAL_FATAL(herald_message_new(&m), HERALD_OK);
+    CU_ASSERT_FALSE(herald_message_needs_smtputf8(m));
+    CU_ASSERT_EQUAL(herald_message_add_recipient(m, "a@example.com"), HERALD_OK);
+    CU_ASSERT_FALSE(herald_message_needs_smtputf8(m));
+    CU_ASSERT_EQUAL(herald_message_set_sender(m, "j\xc3\xbcrgen@example.com"), HERALD_OK);
+    CU_ASSERT_TRUE(herald_message_needs_smtputf8(m));
+    CU_ASSERT_EQUAL(herald_message_set_sender(m, "plain@example.com"), HERALD_OK);
+    CU_ASSERT_FALSE(herald_message_needs_smtputf8(m));
+    CU_ASSERT_EQUAL(herald_message_add_recipient(m, "z\xc3\xb6" "e@example.com"), HERALD_OK);
+    CU_ASSERT_TRUE(herald_message_needs_smtputf8(m));
+
+    CU_ASSERT_EQUAL(herald_message_dsn_notify(m), 0u);
+    CU_ASSERT_EQUAL(herald_message_dsn_ret(m), HERALD_DSN_RET_DEFAULT);
+    CU_ASSERT_PTR_NULL(herald_message_dsn_envid(m));
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, HERALD_DSN_NOTIFY_SUCCESS | HERALD_DSN_NOTIFY_DELAY,
+                                           HERALD_DSN_RET_HDRS, "id-1"), HERALD_OK);
+    CU_ASSERT_EQUAL(herald_message_dsn_notify(m),
+                    HERALD_DSN_NOTIFY_SUCCESS | HERALD_DSN_NOTIFY_DELAY);
+    CU_ASSERT_EQUAL(herald_message_dsn_ret(m), HERALD_DSN_RET_HDRS);
+    CU_ASSERT_STRING_EQUAL(herald_message_dsn_envid(m), "id-1");
+    /* Refused, and the earlier request stays. */
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, HERALD_DSN_NOTIFY_NEVER | HERALD_DSN_NOTIFY_FAILURE,
+                                           HERALD_DSN_RET_DEFAULT, NULL), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, 0x10u, HERALD_DSN_RET_DEFAULT, NULL),
+                    HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, 0, (enum herald_dsn_ret)7, NULL), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, 0, HERALD_DSN_RET_FULL, "a b"), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, 0, HERALD_DSN_RET_FULL, ""), HERALD_E_INVAL);
+    memset(envid, 'x', 101);
+    envid[101] = '\0';
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, 0, HERALD_DSN_RET_FULL, envid), HERALD_E_INVAL);
+    envid[100] = '\0';
+    CU_ASSERT_STRING_EQUAL(herald_message_dsn_envid(m), "id-1");
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, HERALD_DSN_NOTIFY_NEVER, HERALD_DSN_RET_FULL, envid),
+                    HERALD_OK);
+    CU_ASSERT_EQUAL(strlen(herald_message_dsn_envid(m)), 100u);
+    CU_ASSERT_EQUAL(herald_message_set_dsn(m, 0, HERALD_DSN_RET_DEFAULT, NULL), HERALD_OK);
+    CU_ASSERT_PTR_NULL(herald_message_dsn_envid(m));
+    CU_ASSERT_EQUAL(herald_message_set_dsn(NULL, 0, HERALD_DSN_RET_DEFAULT, NULL), HERALD_E_INVAL);
+    herald_message_free(&m);
 }
 
 /* test_address_nul - a NUL ends the C string: what follows can never be seen */
@@ -466,6 +523,7 @@ main(void)
     static const struct { const char *name; CU_TestFunc fn; } tests[] = {
         { "address table", test_address_table },
         { "address with NUL", test_address_nul },
+        { "SMTPUTF8 and DSN requests", test_smtputf8_and_dsn },
         { "address length", test_address_length },
         { "sender", test_sender },
         { "recipients", test_recipients },

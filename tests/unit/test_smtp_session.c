@@ -371,8 +371,9 @@ send_one(struct herald_loop *loop, struct smtp_session *s, const char *const *rc
          size_t n, const char *body, size_t len, struct result *r)
 {
     struct body_src src = { body, len, 0 };
-    struct smtp_message m = { "sender@herald.test", rcpts, n, len,
-                              smtp_body_has_8bit(body, len), body_read, &src };
+    struct smtp_message m = { .sender = "sender@herald.test", .rcpts = rcpts, .nrcpt = n,
+                              .size = len, .eight_bit = smtp_body_has_8bit(body, len),
+                              .read = body_read, .read_arg = &src };
     struct smtp_session_cb cb = { cb_connected, cb_recipient, cb_failed, cb_done, r };
 
     memset(r, 0, sizeof *r);
@@ -933,7 +934,8 @@ test_bad_input(void)
     static const char *const bad1[] = { "a@b\r\nRCPT TO:<c@d>" };
     static const char *const bad2[] = { "a@b>" };
     struct body_src src = { "x", 1, 0 };
-    struct smtp_message m = { "s@herald.test", bad1, 1, 1, false, body_read, &src };
+    struct smtp_message m = { .sender = "s@herald.test", .rcpts = bad1, .nrcpt = 1, .size = 1,
+                              .read = body_read, .read_arg = &src };
     struct result r;
     struct smtp_session_cb cb = { NULL, cb_recipient, cb_failed, cb_done, &r };
 
