@@ -31,6 +31,7 @@
 struct email_options {
     struct herald_module_ref route;
     struct herald_module_ref transport;
+    int64_t parallel_domains;
 };
 
 #define O(f) offsetof(struct email_options, f)
@@ -39,9 +40,15 @@ static const struct herald_option email_option_table[] = {
       HERALD_KIND_ROUTE, "strategy", "route strategy and its options" },
     { "transport", HERALD_OPT_MODULE, O(transport), HERALD_OPT_REQUIRED, 0, 0, NULL, NULL,
       HERALD_KIND_TRANSPORT, "name", "transport and its options" },
+    { "parallel_domains", HERALD_OPT_INT, O(parallel_domains), 0, 1, 1000, NULL, NULL, 0, NULL,
+      "recipient domains of one message delivered at the same time (16)" },
     HERALD_OPT_END
 };
 #undef O
+
+/* Like Postfix's default_destination_concurrency_limit order of magnitude:
+ * enough to overlap slow servers, far from the descriptor limit. */
+static const struct email_options email_defaults = { .parallel_domains = 16 };
 
 struct email_device {
     const struct email_options *opts;
@@ -73,9 +80,13 @@ struct email_delivery {
     size_t ndomains;
     struct domain_run *domains;
     size_t unfinished;
+    size_t next_start;             /* first domain not started yet */
+    size_t running;                /* started and not finished */
+    bool pumping;                  /* pump() is on the stack: it will see the change */
 };
 
 static void domain_next_attempt(struct domain_run *dr);
+static void pump(struct email_delivery *ed);
 
 /* set_text - replace a heap string; keeps the old one when memory is short */
 static void
@@ -119,12 +130,15 @@ domain_finish(struct domain_run *dr)
     if (dr->finished)
         return;
     dr->finished = true;
+    ed->running--;
     if (--ed->unfinished == 0) {
         struct herald_delivery *d = ed->delivery;
 
         email_delivery_free(ed);
         herald_delivery_done(d);
+        return;
     }
+    pump(ed);
 }
 
 /* report_pending - give every recipient of dr still pending the same result */
@@ -286,44 +300,118 @@ on_plan(void *arg, struct herald_route_plan *plan)
     domain_next_attempt(dr);
 }
 
-/* domain_key_equal - domains compare without case (RFC 5321 2.4) */
-static bool
-domain_key_equal(const char *a, const char *b)
+struct rcpt_key {
+    const char *domain;
+    size_t index;
+};
+
+/* rcpt_key_cmp - by domain without case (RFC 5321 2.4), then message order */
+static int
+rcpt_key_cmp(const void *pa, const void *pb)
 {
-    return strcasecmp(a, b) == 0;
+    const struct rcpt_key *a = pa, *b = pb;
+    int c = strcasecmp(a->domain, b->domain);
+
+    if (c != 0)
+        return c;
+    return a->index < b->index ? -1 : a->index > b->index;
 }
 
-/* group_by_domain - one domain_run per distinct recipient domain, in first-seen order */
+/* domain_first_cmp - domain runs in the order their first recipient came */
+static int
+domain_first_cmp(const void *pa, const void *pb)
+{
+    const struct domain_run *a = pa, *b = pb;
+
+    return a->index[0] < b->index[0] ? -1 : a->index[0] > b->index[0];
+}
+
+/*
+ * group_by_domain - one domain_run per distinct recipient domain, in
+ * first-seen order.  Sorting keeps it O(n log n) in time and O(n) in memory
+ * however many domains a message names.
+ */
 static herald_status
 group_by_domain(struct email_delivery *ed, const struct herald_message *msg)
 {
-    size_t n = herald_message_recipient_count(msg), i, k;
+    size_t n = herald_message_recipient_count(msg), i, start;
+    struct rcpt_key *keys = calloc(n ? n : 1, sizeof *keys);
+    herald_status st = HERALD_OK;
 
-    ed->domains = calloc(n, sizeof *ed->domains);
-    if (ed->domains == NULL)
+    ed->domains = calloc(n ? n : 1, sizeof *ed->domains);
+    if (keys == NULL || ed->domains == NULL) {
+        free(keys);
         return HERALD_E_NOMEM;
-    for (i = 0; i < n; i++) {
-        const char *domain = herald_address_domain(herald_message_recipient(msg, i));
-        struct domain_run *dr = NULL;
-
-        for (k = 0; k < ed->ndomains; k++)
-            if (domain_key_equal(ed->domains[k].domain, domain))
-                dr = &ed->domains[k];
-        if (dr == NULL) {
-            dr = &ed->domains[ed->ndomains++];
-            dr->ed = ed;
-            dr->all_permanent = true;
-            dr->domain = strdup(domain);
-            dr->index = calloc(n, sizeof *dr->index);
-            dr->final = calloc(n, sizeof *dr->final);
-            if (!dr->domain || !dr->index || !dr->final)
-                return HERALD_E_NOMEM;
-            for (char *p = dr->domain; *p; p++)
-                *p = (char)tolower((unsigned char)*p);
-        }
-        dr->index[dr->count++] = i;
     }
-    return HERALD_OK;
+    for (i = 0; i < n; i++) {
+        keys[i].domain = herald_address_domain(herald_message_recipient(msg, i));
+        keys[i].index = i;
+    }
+    qsort(keys, n, sizeof *keys, rcpt_key_cmp);
+    for (start = 0; start < n && st == HERALD_OK; start = i) {
+        struct domain_run *dr = &ed->domains[ed->ndomains++];
+
+        for (i = start + 1; i < n && strcasecmp(keys[i].domain, keys[start].domain) == 0; i++)
+            continue;
+        dr->ed = ed;
+        dr->all_permanent = true;
+        dr->domain = strdup(keys[start].domain);
+        dr->index = calloc(i - start, sizeof *dr->index);
+        dr->final = calloc(i - start, sizeof *dr->final);
+        if (!dr->domain || !dr->index || !dr->final) {
+            st = HERALD_E_NOMEM;
+            break;
+        }
+        for (char *p = dr->domain; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        for (; dr->count < i - start; dr->count++)
+            dr->index[dr->count] = keys[start + dr->count].index;
+    }
+    free(keys);
+    if (st == HERALD_OK)
+        qsort(ed->domains, ed->ndomains, sizeof *ed->domains, domain_first_cmp);
+    /* qsort moved the runs: nothing points at them yet, so that is harmless. */
+    return st;
+}
+
+/*
+ * pump - start domains while fewer than parallel_domains run.  A domain can
+ * finish inside its own start (no route module answer needed, or a failure
+ * at once), which calls pump() again: the flag turns that inner call into a
+ * no-op and this loop picks the freed slot up, so the stack stays flat.
+ */
+static void
+pump(struct email_delivery *ed)
+{
+    size_t limit = (size_t)ed->dev->opts->parallel_domains;
+
+    if (ed->pumping)
+        return;
+    ed->pumping = true;
+    /* One extra count: the delivery cannot end (and ed be freed) under this loop. */
+    ed->unfinished++;
+    while (ed->next_start < ed->ndomains && ed->running < limit) {
+        struct domain_run *dr = &ed->domains[ed->next_start++];
+        herald_status st;
+
+        ed->running++;
+        herald_trace_log(ed->trace, HERALD_TRACE_INFO, "email",
+                         "domain %s: %zu recipient(s), route strategy \"%s\"", dr->domain,
+                         dr->count, ed->dev->opts->route.module->name);
+        st = herald_route_start(&ed->dev->opts->route, ed->dev->env, ed->trace, dr->domain,
+                                on_plan, dr);
+        if (st != HERALD_OK) {
+            report_pending(dr, HERALD_RESULT_DEFERRED, herald_strerror(st), "4.3.0", NULL, NULL);
+            domain_finish(dr);
+        }
+    }
+    ed->pumping = false;
+    if (--ed->unfinished == 0) {
+        struct herald_delivery *d = ed->delivery;
+
+        email_delivery_free(ed);
+        herald_delivery_done(d);
+    }
 }
 
 /* email_deliver - start every domain of the message */
@@ -333,7 +421,6 @@ email_deliver(void *state, struct herald_delivery *delivery)
     struct email_device *dev = state;
     const struct herald_message *msg = herald_delivery_message(delivery);
     struct email_delivery *ed;
-    size_t i, ndomains;
 
     ed = calloc(1, sizeof *ed);
     if (ed == NULL) {
@@ -348,26 +435,17 @@ email_deliver(void *state, struct herald_delivery *delivery)
         herald_delivery_done(delivery);
         return;
     }
-    ndomains = ed->ndomains;
-    /* One extra count so no domain can finish the delivery while others are being started. */
-    ed->unfinished = ndomains + 1;
-    for (i = 0; i < ndomains; i++) {
-        struct domain_run *dr = &ed->domains[i];
-        herald_status st;
-
-        herald_trace_log(ed->trace, HERALD_TRACE_INFO, "email",
-                         "domain %s: %zu recipient(s), route strategy \"%s\"", dr->domain,
-                         dr->count, dev->opts->route.module->name);
-        st = herald_route_start(&dev->opts->route, dev->env, ed->trace, dr->domain, on_plan, dr);
-        if (st != HERALD_OK) {
-            report_pending(dr, HERALD_RESULT_DEFERRED, herald_strerror(st), "4.3.0", NULL, NULL);
-            domain_finish(dr);
-        }
-    }
-    if (--ed->unfinished == 0) {
+    ed->unfinished = ed->ndomains;
+    if (ed->ndomains == 0) {
         email_delivery_free(ed);
         herald_delivery_done(delivery);
+        return;
     }
+    if (ed->ndomains > (size_t)dev->opts->parallel_domains)
+        herald_trace_log(ed->trace, HERALD_TRACE_INFO, "email",
+                         "%zu recipient domains, %lld at a time (parallel_domains)",
+                         ed->ndomains, (long long)dev->opts->parallel_domains);
+    pump(ed);
 }
 
 static herald_status
@@ -418,7 +496,7 @@ const struct herald_module herald_module = {
     .summary = "delivers mail: a route strategy plans hops, a transport speaks to them",
     .options = email_option_table,
     .options_size = sizeof(struct email_options),
-    .options_defaults = NULL,
+    .options_defaults = &email_defaults,
     .check = NULL,
     .ops = &email_ops,
 };
