@@ -1,7 +1,7 @@
 /*
  * herald_blast - throughput benchmark: send COUNT messages through one device
  *
- *   herald_blast -c CONF [-d DEVICE] [-n COUNT] [-l BODYLEN] [-f FROM] [-t RCPT]
+ *   herald_blast -c CONF [-d DEVICE] [-n COUNT] [-l BODYLEN] [-f FROM] [-t RCPT] [-p PARALLEL]
  *
  * Each message is built anew (like a caller would) around one shared body of
  * BODYLEN octets held in memory (like smtp-source -l), and handed to
@@ -31,13 +31,14 @@ struct blast_args {
     const char *rcpt;
     unsigned long count;
     size_t body_len;
+    unsigned long parallel;   /* 0: herald_send, one at a time */
 };
 
 /* usage - the synopsis on stderr; returns the usage exit code */
 static int usage(void)
 {
     fprintf(stderr, "usage: herald_blast -c CONF [-d DEVICE] [-n COUNT] [-l BODYLEN]"
-                    " [-f FROM] [-t RCPT]\n");
+                    " [-f FROM] [-t RCPT] [-p PARALLEL]\n");
     return 2;
 }
 
@@ -61,7 +62,8 @@ static int parse_args(int argc, char **argv, struct blast_args *args)
     args->rcpt = "b@y.test";
     args->count = 1000;
     args->body_len = 4096;
-    while ((c = getopt(argc, argv, "c:d:n:l:f:t:")) != -1) {
+    args->parallel = 0;
+    while ((c = getopt(argc, argv, "c:d:n:l:f:t:p:")) != -1) {
         switch (c) {
         case 'c': args->config = optarg; break;
         case 'd': args->device = optarg; break;
@@ -70,6 +72,11 @@ static int parse_args(int argc, char **argv, struct blast_args *args)
         case 'n':
             args->count = parse_count(optarg);
             if (args->count == 0)
+                return usage();
+            break;
+        case 'p':
+            args->parallel = parse_count(optarg);
+            if (args->parallel == 0 || args->parallel > 10000)
                 return usage();
             break;
         case 'l':
@@ -179,6 +186,85 @@ static int blast(struct herald_device *dev, const struct blast_args *args, const
     return 0;
 }
 
+/* The state of a parallel run (-p): what is submitted, what came back. */
+struct flight {
+    struct herald_device *dev;
+    const struct blast_args *args;
+    const char *body;
+    unsigned long submitted, finished, delivered;
+    int reported;
+    int error;
+};
+
+static void on_sent(void *arg, struct herald_outcome *outcome);
+
+/* submit_one - the next message, owned by its callback from now on */
+static int submit_one(struct flight *f)
+{
+    struct herald_message *msg = NULL;
+    struct herald_diag diag = { "", "" };
+    void **box = malloc(2 * sizeof *box);   /* {flight, message}: the callback frees both */
+    herald_status st = box != NULL ? message_new(f->args, f->body, &msg) : HERALD_E_NOMEM;
+
+    if (st == HERALD_OK) {
+        box[0] = f;
+        box[1] = msg;
+        st = herald_submit(f->dev, msg, on_sent, box, &diag);
+    }
+    if (st != HERALD_OK) {
+        fprintf(stderr, "herald_blast: submit %lu: %s: %s\n", f->submitted + 1, diag.where,
+                diag.text[0] ? diag.text : herald_strerror(st));
+        herald_message_free(&msg);
+        free(box);
+        f->error = 1;
+        return -1;
+    }
+    f->submitted++;
+    return 0;
+}
+
+/* on_sent - one message has its outcome: count it, send the next */
+static void on_sent(void *arg, struct herald_outcome *outcome)
+{
+    void **box = arg;
+    struct flight *f = box[0];
+    struct herald_message *msg = box[1];
+
+    f->finished++;
+    if (herald_outcome_tally(outcome, HERALD_RESULT_DELIVERED) == 1)
+        f->delivered++;
+    else if (!f->reported) {
+        fprintf(stderr, "herald_blast: a message was not delivered: %s (%s)\n",
+                herald_result_name(herald_outcome_result(outcome, 0)),
+                herald_outcome_reply(outcome, 0));
+        f->reported = 1;
+    }
+    herald_outcome_free(&outcome);
+    herald_message_free(&msg);
+    free(box);
+    if (!f->error && f->submitted < f->args->count)
+        (void)submit_one(f);
+}
+
+/* blast_parallel - args->count messages, args->parallel of them in flight */
+static int blast_parallel(struct herald_context *ctx, struct herald_device *dev,
+                          const struct blast_args *args, const char *body,
+                          unsigned long *delivered_out)
+{
+    struct flight f = { dev, args, body, 0, 0, 0, 0, 0 };
+    struct herald_diag diag = { "", "" };
+
+    while (f.submitted < args->count && f.submitted < args->parallel)
+        if (submit_one(&f) != 0)
+            break;
+    if (herald_run(ctx, 0, &diag) != HERALD_OK) {
+        fprintf(stderr, "herald_blast: herald_run: %s\n", diag.text);
+        return -1;
+    }
+    *delivered_out = f.delivered;
+    return f.error ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct blast_args args;
@@ -208,7 +294,8 @@ int main(int argc, char **argv)
         return 2;
     }
     t0 = now_s();
-    rc = blast(dev, &args, body, &delivered);
+    rc = args.parallel > 0 ? blast_parallel(ctx, dev, &args, body, &delivered)
+                           : blast(dev, &args, body, &delivered);
     t1 = now_s();
     /* Timed: the sends only.  bench/run.sh also times the whole process
      * (start, herald_open, QUIT of a cached session) like it times smtp-source. */

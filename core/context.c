@@ -296,7 +296,11 @@ herald_close(struct herald_context **ctxp)
     if (ctxp == NULL || *ctxp == NULL)
         return;
     ctx = *ctxp;
-    /* Resolvers first: a cancelled lookup calls back into its strategy and
+    /* Submitted messages first: each gets its outcome (every step is bounded
+     * by its own timeout) rather than vanishing with the devices. */
+    if (ctx->pending > 0 && ctx->loop != NULL)
+        (void)herald_run(ctx, 0, NULL);
+    /* Resolvers next: a cancelled lookup calls back into its strategy and
      * device, which must still be open then. */
     for (i = 0; i < ctx->device_count; i++)
         dns_env_close(&ctx->devices[i].env);

@@ -44,6 +44,7 @@ struct herald_context {
     bool secret_nomem;
     struct herald_device *devices;
     size_t device_count;
+    size_t pending;                        /* herald_submit()s whose callback has not run */
 };
 
 herald_status context_open(const char *config_path, struct registry **reg,

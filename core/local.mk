@@ -14,7 +14,8 @@ core_libherald_la_SOURCES = \
 	core/outcome.c core/outcome.h \
 	core/env.c core/env.h \
 	core/transport.c \
-	core/route.c
+	core/route.c \
+	core/submit.c
 core_libherald_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CARES_CFLAGS) $(MBEDTLS_CFLAGS)
 core_libherald_la_LIBADD = $(LIBCONFIG_LIBS) $(CARES_LIBS) $(MBEDTLS_LIBS) $(DL_LIBS)
 core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined

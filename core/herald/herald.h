@@ -76,6 +76,26 @@ herald_status herald_device_module(const struct herald_device *dev, size_t index
 herald_status herald_send(struct herald_device *dev, const struct herald_message *msg,
                           struct herald_outcome **outcome_out, struct herald_diag *diag);
 
+/*
+ * Many messages in flight: herald_submit() starts a delivery and returns at
+ * once; herald_run() runs the event loop until every submitted message has
+ * its outcome.  fn(arg, outcome) runs once per message, from the loop
+ * (inside herald_run, herald_send or herald_close), never from inside
+ * herald_submit; the outcome is the callback's to free (herald_outcome_free).
+ * msg must stay valid, unchanged, until then.  Deliveries overlap: domains,
+ * DNS answers and cached SMTP sessions are shared, within each device's
+ * concurrency limits.  herald_close() first waits for the messages still in
+ * flight (every step has its own timeout), so none is dropped silently.
+ */
+typedef void (*herald_sent_fn)(void *arg, struct herald_outcome *outcome);
+herald_status herald_submit(struct herald_device *dev, const struct herald_message *msg,
+                            herald_sent_fn fn, void *arg, struct herald_diag *diag);
+/* HERALD_OK when nothing is in flight; HERALD_E_TIMEOUT after timeout_ms (0:
+ * no limit) with messages left, which a later herald_run() carries on. */
+herald_status herald_run(struct herald_context *ctx, uint64_t timeout_ms,
+                         struct herald_diag *diag);
+size_t herald_pending(const struct herald_context *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -59,6 +59,8 @@ struct smtp_transport_options {
     bool session_cache;
     int64_t session_idle_ms;
     int64_t max_idle_sessions;
+    int64_t max_sessions;
+    int64_t max_sessions_per_host;
 };
 
 static const char *const tls_words[] = { "none", "opportunistic", "required", "verify", NULL };
@@ -113,6 +115,10 @@ static const struct herald_option smtp_option_table[] = {
       NULL, "how long an idle cached session stays open" },
     { "max_idle_sessions", HERALD_OPT_INT, O(max_idle_sessions), 0, 0, 1000, NULL, NULL, 0,
       NULL, "idle sessions kept per device" },
+    { "max_sessions", HERALD_OPT_INT, O(max_sessions), 0, 1, 10000, NULL, NULL, 0, NULL,
+      "sessions busy at the same time, per device; more messages wait their turn" },
+    { "max_sessions_per_host", HERALD_OPT_INT, O(max_sessions_per_host), 0, 1, 1000, NULL,
+      NULL, 0, NULL, "sessions busy at the same time to one address and port" },
     HERALD_OPT_END
 };
 #undef TIMEOUT
@@ -133,6 +139,9 @@ static const struct smtp_transport_options smtp_defaults = {
     .session_cache = true,
     .session_idle_ms = 5000,
     .max_idle_sessions = 16,
+    /* Postfix: default_process_limit 100, default_destination_concurrency_limit 20. */
+    .max_sessions = 100,
+    .max_sessions_per_host = 20,
 };
 
 struct idle_session {
@@ -141,6 +150,7 @@ struct idle_session {
     struct smtp_session *session;
     char key[360];                /* "ADDR port host" */
     struct herald_timer *timer;
+    bool holds_slot;              /* closing: its busy count for key ends with the close */
 };
 
 struct smtp_transport {
@@ -153,6 +163,17 @@ struct smtp_transport {
     struct idle_session *idle;
     size_t idle_count;
     struct idle_session *closing; /* QUIT sent, waiting for the 221 or the close */
+    struct host_slot *slots;      /* busy sessions per key */
+    size_t busy;                  /* busy sessions in all */
+    struct smtp_job *wait_head, *wait_tail;  /* jobs waiting for a free session, FIFO */
+    bool pumping;
+};
+
+/* How many sessions are busy for one "ADDR port host" key. */
+struct host_slot {
+    struct host_slot *next;
+    size_t busy;
+    char key[360];
 };
 
 struct smtp_job {
@@ -163,6 +184,7 @@ struct smtp_job {
     const char **rcpts;
     struct smtp_message msg;
     char key[360];
+    struct smtp_job *wait_next;
 };
 
 /* session_key - the hop name is part of it: TLS was checked against that name */
@@ -193,14 +215,23 @@ idle_unlink(struct idle_session *is)
     is->tp->idle_count--;
 }
 
+static void slot_give(struct smtp_transport *tp, const char *key);
+static void pump(struct smtp_transport *tp);
+
 static void
 on_quit_done(void *arg)
 {
     struct idle_session *is = arg;
+    struct smtp_transport *tp = is->tp;
+    bool holds_slot = is->holds_slot;
 
-    session_list_unlink(&is->tp->closing, is);
+    session_list_unlink(&tp->closing, is);
     smtp_session_free(&is->session);
+    if (holds_slot)
+        slot_give(tp, is->key);
     free(is);
+    if (holds_slot)
+        pump(tp);
 }
 
 /*
@@ -259,8 +290,8 @@ idle_take(struct smtp_transport *tp, const char *key)
     return NULL;
 }
 
-/* idle_put - keep a usable session for reuse; otherwise QUIT and close it */
-static void
+/* idle_put - keep a usable session in the cache for reuse: true when kept */
+static bool
 idle_put(struct smtp_transport *tp, struct smtp_session *s, const char *key)
 {
     struct idle_session *is;
@@ -270,22 +301,21 @@ idle_put(struct smtp_transport *tp, struct smtp_session *s, const char *key)
     smtp_session_set_trace(s, herald_env_trace(tp->env));
     if (!tp->opts->session_cache || !smtp_session_usable(s)
         || tp->idle_count >= (size_t)tp->opts->max_idle_sessions
-        || (is = calloc(1, sizeof *is)) == NULL) {
-        retire(tp, s, NULL);
-        return;
-    }
+        || (is = calloc(1, sizeof *is)) == NULL)
+        return false;
     is->tp = tp;
     is->session = s;
     snprintf(is->key, sizeof is->key, "%s", key);
     if (herald_timer_start(herald_env_loop(tp->env),
                            (uint64_t)tp->opts->session_idle_ms, on_idle_timer, is,
                            &is->timer) != HERALD_OK) {
-        retire(tp, s, is);
-        return;
+        free(is);
+        return false;
     }
     is->next = tp->idle;
     tp->idle = is;
     tp->idle_count++;
+    return true;
 }
 
 static void
@@ -337,17 +367,6 @@ cb_failed(void *arg, herald_status why, bool permanent, const char *reply, const
                               reply && *reply ? reply : herald_strerror(why), dsn);
 }
 
-static void
-cb_done(void *arg)
-{
-    struct smtp_job *sj = arg;
-
-    herald_job_set_peer(sj->job, smtp_session_peer(sj->session));
-    idle_put(sj->tp, sj->session, sj->key);
-    herald_job_done(sj->job);
-    smtp_job_free(sj);
-}
-
 /* body_scan - size and whether any octet has the high bit (BODY=8BITMIME) */
 static herald_status
 body_scan(const struct herald_message *msg, uint64_t *size_out, bool *eight_bit_out)
@@ -378,18 +397,249 @@ body_scan(const struct herald_message *msg, uint64_t *size_out, bool *eight_bit_
     return st;
 }
 
-/* smtp_start - one job: reuse an idle session for the hop or make one */
+/* slot_find - the busy count for key, or NULL */
+static struct host_slot *
+slot_find(struct smtp_transport *tp, const char *key)
+{
+    struct host_slot *h;
+
+    for (h = tp->slots; h != NULL; h = h->next)
+        if (strcmp(h->key, key) == 0)
+            return h;
+    return NULL;
+}
+
+/* slot_free_for - a new session to key fits in both limits */
+static bool
+slot_free_for(struct smtp_transport *tp, const char *key)
+{
+    const struct host_slot *h = slot_find(tp, key);
+
+    return tp->busy < (size_t)tp->opts->max_sessions
+           && (h == NULL || h->busy < (size_t)tp->opts->max_sessions_per_host);
+}
+
+/* slot_take - count one more busy session to key */
 static herald_status
-smtp_start(void *state, struct herald_transport_job *job)
+slot_take(struct smtp_transport *tp, const char *key)
+{
+    struct host_slot *h = slot_find(tp, key);
+
+    if (h == NULL) {
+        h = calloc(1, sizeof *h);
+        if (h == NULL)
+            return HERALD_E_NOMEM;
+        snprintf(h->key, sizeof h->key, "%s", key);
+        h->next = tp->slots;
+        tp->slots = h;
+    }
+    h->busy++;
+    tp->busy++;
+    return HERALD_OK;
+}
+
+/* slot_give - one session to key is no longer busy */
+static void
+slot_give(struct smtp_transport *tp, const char *key)
+{
+    struct host_slot **pp, *h;
+
+    for (pp = &tp->slots; (h = *pp) != NULL; pp = &h->next)
+        if (strcmp(h->key, key) == 0) {
+            tp->busy--;
+            if (--h->busy == 0) {
+                *pp = h->next;
+                free(h);
+            }
+            return;
+        }
+}
+
+static void job_failed_now(struct smtp_job *sj, herald_status st);
+static void cb_done(void *arg);
+
+/*
+ * retire_holding_slot - QUIT a session that was busy; its slot stays taken
+ * until the connection is closed, so the limits count connections a server
+ * sees, not only transactions.
+ */
+static void
+retire_holding_slot(struct smtp_transport *tp, struct smtp_session *s, const char *key)
+{
+    struct idle_session *is = calloc(1, sizeof *is);
+
+    if (is == NULL) {
+        smtp_session_free(&s);
+        slot_give(tp, key);
+        pump(tp);
+        return;
+    }
+    snprintf(is->key, sizeof is->key, "%s", key);
+    is->holds_slot = true;
+    retire(tp, s, is);
+}
+
+/* job_send - hand sj's message to sj->session (the slot is already taken) */
+static herald_status
+job_send(struct smtp_job *sj)
 {
     static const struct smtp_session_cb cb_template = {
         .connected = cb_connected, .recipient = cb_recipient,
         .failed = cb_failed, .done = cb_done,
     };
-    struct smtp_transport *tp = state;
-    const struct herald_address *addr = herald_job_address(job);
-    uint16_t port = herald_job_port(job);
     struct smtp_session_cb cb = cb_template;
+
+    cb.arg = sj;
+    return smtp_session_send(sj->session, &sj->msg, &cb);
+}
+
+/* job_run - take a slot and a session (an idle one for the hop, else a new one), send */
+static herald_status
+job_run(struct smtp_job *sj)
+{
+    struct smtp_transport *tp = sj->tp;
+    struct herald_transport_job *job = sj->job;
+    herald_status st;
+
+    st = slot_take(tp, sj->key);
+    if (st != HERALD_OK)
+        return st;
+    sj->session = idle_take(tp, sj->key);
+    if (sj->session != NULL) {
+        smtp_session_set_trace(sj->session, herald_job_trace(job));
+        herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
+                         "reusing the open session to %s", smtp_session_peer(sj->session));
+    } else {
+        st = smtp_session_new(herald_env_loop(tp->env), herald_job_trace(job),
+                              herald_job_address(job), herald_job_port(job),
+                              &tp->session_opts, &sj->session);
+        if (st != HERALD_OK) {
+            slot_give(tp, sj->key);
+            return st;
+        }
+        if (herald_job_host(job) != NULL && herald_job_host(job)[0] != '\0'
+            && smtp_session_set_tls_name(sj->session, herald_job_host(job)) != HERALD_OK)
+            herald_trace_log(herald_job_trace(job), HERALD_TRACE_WARN, "smtp",
+                             "unusable host name for TLS: using the address");
+    }
+    st = job_send(sj);
+    if (st != HERALD_OK) {
+        smtp_session_free(&sj->session);
+        slot_give(tp, sj->key);
+    }
+    return st;
+}
+
+/* wait_take - the first waiting job for key (any key when key is NULL and
+ * the job fits in the limits), removed from the queue; NULL if none */
+static struct smtp_job *
+wait_take(struct smtp_transport *tp, const char *key)
+{
+    struct smtp_job **pp, *sj, *prev = NULL;
+
+    for (pp = &tp->wait_head; (sj = *pp) != NULL; prev = sj, pp = &sj->wait_next) {
+        if (key != NULL ? strcmp(sj->key, key) != 0 : !slot_free_for(tp, sj->key))
+            continue;
+        *pp = sj->wait_next;
+        if (tp->wait_tail == sj)
+            tp->wait_tail = prev;
+        sj->wait_next = NULL;
+        return sj;
+    }
+    return NULL;
+}
+
+/*
+ * pump - start waiting jobs while the limits allow.  A job can end inside its
+ * own start and call pump() again: the flag makes that a no-op, and this loop
+ * sees the slot it freed.
+ */
+static void
+pump(struct smtp_transport *tp)
+{
+    struct smtp_job *sj;
+
+    if (tp->pumping)
+        return;
+    tp->pumping = true;
+    while ((sj = wait_take(tp, NULL)) != NULL) {
+        herald_status st = job_run(sj);
+
+        if (st != HERALD_OK)
+            job_failed_now(sj, st);
+    }
+    tp->pumping = false;
+}
+
+/* job_failed_now - a queued job could not start: this hop did not take it */
+static void
+job_failed_now(struct smtp_job *sj, herald_status st)
+{
+    struct herald_transport_job *job = sj->job;
+
+    smtp_job_free(sj);
+    herald_job_session_failed(job, false, herald_strerror(st), "4.3.0");
+    herald_job_done(job);
+}
+
+/*
+ * session_release - sj's transaction is over.  With session_cache on, a job
+ * waiting for the same hop gets the open session at once (RSET between, no new connection and no
+ * new EHLO or TLS handshake); otherwise the session goes to the idle cache
+ * (or QUITs), its slot is freed, and waiting jobs for other hops may start.
+ */
+static void
+session_release(struct smtp_transport *tp, struct smtp_session *s, const char *key)
+{
+    struct smtp_job *next = tp->opts->session_cache && smtp_session_usable(s)
+                            ? wait_take(tp, key) : NULL;
+
+    if (next != NULL) {
+        next->session = s;
+        smtp_session_set_trace(s, herald_job_trace(next->job));
+        herald_trace_log(herald_job_trace(next->job), HERALD_TRACE_INFO, "smtp",
+                         "reusing the open session to %s (it was waiting for it)",
+                         smtp_session_peer(s));
+        if (job_send(next) == HERALD_OK)
+            return;
+        next->session = NULL;
+        smtp_session_set_trace(s, herald_env_trace(tp->env));
+        slot_give(tp, key);
+        job_failed_now(next, HERALD_E_IO);
+        retire(tp, s, NULL);
+        pump(tp);
+        return;
+    }
+    if (idle_put(tp, s, key)) {
+        slot_give(tp, key);
+        pump(tp);
+        return;
+    }
+    retire_holding_slot(tp, s, key);
+}
+
+static void
+cb_done(void *arg)
+{
+    struct smtp_job *sj = arg;
+    struct smtp_transport *tp = sj->tp;
+    struct herald_transport_job *job = sj->job;
+    struct smtp_session *s = sj->session;
+    char key[sizeof sj->key];
+
+    herald_job_set_peer(job, smtp_session_peer(s));
+    snprintf(key, sizeof key, "%s", sj->key);
+    sj->session = NULL;
+    smtp_job_free(sj);
+    session_release(tp, s, key);
+    herald_job_done(job);
+}
+
+/* smtp_start - one job: run it now, or queue it until a session is free */
+static herald_status
+smtp_start(void *state, struct herald_transport_job *job)
+{
+    struct smtp_transport *tp = state;
     struct smtp_job *sj;
     herald_status st;
     size_t i, n = herald_job_recipient_count(job);
@@ -420,32 +670,27 @@ smtp_start(void *state, struct herald_transport_job *job)
     sj->msg.nrcpt = n;
     sj->msg.read = job_body_read;
     sj->msg.read_arg = sj;
-    session_key(sj->key, sizeof sj->key, addr, port, herald_job_host(job));
+    session_key(sj->key, sizeof sj->key, herald_job_address(job), herald_job_port(job),
+                herald_job_host(job));
 
-    sj->session = idle_take(tp, sj->key);
-    if (sj->session != NULL) {
-        smtp_session_set_trace(sj->session, herald_job_trace(job));
-        herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
-                         "reusing the open session to %s", smtp_session_peer(sj->session));
-    } else {
-        st = smtp_session_new(herald_env_loop(tp->env), herald_job_trace(job), addr, port,
-                              &tp->session_opts, &sj->session);
-        if (st != HERALD_OK) {
+    /* Jobs waiting for this hop keep their turn: they wait only when its
+     * limit (or the device's) is reached, and then slot_free_for() is false. */
+    if (slot_free_for(tp, sj->key)) {
+        st = job_run(sj);
+        if (st != HERALD_OK)
             smtp_job_free(sj);
-            return st;
-        }
-        if (herald_job_host(job) != NULL && herald_job_host(job)[0] != '\0'
-            && smtp_session_set_tls_name(sj->session, herald_job_host(job)) != HERALD_OK)
-            herald_trace_log(herald_job_trace(job), HERALD_TRACE_WARN, "smtp",
-                             "unusable host name for TLS: using the address");
-    }
-    cb.arg = sj;
-    st = smtp_session_send(sj->session, &sj->msg, &cb);
-    if (st != HERALD_OK) {
-        smtp_session_free(&sj->session);
-        smtp_job_free(sj);
         return st;
     }
+    herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
+                     "waiting for a session to %s port %u (%zu busy, at most %lld per host, "
+                     "%lld in all)", herald_job_address(job)->text, (unsigned)herald_job_port(job),
+                     tp->busy, (long long)tp->opts->max_sessions_per_host,
+                     (long long)tp->opts->max_sessions);
+    if (tp->wait_tail != NULL)
+        tp->wait_tail->wait_next = sj;
+    else
+        tp->wait_head = sj;
+    tp->wait_tail = sj;
     return HERALD_OK;
 }
 
@@ -630,6 +875,7 @@ smtp_close(void *state)
 
     if (tp == NULL)
         return;
+    tp->pumping = true;   /* a QUIT ending now must not start a waiting job */
     while (tp->idle != NULL) {
         struct idle_session *is = tp->idle;
 
@@ -646,6 +892,20 @@ smtp_close(void *state)
         tp->closing = is->next;
         smtp_session_free(&is->session);
         free(is);
+    }
+    /* herald_close() waits for every delivery first, so nothing should be
+     * waiting or busy here; whatever is left is freed, not started. */
+    while (tp->wait_head != NULL) {
+        struct smtp_job *sj = tp->wait_head;
+
+        tp->wait_head = sj->wait_next;
+        smtp_job_free(sj);
+    }
+    while (tp->slots != NULL) {
+        struct host_slot *h = tp->slots;
+
+        tp->slots = h->next;
+        free(h);
     }
     smtp_tls_config_free(&tp->tls);
     free_secret(&tp->file_secret);

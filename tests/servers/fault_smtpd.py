@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """fault_smtpd.py - an SMTP server that misbehaves on purpose, for client tests.
 
-usage: fault_smtpd.py HOST PORT --mode MODE [--record FILE]
+usage: fault_smtpd.py HOST PORT --mode MODE [--record FILE] [--conn-log FILE]
 
 HOST must be a loopback address.  Prints READY (flushed) once listening.
 Every command line received is appended to --record (one per line, as
 received, CR LF stripped), so tests can check what the client sent.
+--conn-log FILE gets "open N" / "close N" per connection, N the number of
+connections open right after, so tests can check a client's concurrency.
 
 Modes:
   ok             a plain, correct ESMTP server (PIPELINING, SIZE 1000000;
@@ -165,12 +167,22 @@ async def main():
     ap.add_argument("port", type=int)
     ap.add_argument("--mode", choices=MODES, default="ok")
     ap.add_argument("--record")
+    ap.add_argument("--conn-log")
     a = ap.parse_args()
     if not ipaddress.ip_address(a.host).is_loopback:
         sys.exit("fault_smtpd: refusing to listen on a non-loopback address")
 
+    open_now = [0]
+
+    def conn_log(what):
+        if a.conn_log:
+            with open(a.conn_log, "a") as f:
+                f.write("%s %d\n" % (what, open_now[0]))
+
     async def handle(reader, writer):
         s = Session(a.mode, a.record, reader, writer)
+        open_now[0] += 1
+        conn_log("open")
         try:
             await asyncio.wait_for(s.run(), SESSION_MAX_S)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
@@ -178,6 +190,8 @@ async def main():
             pass
         finally:
             writer.close()
+            open_now[0] -= 1
+            conn_log("close")
 
     server = await asyncio.start_server(handle, a.host, a.port, reuse_address=True,
                                         limit=LINE_MAX)
