@@ -1,18 +1,22 @@
 #!/bin/bash
 # bench/run.sh - Herald's SMTP throughput beside Postfix's smtp-source, to
-# smtp-sink on 127.0.0.1, one message in flight at a time (herald_send is
-# synchronous, so smtp-source runs with -s 1).  Two modes, each compared with
-# its like:
-#   new    a new connection per message: smtp-source -s 1      vs herald session_cache = false
-#   reuse  one session for every message: smtp-source -s 1 -d  vs herald session_cache = true
+# smtp-sink on 127.0.0.1.  Three modes, each compared with its like:
+#   new       one message in flight, a new connection per message:
+#             smtp-source -s 1        vs herald_send, session_cache = false
+#   reuse     one message in flight, one session for every message:
+#             smtp-source -s 1 -d     vs herald_send, session_cache = true
+#   parallel  PAR sessions at once, each reused:
+#             smtp-source -s PAR -d   vs herald_submit with PAR messages in flight
+#                                        (herald_blast -p PAR), session_cache = true
 # Runs alternate (the order flips every pair), each program is timed the same
 # way (wall clock around the whole process), and the median of the per-pair
 # ratios herald/smtp-source is reported.  Then herald's peak RSS at 2,000,
 # 10,000 and 100,000 messages shows whether memory stays flat.  The trace is
 # off: the device file has no trace group, so this measures delivery.
 #
-# usage: bench/run.sh [-n COUNT] [-p PAIRS] [-b BUILDDIR] [-o RESULTS.md] [--full|--no-100k]
+# usage: bench/run.sh [-n COUNT] [-p PAIRS] [-j PAR] [-b BUILDDIR] [-o RESULTS.md] [--full|--no-100k]
 #   -n   messages per run (default 5000)          -p  pairs per mode (default 7)
+#   -j   sessions / messages in flight in the parallel mode (default 10)
 #   -b   build folder (default SRC/_build-bench, configured with CFLAGS=-O2, no sanitizers)
 #   -o   report file (default SRC/bench/RESULTS.md)
 #   --full     always run the 100,000-message RSS run
@@ -22,6 +26,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=5000
 PAIRS=7
+PAR=10
 BUILD=$SRC/_build-bench
 OUT=$SRC/bench/RESULTS.md
 BIG=auto
@@ -34,11 +39,12 @@ while [ $# -gt 0 ]; do
   case $1 in
     -n) COUNT=$2; shift 2 ;;
     -p) PAIRS=$2; shift 2 ;;
+    -j) PAR=$2; shift 2 ;;
     -b) BUILD=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
     --full) BIG=yes; shift ;;
     --no-100k) BIG=no; shift ;;
-    *) echo "usage: $0 [-n COUNT] [-p PAIRS] [-b BUILDDIR] [-o FILE] [--full|--no-100k]" >&2
+    *) echo "usage: $0 [-n COUNT] [-p PAIRS] [-j PAR] [-b BUILDDIR] [-o FILE] [--full|--no-100k]" >&2
        exit 64 ;;
   esac
 done
@@ -113,10 +119,11 @@ median() { sort -g | awk -v f="$1" '{ v[NR] = $1 } END { if (NR % 2) printf f, v
 
 # run_source MODE - smtp-source once; prints msgs/s
 run_source() {
-  local d=() t0 t1
+  local d=() t0 t1 sessions=1
   [ "$1" = reuse ] && d=(-d)
+  if [ "$1" = parallel ]; then d=(-d); sessions=$PAR; fi
   t0=$(now)
-  timeout 600 "$SOURCE" -s 1 "${d[@]}" -m "$COUNT" -l 4096 -f a@x.test -t b@y.test "$HOST:$PORT" \
+  timeout 600 "$SOURCE" -s "$sessions" "${d[@]}" -m "$COUNT" -l 4096 -f a@x.test -t b@y.test "$HOST:$PORT" \
     >"$WORK/source.out" 2>&1 || die "smtp-source failed: $(tail -3 "$WORK/source.out")"
   t1=$(now)
   rate "$COUNT" "$t0" "$t1"
@@ -124,9 +131,10 @@ run_source() {
 
 # run_herald MODE [COUNT] - herald_blast once; prints "wall_rate inner_rate maxrss_kb"
 run_herald() {
-  local n=${2:-$COUNT} t0 t1 line
+  local n=${2:-$COUNT} t0 t1 line dev=$1 p=()
+  if [ "$1" = parallel ]; then dev=reuse; p=(-p "$PAR"); fi
   t0=$(now)
-  line=$(timeout 900 "$BLAST" -c "$CONF" -d "$1" -n "$n" -l 4096 2>"$WORK/blast.err") \
+  line=$(timeout 900 "$BLAST" -c "$CONF" -d "$dev" -n "$n" "${p[@]}" -l 4096 2>"$WORK/blast.err") \
     || die "herald_blast ($1, $n) failed: $(tail -3 "$WORK/blast.err")"
   t1=$(now)
   echo "$(rate "$n" "$t0" "$t1") $(sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p' <<<"$line")" \
@@ -136,7 +144,7 @@ run_herald() {
 declare -A MEDIAN_SRC MEDIAN_HER MEDIAN_RATIO
 TABLE=$WORK/table.md
 : >"$TABLE"
-for mode in new reuse; do
+for mode in new reuse parallel; do
   : >"$WORK/ratios" ; : >"$WORK/src" ; : >"$WORK/her"
   for i in $(seq 1 "$PAIRS"); do
     if [ $((i % 2)) = 1 ]; then
@@ -182,12 +190,15 @@ done
   echo "* Herald: commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD 2>/dev/null || echo ' (working tree had local changes)'), built with CFLAGS=-O2, no sanitizers"
   echo "* Reproduce: \`bench/run.sh${ARGS:+ $ARGS}\` (from the source tree; it configures $(basename "$BUILD")/ and runs \`make bench\`)"
   echo "* Sink: \`${SINK_CMD[*]}\` (the port is chosen per run)"
-  echo "* Reference: \`smtp-source -s 1 [-d] -m $COUNT -l 4096 -f a@x.test -t b@y.test $HOST:PORT\`"
-  echo "* Herald: \`herald_blast -c bench.conf -d new|reuse -n $COUNT -l 4096\`: $COUNT messages built"
-  echo "  one by one around a 4096-octet body in memory, each sent with \`herald_send\`"
+  echo "* Reference: \`smtp-source -s 1|$PAR [-d] -m $COUNT -l 4096 -f a@x.test -t b@y.test $HOST:PORT\`"
+  echo "* Herald: \`herald_blast -c bench.conf -d new|reuse -n $COUNT -l 4096 [-p $PAR]\`: $COUNT messages built"
+  echo "  one by one around a 4096-octet body in memory, each sent with \`herald_send\` (or, in"
+  echo "  the parallel mode, \`herald_submit\` with $PAR in flight and \`herald_run\`)"
   echo "  through an email device with strategy \"smarthost\" = [$HOST]:PORT (no DNS), tls = \"none\","
-  echo "  session_cache = false (\"new\") or true (\"reuse\"). **Trace off** (no trace group)."
-  echo "* One message in flight for both programs (herald_send is synchronous; smtp-source -s 1)."
+  echo "  session_cache = false (\"new\") or true (\"reuse\", \"parallel\"). **Trace off** (no trace group)."
+  echo "* new, reuse: one message in flight for both programs (smtp-source -s 1). parallel: $PAR"
+  echo "  sessions for smtp-source (-s $PAR -d); $PAR messages in flight for Herald, so $PAR sessions"
+  echo "  (below max_sessions_per_host, 20), each freed one handed to the next waiting message."
   echo "  smtp-source speaks HELO without PIPELINING; Herald speaks EHLO and pipelines when offered."
   echo "* msgs/s = messages / wall time of the whole process, measured the same way for both"
   echo "  (so Herald's column includes start-up, module loading and the final QUIT);"
@@ -201,7 +212,7 @@ done
   echo
   echo "| mode | median smtp-source | median herald | **median ratio** |"
   echo "| --- | --- | --- | --- |"
-  for mode in new reuse; do
+  for mode in new reuse parallel; do
     echo "| $mode | ${MEDIAN_SRC[$mode]} | ${MEDIAN_HER[$mode]} | **${MEDIAN_RATIO[$mode]}** |"
   done
   echo
