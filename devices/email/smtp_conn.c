@@ -24,6 +24,7 @@ struct smtp_conn {
     unsigned io_events;
     struct herald_timer *deadline;
     struct herald_timer *post;       /* an event reported from the loop */
+    struct herald_timer *kick;       /* look at the stream again from the loop */
     enum smtp_conn_event posted;
     smtp_conn_fn fn;
     void *arg;
@@ -51,7 +52,7 @@ plain_send(void *ctx, const void *buf, size_t n)
     return send(*(int *)ctx, buf, n, MSG_NOSIGNAL);
 }
 
-static const struct smtp_stream_ops plain_ops = { plain_recv, plain_send };
+static const struct smtp_stream_ops plain_ops = { plain_recv, plain_send, NULL, NULL };
 
 /* set_error - remember why the connection failed */
 static void
@@ -68,6 +69,42 @@ want(struct smtp_conn *c, unsigned events)
         if (herald_io_set(c->io, events) == HERALD_OK)
             c->io_events = events;
     }
+}
+
+/* input_wanted - read while there is room in the input buffer (bounded) */
+static unsigned
+input_wanted(const struct smtp_conn *c)
+{
+    return c->in_len < sizeof c->in ? HERALD_IO_READ : 0;
+}
+
+/* stream_pending - the stream holds input that no readable event will announce */
+static bool
+stream_pending(const struct smtp_conn *c)
+{
+    return c->ops->pending != NULL && c->ops->pending(c->ops_ctx);
+}
+
+/* stream_wants_write - the stream waits for the socket to take its own output */
+static bool
+stream_wants_write(const struct smtp_conn *c)
+{
+    return c->ops->wants_write != NULL && c->ops->wants_write(c->ops_ctx);
+}
+
+/*
+ * watch - the events for the current state: input room, queued output, and
+ * a stream waiting to write.  The latter only with input room: it goes on
+ * through recv, and a writable socket with nowhere to read into would spin.
+ */
+static void
+watch(struct smtp_conn *c)
+{
+    unsigned ev = input_wanted(c);
+
+    if (c->out_len > 0 || (ev != 0 && stream_wants_write(c)))
+        ev |= HERALD_IO_WRITE;
+    want(c, ev);
 }
 
 /* post_fire - deliver a posted event from the loop */
@@ -128,13 +165,6 @@ send_some(struct smtp_conn *c)
     return HERALD_OK;
 }
 
-/* input_wanted - read while there is room in the input buffer (bounded) */
-static unsigned
-input_wanted(const struct smtp_conn *c)
-{
-    return c->in_len < sizeof c->in ? HERALD_IO_READ : 0;
-}
-
 /* on_connected - the connect() finished: check how */
 static void
 on_connected(struct smtp_conn *c)
@@ -152,8 +182,75 @@ on_connected(struct smtp_conn *c)
         c->fn(c->arg, SMTP_CONN_ERROR);
         return;
     }
-    want(c, input_wanted(c) | (c->out_len > 0 ? HERALD_IO_WRITE : 0));
+    watch(c);
     c->fn(c->arg, SMTP_CONN_CONNECTED);
+}
+
+static void kick(struct smtp_conn *c);
+
+/* read_input - one recv into the input buffer, reported to the owner */
+static void
+read_input(struct smtp_conn *c)
+{
+    ssize_t n;
+
+    if (c->in_len >= sizeof c->in) {
+        watch(c);
+        return;
+    }
+    n = c->ops->recv(c->ops_ctx, c->in + c->in_len, sizeof c->in - c->in_len);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        watch(c);                    /* a handshake step may now wait to write, or no more */
+        return;
+    }
+    if (n < 0) {
+        set_error(c, "read", errno);
+        c->dead = true;
+        want(c, 0);
+        c->fn(c->arg, SMTP_CONN_ERROR);
+        return;
+    }
+    if (n == 0) {
+        snprintf(c->error, sizeof c->error, "connection closed by the peer");
+        c->dead = true;
+        want(c, 0);
+        c->fn(c->arg, SMTP_CONN_CLOSED);
+        return;
+    }
+    c->in_len += (size_t)n;
+    watch(c);
+    if (c->in_len < sizeof c->in && stream_pending(c))
+        kick(c);                     /* room left, yet the stream held back */
+    c->fn(c->arg, SMTP_CONN_INPUT);
+}
+
+/* kick_fire - from the loop: watch what the stream waits for, pull what it holds */
+static void
+kick_fire(void *arg)
+{
+    struct smtp_conn *c = arg;
+
+    herald_timer_cancel(&c->kick);
+    if (c->dead || c->connecting)
+        return;
+    watch(c);
+    if (c->in_len < sizeof c->in && stream_pending(c))
+        read_input(c);
+}
+
+/*
+ * kick - look at the stream again from the loop.  A TLS record can carry more
+ * plaintext than the input buffer takes; the socket is empty once the record
+ * is read, so without this the rest would wait for the next record (or the
+ * deadline).  A new stream may also be waiting to write (its handshake).
+ */
+static void
+kick(struct smtp_conn *c)
+{
+    if (c->kick != NULL || (c->ops->pending == NULL && c->ops->wants_write == NULL))
+        return;
+    if (herald_timer_start(c->loop, 0, kick_fire, c, &c->kick) != HERALD_OK)
+        c->kick = NULL;              /* the next socket event or consume tries again */
 }
 
 /* on_io - socket events: connect completion, input, output room */
@@ -161,6 +258,7 @@ static void
 on_io(void *arg, int fd, unsigned events)
 {
     struct smtp_conn *c = arg;
+    bool pull;
 
     (void)fd;
     if (c->dead)
@@ -170,6 +268,9 @@ on_io(void *arg, int fd, unsigned events)
             on_connected(c);
         return;
     }
+    /* A stream waiting to write (a TLS handshake) goes on through recv. */
+    pull = (events & (HERALD_IO_READ | HERALD_IO_ERROR))
+           || ((events & HERALD_IO_WRITE) && stream_wants_write(c));
     if (events & HERALD_IO_WRITE) {
         bool had = c->out_len > 0;
 
@@ -178,44 +279,18 @@ on_io(void *arg, int fd, unsigned events)
             c->fn(c->arg, SMTP_CONN_ERROR);
             return;
         }
-        want(c, input_wanted(c) | (c->out_len > 0 ? HERALD_IO_WRITE : 0));
+        watch(c);
         if (had && c->out_len == 0) {
             /* The owner may free c here: nothing after the callback. */
-            if (!(events & (HERALD_IO_READ | HERALD_IO_ERROR))) {
+            if (!pull) {
                 c->fn(c->arg, SMTP_CONN_DRAINED);
                 return;
             }
             post(c, SMTP_CONN_DRAINED);
         }
     }
-    if (events & (HERALD_IO_READ | HERALD_IO_ERROR)) {
-        ssize_t n;
-
-        if (c->in_len >= sizeof c->in) {
-            want(c, c->out_len > 0 ? HERALD_IO_WRITE : 0);
-            return;
-        }
-        n = c->ops->recv(c->ops_ctx, c->in + c->in_len, sizeof c->in - c->in_len);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return;
-        if (n < 0) {
-            set_error(c, "read", errno);
-            c->dead = true;
-            want(c, 0);
-            c->fn(c->arg, SMTP_CONN_ERROR);
-            return;
-        }
-        if (n == 0) {
-            snprintf(c->error, sizeof c->error, "connection closed by the peer");
-            c->dead = true;
-            want(c, 0);
-            c->fn(c->arg, SMTP_CONN_CLOSED);
-            return;
-        }
-        c->in_len += (size_t)n;
-        want(c, input_wanted(c) | (c->out_len > 0 ? HERALD_IO_WRITE : 0));
-        c->fn(c->arg, SMTP_CONN_INPUT);
-    }
+    if (pull)
+        read_input(c);
 }
 
 /* format_peer - "ADDR:PORT", brackets around an IPv6 address */
@@ -305,6 +380,7 @@ smtp_conn_free(struct smtp_conn **connp)
     herald_io_remove(&c->io);
     herald_timer_cancel(&c->deadline);
     herald_timer_cancel(&c->post);
+    herald_timer_cancel(&c->kick);
     if (c->fd >= 0)
         close(c->fd);
     free(c->out);
@@ -320,6 +396,7 @@ smtp_conn_set_stream(struct smtp_conn *c, const struct smtp_stream_ops *ops, voi
         return;
     c->ops = ops != NULL ? ops : &plain_ops;
     c->ops_ctx = ops != NULL ? ctx : &c->fd;
+    kick(c);                         /* after the caller has started the stream */
 }
 
 /* smtp_conn_fd - the socket, for a TLS layer */
@@ -402,9 +479,8 @@ smtp_conn_flush(struct smtp_conn *c)
         post(c, SMTP_CONN_ERROR);
         return HERALD_E_IO;
     }
-    if (c->out_len > 0)
-        want(c, input_wanted(c) | HERALD_IO_WRITE);
-    else
+    watch(c);
+    if (c->out_len == 0)
         post(c, SMTP_CONN_DRAINED);
     return HERALD_OK;
 }
@@ -425,8 +501,11 @@ smtp_conn_consume(struct smtp_conn *c, size_t n)
         n = c->in_len;
     memmove(c->in, c->in + n, c->in_len - n);
     c->in_len -= n;
-    if (!c->dead && !c->connecting)
-        want(c, input_wanted(c) | (c->out_len > 0 ? HERALD_IO_WRITE : 0));
+    if (!c->dead && !c->connecting) {
+        watch(c);
+        if (stream_pending(c))
+            kick(c);
+    }
 }
 
 /* smtp_conn_peer - "ADDR:PORT" */

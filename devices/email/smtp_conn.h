@@ -13,12 +13,17 @@
  *
  * The byte stream goes through struct smtp_stream_ops, plain send/recv by
  * default, so a TLS layer can slot in later with smtp_conn_set_stream().
+ * A stream with a state of its own tells what the socket cannot: input it
+ * holds already decoded (pulled as soon as the input buffer has room, with
+ * no socket event), and that it waits to write (recv is then called when
+ * the socket is writable, which lets a TLS handshake go on).
  *
  * Ownership: smtp_conn_new() / smtp_conn_free(&c).  Getters are borrowed.
  */
 #ifndef HERALD_SMTP_CONN_H
 #define HERALD_SMTP_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -40,11 +45,20 @@ enum smtp_conn_event {
 
 typedef void (*smtp_conn_fn)(void *arg, enum smtp_conn_event ev);
 
-/* The byte-stream seam.  Both return octets moved, 0 for EOF (recv only),
- * -1 with errno EAGAIN when they would block, -1 with another errno on error. */
+/* The byte-stream seam.  recv and send return octets moved, 0 for EOF (recv
+ * only), -1 with errno EAGAIN when they would block, -1 with another errno on
+ * error.  After a send that would block, the next send offers the same octets
+ * first and never fewer (a TLS record that was begun is finished as it was).
+ * The hooks are optional (NULL: the socket tells all):
+ * pending - true while the stream holds received input that no readable
+ *           event will announce (the rest of a TLS record larger than recv's n);
+ * wants_write - true while the stream itself waits for the socket to take
+ *           output (a TLS handshake); recv is called when it does. */
 struct smtp_stream_ops {
     ssize_t (*recv)(void *ctx, void *buf, size_t n);
     ssize_t (*send)(void *ctx, const void *buf, size_t n);
+    bool (*pending)(void *ctx);
+    bool (*wants_write)(void *ctx);
 };
 
 struct smtp_conn;
@@ -60,7 +74,9 @@ herald_status smtp_conn_new(struct herald_loop *loop, const struct herald_addres
                             void *arg, struct smtp_conn **conn_out, struct herald_diag *diag);
 void smtp_conn_free(struct smtp_conn **conn);
 
-/* smtp_conn_set_stream - send and receive through ops/ctx from now on */
+/* smtp_conn_set_stream - send and receive through ops/ctx from now on; what
+ * the stream holds or waits for is looked at from the loop, after the caller
+ * has started it (smtp_tls_start) */
 void smtp_conn_set_stream(struct smtp_conn *c, const struct smtp_stream_ops *ops, void *ctx);
 int smtp_conn_fd(const struct smtp_conn *c);
 
@@ -79,7 +95,8 @@ herald_status smtp_conn_flush(struct smtp_conn *c);
 
 /* smtp_conn_input - the unconsumed input (borrowed), its length in *len_out */
 const char *smtp_conn_input(const struct smtp_conn *c, size_t *len_out);
-/* smtp_conn_consume - drop n octets from the front of the input */
+/* smtp_conn_consume - drop n octets from the front of the input; input the
+ * stream holds comes as SMTP_CONN_INPUT from the loop once there is room */
 void smtp_conn_consume(struct smtp_conn *c, size_t n);
 
 /* smtp_conn_peer - "ADDR:PORT" ("[::1]:25" for IPv6) */

@@ -36,6 +36,8 @@ struct smtp_tls {
     int fd;
     mbedtls_ssl_context ssl;
     enum hs_state hs;
+    bool want_write;                  /* the last step or read was blocked writing */
+    size_t wlen;                      /* a write that would block: its length, else 0 */
     uint32_t flags;                   /* verification result */
     void (*done_fn)(void *arg);
     void *done_arg;
@@ -270,6 +272,8 @@ step(struct smtp_tls *t)
     int rc = mbedtls_ssl_handshake(&t->ssl);
     char err[160];
 
+    /* Blocked writing, the handshake goes on when the socket takes output. */
+    t->want_write = rc == MBEDTLS_ERR_SSL_WANT_WRITE;
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
         return 0;
     t->flags = mbedtls_ssl_get_verify_result(&t->ssl);
@@ -316,6 +320,7 @@ tls_recv(void *ctx, void *buf, size_t n)
         return -1;
     }
     rc = mbedtls_ssl_read(&t->ssl, buf, n > 16384 ? 16384 : n);
+    t->want_write = rc == MBEDTLS_ERR_SSL_WANT_WRITE;   /* an alert, say */
     if (rc > 0)
         return rc;
     if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
@@ -329,7 +334,13 @@ tls_recv(void *ctx, void *buf, size_t n)
     return -1;
 }
 
-/* tls_send - stream send: encrypt; nothing goes out before the handshake ends */
+/*
+ * tls_send - stream send: encrypt; nothing goes out before the handshake ends.
+ * A write that would block has made its record already: mbed TLS must be
+ * called again with the same length, for it then only flushes that record
+ * and reports the length it was given as sent.  Any more octets queued in
+ * the meantime would be counted as sent and never be.
+ */
 static ssize_t
 tls_send(void *ctx, const void *buf, size_t n)
 {
@@ -340,10 +351,22 @@ tls_send(void *ctx, const void *buf, size_t n)
         errno = t->hs == HS_FAILED ? EPROTO : EAGAIN;
         return -1;
     }
-    rc = mbedtls_ssl_write(&t->ssl, buf, n > 16384 ? 16384 : n);
-    if (rc >= 0)
+    if (t->wlen > 0 && n < t->wlen) {
+        snprintf(t->error, sizeof t->error, "TLS write retried with fewer octets");
+        errno = EINVAL;
+        return -1;
+    }
+    if (t->wlen > 0)
+        n = t->wlen;
+    else if (n > 16384)
+        n = 16384;
+    rc = mbedtls_ssl_write(&t->ssl, buf, n);
+    if (rc >= 0) {
+        t->wlen = 0;
         return rc;
+    }
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        t->wlen = n;
         errno = EAGAIN;
         return -1;
     }
@@ -352,7 +375,28 @@ tls_send(void *ctx, const void *buf, size_t n)
     return -1;
 }
 
-static const struct smtp_stream_ops tls_ops = { tls_recv, tls_send };
+/* tls_pending - plaintext mbed TLS holds (the rest of a record larger than
+ * recv's n): the socket is empty by then, no readable event will come */
+static bool
+tls_pending(void *ctx)
+{
+    struct smtp_tls *t = ctx;
+
+    return t->hs == HS_DONE
+           && (mbedtls_ssl_get_bytes_avail(&t->ssl) > 0 || mbedtls_ssl_check_pending(&t->ssl));
+}
+
+/* tls_wants_write - the handshake (or an alert) waits for the socket to take output */
+static bool
+tls_wants_write(void *ctx)
+{
+    const struct smtp_tls *t = ctx;
+
+    return t->want_write && t->hs != HS_FAILED;
+}
+
+static const struct smtp_stream_ops tls_ops = { tls_recv, tls_send, tls_pending,
+                                                tls_wants_write };
 
 /* smtp_tls_stream - the TLS stream ops */
 const struct smtp_stream_ops *

@@ -7,12 +7,15 @@
  * socket and then moves bytes through struct smtp_stream_ops, so the
  * smtp_conn input buffer fills with plaintext.
  *
- * The handshake is driven from the connection's read events: the session
- * calls smtp_tls_start() once (ClientHello goes out), every later readable
- * event steps it through the stream's recv, which reports "would block"
- * until application data arrives.  When the handshake ends, done_fn runs
- * from the loop (never from inside a recv); a failed handshake makes recv
- * fail with EPROTO and smtp_tls_error() says why.
+ * The handshake is driven through the stream's recv: the session calls
+ * smtp_tls_start() once (ClientHello goes out), every later readable event
+ * steps it, and so does a writable one while a step is blocked writing (the
+ * stream's wants_write), and recv reports "would block" until application
+ * data arrives.  When the handshake ends, done_fn runs from the loop (never
+ * from inside a recv); a failed handshake makes recv fail with EPROTO and
+ * smtp_tls_error() says why.  A record may hold more plaintext than recv
+ * asks for: the stream's pending says so, and the connection pulls the rest
+ * without waiting for the socket.
  *
  * The host name is always given to mbed TLS (SNI, and the name check:
  * mbed TLS 2.28 checks names only when it was set, CVE-2025-27809).

@@ -2,7 +2,8 @@
 # made by tests/lib/make_certs.sh each run.
 check_PROGRAMS += tests/unit/test_smtp_tls
 TESTS += tests/unit/test_smtp_tls
-EXTRA_DIST += tests/servers/starttls_junk_smtpd.py tests/lib/make_certs.sh
+EXTRA_DIST += tests/servers/starttls_junk_smtpd.py tests/servers/tls_bulk_smtpd.py \
+	tests/lib/make_certs.sh
 
 tests_unit_test_smtp_tls_SOURCES = tests/unit/test_smtp_tls.c
 tests_unit_test_smtp_tls_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(MBEDTLS_CFLAGS) \
