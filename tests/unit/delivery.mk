@@ -12,3 +12,11 @@ tests_unit_test_file_device_SOURCES = tests/unit/test_file_device.c
 tests_unit_test_file_device_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_file_device_LDADD = core/libherald.la $(CUNIT_LIBS)
 EXTRA_tests_unit_test_file_device_DEPENDENCIES = devices/device-file.la
+
+# test_submit: herald_submit/herald_run through the public API, file devices.
+check_PROGRAMS += tests/unit/test_submit
+TESTS += tests/unit/test_submit
+tests_unit_test_submit_SOURCES = tests/unit/test_submit.c
+tests_unit_test_submit_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_submit_LDADD = core/libherald.la $(CUNIT_LIBS)
+EXTRA_tests_unit_test_submit_DEPENDENCIES = devices/device-file.la
