@@ -18,45 +18,16 @@ OUT=$T_DIR/out ERR=$T_DIR/err TRACE=$T_DIR/trace.log CONF=$T_DIR/herald.conf
 DNSMASQ=${DNSMASQ:-/usr/sbin/dnsmasq}
 [ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
 
-# free_port FAMILY ADDR PROTO - a port the kernel hands out on ADDR now
-free_port() {
-  "$TEST_PYTHON" -c '
-import socket, sys
-fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
-kind = socket.SOCK_DGRAM if sys.argv[3] == "udp" else socket.SOCK_STREAM
-s = socket.socket(fam, kind)
-s.bind((sys.argv[2], 0))
-print(s.getsockname()[1])' "$1" "$2" "$3"
-}
-PORT6=$(free_port 6 ::1 tcp) || hard_error "no IPv6 loopback (::1) on this machine"
-DNS_PORT=$(free_port 4 127.0.0.1 udp) || hard_error "no free UDP port"
+PORT6=$(free_port ::1 tcp) || hard_error "no IPv6 loopback (::1) on this machine"
+DNS_PORT=$(free_port 127.0.0.1 udp) || hard_error "no free UDP port"
 
 start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
   --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --log-facility=/dev/null \
   --local=/test/ --mx-host=v6.test,mx.v6.test,10 \
   --host-record=mx.v6.test,"$NET.2",::1 \
   2>"$T_DIR/dnsmasq.err" </dev/null
-# The answer must carry both records before any check runs (bounded: 10 s).
-"$TEST_PYTHON" - "$DNS_PORT" <<'PY' || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
-import socket, struct, sys, time
-port = int(sys.argv[1])
-q = struct.pack(">HHHHHH", 0x4243, 0x0100, 1, 0, 0, 0)
-q += b"".join(bytes([len(p)]) + p for p in (b"mx", b"v6", b"test")) + b"\0" + struct.pack(">HH", 28, 1)
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.2)
-    try:
-        s.sendto(q, ("127.0.0.1", port))
-        data = s.recv(4096)
-        if data[:2] == b"\x42\x43" and struct.unpack(">H", data[6:8])[0] >= 1:
-            sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        s.close()
-sys.exit(1)
-PY
+# The name must resolve before any check runs (bounded: 10 s).
+wait_dns "$DNS_PORT" mx.v6.test 28 || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
 
 mkdir "$T_DIR/cap"
 start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/capture_smtpd.py" ::1 "$PORT6" "$T_DIR/cap" \

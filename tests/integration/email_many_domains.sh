@@ -14,12 +14,6 @@ NET=127.77.18
 OUT=$T_DIR/out ERR=$T_DIR/err TRACE=$T_DIR/trace.log CONF=$T_DIR/herald.conf
 DNSMASQ=${DNSMASQ:-/usr/sbin/dnsmasq}
 [ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
-free_port() {   # free_port ADDR PROTO
-  "$TEST_PYTHON" -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[2] == "udp" else socket.SOCK_STREAM)
-s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1" "$2"
-}
 DNS_PORT=$(free_port 127.0.0.1 udp)
 SMTP_PORT=$(free_port "$NET.2" tcp)
 start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
@@ -28,6 +22,7 @@ start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= 
 start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/fault_smtpd.py" "$NET.2" "$SMTP_PORT" \
   --mode ok --record "$T_DIR/mx.rec" >/dev/null </dev/null
 wait_for_port "$NET.2" "$SMTP_PORT" 15 || hard_error "fault_smtpd.py did not start"
+wait_dns "$DNS_PORT" d1.many.test 1 || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
 
 # conf [PARALLEL_SETTING] - $CONF with the device "email"
 conf() {

@@ -130,6 +130,44 @@ PY
   fi
 }
 
+# free_port ADDR tcp|udp - a port the kernel hands out on ADDR (IPv4 or IPv6) right now
+free_port() {
+  "$TEST_PYTHON" -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+kind = socket.SOCK_DGRAM if sys.argv[2] == "udp" else socket.SOCK_STREAM
+s = socket.socket(fam, kind)
+s.bind((sys.argv[1], 0))
+print(s.getsockname()[1])' "$1" "$2"
+}
+
+# wait_dns PORT NAME TYPE - poll until the DNS server on 127.0.0.1:PORT gives
+# at least one answer record of TYPE (a number: 1 A, 15 MX, 28 AAAA) for NAME,
+# every 200 ms, for at most 10 s.  Returns 1 on timeout.
+wait_dns() {
+  "$TEST_PYTHON" - "$@" <<'PY'
+import socket, struct, sys, time
+port, name, qtype = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p for p in name.encode().split(b".")) + b"\0"
+q += struct.pack(">HH", qtype, 1)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.2)
+    try:
+        s.sendto(q, ("127.0.0.1", port))
+        data = s.recv(4096)
+        if data[:2] == b"\x42\x42" and struct.unpack(">H", data[6:8])[0] >= 1:
+            sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        s.close()
+sys.exit(1)
+PY
+}
+
 # start_bg CMD... - start CMD in the background, remember it for cleanup
 start_bg() {
   "$@" &

@@ -21,39 +21,9 @@
 # shellcheck source=tests/lib/common.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
 
-# email_free_port IP PROTO - a port the kernel hands out on IP right now
-email_free_port() {
-  "$TEST_PYTHON" -c '
-import socket, sys
-kind = socket.SOCK_DGRAM if sys.argv[2] == "udp" else socket.SOCK_STREAM
-s = socket.socket(socket.AF_INET, kind)
-s.bind((sys.argv[1], 0))
-print(s.getsockname()[1])' "$1" "$2"
-}
-
-# email_wait_dns PORT - poll until dnsmasq answers an MX query (bounded, 10 s)
-email_wait_dns() {
-  "$TEST_PYTHON" - "$1" <<'PY'
-import socket, struct, sys, time
-port = int(sys.argv[1])
-q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
-q += b"".join(bytes([len(p)]) + p for p in (b"demo", b"test")) + b"\0" + struct.pack(">HH", 15, 1)
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.2)
-    try:
-        s.sendto(q, ("127.0.0.1", port))
-        data = s.recv(4096)
-        if data[:2] == b"\x42\x42" and struct.unpack(">H", data[6:8])[0] >= 2:
-            sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        s.close()
-sys.exit(1)
-PY
-}
+# The older names, still used by some scripts.
+email_free_port() { free_port "$@"; }
+email_wait_dns() { wait_dns "$1" demo.test 15; }
 
 # email_env_init BLOCK - temp dir, addresses, the DNS server; exports the names
 email_env_init() {
@@ -63,7 +33,7 @@ email_env_init() {
   MX1_IP=$NET.2
   MX2_IP=$NET.3
   SH_IP=$NET.9
-  SMTP_PORT=$(email_free_port "$NET.1" tcp) || hard_error "no free TCP port"
+  SMTP_PORT=$(free_port "$NET.1" tcp) || hard_error "no free TCP port"
   OUT=$T_DIR/out
   ERR=$T_DIR/err
   TRACE=$T_DIR/trace.log
@@ -73,7 +43,7 @@ email_env_init() {
   command -v "$DNSMASQ" >/dev/null || DNSMASQ=/usr/sbin/dnsmasq
   [ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
   SMTP_SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
-  DNS_PORT=$(email_free_port 127.0.0.1 udp) || hard_error "no free UDP port"
+  DNS_PORT=$(free_port 127.0.0.1 udp) || hard_error "no free UDP port"
   start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
     --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --log-facility=/dev/null \
     --local=/test/ \
@@ -82,7 +52,7 @@ email_env_init() {
     --mx-host=twin.test,mx1.demo.test,10 \
     --mx-host=null.test,.,0 --host-record=null.test,"$MX1_IP" \
     2>"$T_DIR/dnsmasq.err" </dev/null
-  email_wait_dns "$DNS_PORT" || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
+  wait_dns "$DNS_PORT" demo.test 15 || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
 }
 
 # email_start_fault NAME IP MODE - fault_smtpd.py on IP:$SMTP_PORT, records in $T_DIR/NAME.rec
