@@ -1,7 +1,7 @@
 /*
  * main.c - the herald command: global options, then one command
  *
- *   herald [-c FILE] check | devices | route ... | send ...
+ *   herald [-c FILE] check | devices | options ... | route ... | send ...
  *
  * The device file is -c FILE, else $HERALD_CONF, else $sysconfdir/herald.conf
  * (herald_default_config_path()).
@@ -21,6 +21,7 @@ struct command {
 static const struct command commands[] = {
     { "check", cmd_check, "validate the device file and load its modules" },
     { "devices", cmd_devices, "list the devices, their modules and where they are defined" },
+    { "options", cmd_options, "list the options a module accepts, read from the module" },
     { "route", cmd_route, "show the route plan for a domain or address; nothing is sent" },
     { "send", cmd_send, "send a message through a device" },
 };

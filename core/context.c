@@ -448,6 +448,37 @@ herald_device_module(const struct herald_device *dev, size_t index, const char *
     return HERALD_OK;
 }
 
+/* herald_module_lookup - KIND-NAME from the plugin folders, loaded on first use */
+herald_status
+herald_module_lookup(struct herald_context *ctx, const char *kind, const char *name,
+                     const struct herald_module **mod_out, const char **path_out,
+                     struct herald_diag *diag)
+{
+    const struct herald_module *mod = NULL;
+    const char *path;
+    unsigned k;
+    herald_status st;
+
+    if (ctx == NULL || kind == NULL || name == NULL || mod_out == NULL)
+        return herald_diag_set(diag, HERALD_E_INVAL, "",
+                               "herald_module_lookup: missing argument");
+    for (k = HERALD_KIND_DEVICE; k <= HERALD_KIND_TRANSPORT; k++)
+        if (strcmp(herald_module_kind_name(k), kind) == 0)
+            break;
+    if (k > HERALD_KIND_TRANSPORT)
+        return herald_diag_set(diag, HERALD_E_INVAL, "",
+                               "unknown module kind \"%.32s\" (device, route or transport)",
+                               kind);
+    st = registry_find(ctx->registry, k, name, &mod, diag);
+    if (st != HERALD_OK)
+        return st;
+    path = registry_module_path(ctx->registry, mod);
+    *mod_out = mod;
+    if (path_out != NULL)
+        *path_out = path ? path : "";
+    return HERALD_OK;
+}
+
 /* send_done - the delivery finished: keep its outcome */
 static void
 send_done(void *arg, struct herald_outcome *outcome)

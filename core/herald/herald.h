@@ -68,6 +68,19 @@ herald_status herald_device_module(const struct herald_device *dev, size_t index
                                    const char **path_out);
 
 /*
+ * herald_module_lookup - the module KIND-NAME, kind "device", "route" or
+ * "transport", found in the context's plugin folders as KIND-NAME.so and
+ * loaded if the device file did not load it already, through the same loader
+ * and its refusals (herald/module.h).  *mod_out and *path_out (may be NULL)
+ * are borrowed from ctx.  HERALD_E_NOTFOUND when no folder holds the file
+ * (diag names the folders searched); HERALD_E_MODULE when the file is
+ * refused; HERALD_E_INVAL for another kind or a missing argument.
+ */
+herald_status herald_module_lookup(struct herald_context *ctx, const char *kind,
+                                   const char *name, const struct herald_module **mod_out,
+                                   const char **path_out, struct herald_diag *diag);
+
+/*
  * herald_send - deliver msg through dev and wait for every recipient's result.
  * HERALD_OK means every recipient has a result in *outcome_out (which may be
  * deferred or failed); an error status means no outcome was made

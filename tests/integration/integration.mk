@@ -4,6 +4,7 @@
 # the CLI ones again against the installed herald.
 herald_cli_tests = \
 	tests/integration/cli_check.sh \
+	tests/integration/cli_options.sh \
 	tests/integration/cli_send_file.sh
 
 dist_check_SCRIPTS += $(herald_cli_tests)
