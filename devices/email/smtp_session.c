@@ -341,6 +341,7 @@ end_transaction(struct smtp_session *s)
 static void
 drop_conn(struct smtp_session *s)
 {
+    smtp_tls_close_notify(s->tls);    /* while the socket is still open */
     smtp_conn_free(&s->conn);
     smtp_tls_free(&s->tls);           /* after the connection: it used the tls as ctx */
     s->starttls_refused = false;

@@ -68,6 +68,9 @@ herald_status smtp_tls_new(struct smtp_tls_config *cfg, struct herald_loop *loop
                            const char *host, void (*done_fn)(void *arg), void *arg,
                            struct smtp_tls **tls_out);
 void smtp_tls_free(struct smtp_tls **tls);
+/* smtp_tls_close_notify - send the closure alert (once, best effort) before
+ * the socket closes; nothing before the handshake has completed */
+void smtp_tls_close_notify(struct smtp_tls *t);
 
 /* smtp_tls_stream - the ops to give smtp_conn_set_stream() with the tls as ctx */
 const struct smtp_stream_ops *smtp_tls_stream(void);

@@ -216,6 +216,11 @@ else
   fail "trace order: verification line $hs, greeting $greet, EHLO $ehlo:"
   sed 's/^/  | /' "$TRACE" >&2
 fi
+# A clean TLS end: herald sends close_notify before closing, so s_server
+# sees no truncation (RFC 5246 7.2.1).  Only the lines after the handshake
+# count: the wait_for_port probe before it is an EOF without TLS.
+sed -n '/^Protocol version:/,$p' "$T_DIR/ok.log" >"$T_DIR/ok.after-handshake.log"
+not_in "s_server: a closure alert, not a bare EOF" "$T_DIR/ok.after-handshake.log" "unexpected eof"
 no_secret "implicit TLS delivery" "$TRACE" "$OUT" "$ERR"
 no_sanitizer "implicit TLS delivery"
 
@@ -275,6 +280,10 @@ plain_server() {
 }
 plain_server plain-greeting ok
 expect_grep "plain-greeting: trace" "$T_DIR/plain-greeting.trace" "TLS handshake failed"
+# No certificate came: the trace must not call the verification "ok".
+expect_grep "plain-greeting: nothing verified" "$T_DIR/plain-greeting.trace" \
+  "verification: not done (no certificate received)"
+not_in "plain-greeting: no 'verification: ok'" "$T_DIR/plain-greeting.trace" "verification: ok"
 plain_server plain-silent hang
 expect_grep "plain-silent: trace" "$T_DIR/plain-silent.trace" \
   "timeout (TLS) while in the TLS handshake"
