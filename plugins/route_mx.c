@@ -32,17 +32,17 @@ static const struct mx_options mx_defaults = {
 #define O(f) offsetof(struct mx_options, f)
 static const struct herald_option mx_option_table[] = {
     { "port", HERALD_OPT_INT, O(port), 0, 1, 65535, NULL, NULL, 0, NULL,
-      "TCP port of the MX hosts (25)" },
+      "TCP port of the MX hosts" },
     { "seed", HERALD_OPT_INT, O(seed), 0, 0, INT64_MAX, NULL, NULL, 0, NULL,
       "order of equal MX preferences: 0 random, else repeatable" },
     { "family", HERALD_OPT_ENUM, O(family), 0, 0, 0, mx_family_words, NULL, 0, NULL,
       "any | ipv4 | ipv6 | prefer-ipv4 | prefer-ipv6" },
     { "max_hops", HERALD_OPT_INT, O(max_hops), 0, 1, 100, NULL, NULL, 0, NULL,
-      "MX hosts kept in the plan (10)" },
+      "MX hosts kept in the plan" },
     { "max_addresses", HERALD_OPT_INT, O(max_addresses), 0, 1, 64, NULL, NULL, 0, NULL,
-      "addresses kept per host (5, like Postfix smtp_mx_address_limit)" },
+      "addresses kept per host (like Postfix smtp_mx_address_limit)" },
     { "allow_ip_mx", HERALD_OPT_BOOL, O(allow_ip_mx), 0, 0, 0, NULL, NULL, 0, NULL,
-      "accept an MX that names an IP address (false)" },
+      "accept an MX that names an IP address" },
     HERALD_OPT_END
 };
 #undef O

@@ -41,7 +41,7 @@ static const struct herald_option mxsh_option_table[] = {
     { "smarthost", HERALD_OPT_STRLIST, O(smarthost), HERALD_OPT_REQUIRED, 0, 0, NULL, NULL, 0,
       NULL, "last-resort relays, in order: host[:port] or [address]:port" },
     { "port", HERALD_OPT_INT, O(port), 0, 1, 65535, NULL, NULL, 0, NULL,
-      "port of MX hosts and of relays written without one (25)" },
+      "port of MX hosts and of relays written without one" },
     { "seed", HERALD_OPT_INT, O(seed), 0, 0, INT64_MAX, NULL, NULL, 0, NULL,
       "order of equal MX preferences: 0 random, else repeatable" },
     { "family", HERALD_OPT_ENUM, O(family), 0, 0, 0, mx_family_words, NULL, 0, NULL,
@@ -49,9 +49,9 @@ static const struct herald_option mxsh_option_table[] = {
     { "max_hops", HERALD_OPT_INT, O(max_hops), 0, 1, 100, NULL, NULL, 0, NULL,
       "MX hosts kept in the plan (10); the relays come on top" },
     { "max_addresses", HERALD_OPT_INT, O(max_addresses), 0, 1, 64, NULL, NULL, 0, NULL,
-      "addresses kept per host (5)" },
+      "addresses kept per host" },
     { "allow_ip_mx", HERALD_OPT_BOOL, O(allow_ip_mx), 0, 0, 0, NULL, NULL, 0, NULL,
-      "accept an MX that names an IP address (false)" },
+      "accept an MX that names an IP address" },
     HERALD_OPT_END
 };
 #undef O

@@ -32,11 +32,11 @@ static const struct herald_option smarthost_option_table[] = {
     { "smarthost", HERALD_OPT_STRLIST, O(smarthost), HERALD_OPT_REQUIRED, 0, 0, NULL, NULL, 0,
       NULL, "relays, tried in order: host[:port] or [address]:port" },
     { "port", HERALD_OPT_INT, O(port), 0, 1, 65535, NULL, NULL, 0, NULL,
-      "port for entries without one (25)" },
+      "port for entries without one" },
     { "family", HERALD_OPT_ENUM, O(family), 0, 0, 0, mx_family_words, NULL, 0, NULL,
       "any | ipv4 | ipv6 | prefer-ipv4 | prefer-ipv6" },
     { "max_addresses", HERALD_OPT_INT, O(max_addresses), 0, 1, 64, NULL, NULL, 0, NULL,
-      "addresses kept per relay (5)" },
+      "addresses kept per relay" },
     HERALD_OPT_END
 };
 #undef O

@@ -41,7 +41,7 @@ static const struct herald_option email_option_table[] = {
     { "transport", HERALD_OPT_MODULE, O(transport), HERALD_OPT_REQUIRED, 0, 0, NULL, NULL,
       HERALD_KIND_TRANSPORT, "name", "transport and its options" },
     { "parallel_domains", HERALD_OPT_INT, O(parallel_domains), 0, 1, 1000, NULL, NULL, 0, NULL,
-      "recipient domains of one message delivered at the same time (16)" },
+      "recipient domains of one message delivered at the same time" },
     HERALD_OPT_END
 };
 #undef O

@@ -78,7 +78,7 @@ static const struct herald_option smtp_auth_table[] = {
     { "mechanisms", HERALD_OPT_STRLIST, A(mechanisms), 0, 0, 0, NULL, NULL, 0, NULL,
       "allowed SASL mechanisms: PLAIN, LOGIN, XOAUTH2 (default: all)" },
     { "allow_plaintext", HERALD_OPT_BOOL, A(allow_plaintext), 0, 0, 0, NULL, NULL, 0, NULL,
-      "allow AUTH over a connection without TLS (default: false)" },
+      "allow AUTH over a connection without TLS" },
     HERALD_OPT_END
 };
 #undef A

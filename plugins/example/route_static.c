@@ -69,7 +69,7 @@ static const struct herald_option static_option_table[] = {
     { "fallback", HERALD_OPT_ENUM, O(fallback), 0, 0, 0, fallback_words, NULL, 0, NULL,
       "no entry matches: \"mx\" walks the MX records, \"fail\" refuses (5.4.4)" },
     { "port", HERALD_OPT_INT, O(port), 0, 1, 65535, NULL, NULL, 0, NULL,
-      "port of relays written without one, and of MX hosts (25)" },
+      "port of relays written without one, and of MX hosts" },
     HERALD_OPT_END
 };
 #undef O
