@@ -11,3 +11,4 @@ include tests/unit/tls.mk
 include tests/integration/email.mk
 include tests/integration/sink.mk
 include tests/integration/tls_server.mk
+include tests/fuzz/fuzz.mk
