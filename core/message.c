@@ -189,23 +189,58 @@ domain_check(const char *d)
     return NULL;
 }
 
-/* local_check - the part before the last '@': 1..64 octets, '@' only when quoted */
+/* is_atext - RFC 5321 atext, with RFC 6531's UTF-8 octets (checked as UTF-8 elsewhere) */
+static int
+is_atext(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || c >= 0x80 || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/*
+ * local_check - the part before the last '@': 1..64 octets, a Dot-string
+ * (atoms of atext joined by single dots) or a Quoted-string (RFC 5321 4.1.2),
+ * so what reaches MAIL FROM and RCPT TO is an address a server can parse.
+ */
 static const char *
 local_check(const char *local, size_t len)
 {
     size_t i;
-    int quoted;
 
     if (len == 0)
         return "empty local part";
     if (len > 64)
         return "local part is longer than 64 octets";
-    quoted = len >= 2 && local[0] == '"' && local[len - 1] == '"';
+    if (local[0] == '"') {
+        if (len < 2 || local[len - 1] != '"')
+            return "unterminated quoted local part";
+        for (i = 1; i + 1 < len; i++) {
+            unsigned char c = (unsigned char)local[i];
+
+            if (c == '\\') {
+                if (++i + 1 >= len)
+                    return "'\\' at the end of a quoted local part";
+                continue;
+            }
+            if (c == '"')
+                return "stray '\"' in the local part";
+        }
+        return NULL;
+    }
     for (i = 0; i < len; i++) {
-        if (local[i] == '@' && !quoted)
+        unsigned char c = (unsigned char)local[i];
+
+        if (c == '.') {
+            if (i == 0 || i + 1 == len || local[i + 1] == '.')
+                return "a dot at the start or end of the local part, or two in a row";
+            continue;
+        }
+        if (c == '@')
             return "'@' in an unquoted local part";
-        if (local[i] == '"' && !quoted)
+        if (c == '"')
             return "stray '\"' in the local part";
+        if (!is_atext(c))
+            return "a character not allowed in an unquoted local part (quote it)";
     }
     return NULL;
 }

@@ -105,6 +105,44 @@ ref_domain(const char *d)
     return true;
 }
 
+/* ref_local - RFC 5321 4.1.2 Local-part: Dot-string or Quoted-string
+ * (UTF-8 octets count as atext and qtext, RFC 6531) */
+static bool
+ref_local(const char *l, size_t n)
+{
+    static const char specials[] = "!#$%&'*+-/=?^_`{|}~";
+    size_t i;
+
+    if (l[0] == '"') {
+        bool escaped = false;
+
+        if (n < 2 || l[n - 1] != '"')
+            return false;
+        for (i = 1; i < n - 1; i++) {
+            if (escaped)
+                escaped = false;
+            else if (l[i] == '\\')
+                escaped = true;
+            else if (l[i] == '"')
+                return false;
+        }
+        return !escaped;   /* the closing quote must not be escaped */
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)l[i];
+        bool atext = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                     || c >= 0x80 || (c != 0 && memchr(specials, c, sizeof specials - 1));
+
+        if (c == '.') {
+            if (i == 0 || i + 1 == n || l[i + 1] == '.')
+                return false;
+        } else if (!atext) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* reference - the documented rules, in one place */
 static bool
 reference(const char *a, bool need_domain)
@@ -130,10 +168,8 @@ reference(const char *a, bool need_domain)
     local = (size_t)(at - a);
     if (local < 1 || local > 64)
         return false;
-    if (!(local >= 2 && a[0] == '"' && a[local - 1] == '"'))
-        for (i = 0; i < local; i++)
-            if (a[i] == '@' || a[i] == '"')
-                return false;
+    if (!ref_local(a, local))
+        return false;
     return ref_domain(at + 1);
 }
 

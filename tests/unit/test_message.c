@@ -101,6 +101,16 @@ test_address_table(void)
         { "a@[IPv6:::1]", 1 },
         { "\"odd@local\"@example.com", 1 },
         { "a@xn--bcher-kva.example", 1 },
+        { "o'brien+tag=x@example.com", 1 },             /* atext specials */
+        { "\"a,b;c\"@example.com", 1 },                 /* quoted: anything printable */
+        { "\"a\\\"b\"@example.com", 1 },               /* quoted-pair */
+        { ".a@example.com", 0 },
+        { "a.@example.com", 0 },
+        { "a..b@example.com", 0 },
+        { "a,b@example.com", 0 },                       /* needs quoting */
+        { "a(b)@example.com", 0 },
+        { "\"ab@example.com", 0 },                       /* unterminated quote */
+        { "\"a\\\"@example.com", 0 },                   /* escaped closing quote */
         { "a\r@example.com", 0 },
         { "a@example.com\n", 0 },
         { "a@exa\r\nmple.com", 0 },
