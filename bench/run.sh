@@ -187,7 +187,7 @@ done
   echo
   echo "* Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "* Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r), $(uname -m)"
-  echo "* Herald: commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD 2>/dev/null || echo ' (working tree had local changes)'), built with CFLAGS=-O2, no sanitizers"
+  echo "* Herald: commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || echo ' (working tree had local changes)'), built with CFLAGS=-O2, no sanitizers"
   echo "* Reproduce: \`bench/run.sh${ARGS:+ $ARGS}\` (from the source tree; it configures $(basename "$BUILD")/ and runs \`make bench\`)"
   echo "* Sink: \`${SINK_CMD[*]}\` (the port is chosen per run)"
   echo "* Reference: \`smtp-source -s 1|$PAR [-d] -m $COUNT -l 4096 -f a@x.test -t b@y.test $HOST:PORT\`"
