@@ -509,6 +509,12 @@ start_mail(struct smtp_session *s)
         herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
                          "%s: DSN not offered: NOTIFY, RET and ENVID are not passed on "
                          "(each recipient's outcome is still reported)", s->peer);
+    if (m->eight_bit && !(s->ehlo.flags & SMTP_EXT_8BITMIME))
+        /* RFC 6152 wants a conversion Herald does not make: say so, so an
+         * administrator seeing mangled text knows where it started. */
+        herald_trace_log(s->trace, HERALD_TRACE_WARN, SUBSYS,
+                         "%s: the body has 8-bit octets and the server does not offer "
+                         "8BITMIME: sent unconverted", s->peer);
     st = smtp_mail_params(m, s->ehlo.flags, params, sizeof params);
     if (st != HERALD_OK) {
         fail_local(s, st, "cannot build the MAIL parameters: %s", herald_strerror(st));

@@ -15,7 +15,8 @@ herald_email_tests = \
 	tests/integration/email_ipv6.sh \
 	tests/integration/email_dsn_utf8.sh \
 	tests/integration/email_many_domains.sh \
-	tests/integration/email_parallel.sh
+	tests/integration/email_parallel.sh \
+	tests/integration/email_8bit.sh
 
 dist_check_SCRIPTS += $(herald_email_tests)
 TESTS += $(herald_email_tests)
