@@ -22,7 +22,8 @@ tests_unit_test_smtp_ehlo_SOURCES = tests/unit/test_smtp_ehlo.c
 tests_unit_test_smtp_ehlo_CFLAGS = $(smtp_test_cflags)
 tests_unit_test_smtp_ehlo_LDADD = $(smtp_test_ldadd)
 
-tests_unit_test_smtp_session_SOURCES = tests/unit/test_smtp_session.c
+tests_unit_test_smtp_session_SOURCES = tests/unit/test_smtp_session.c \
+	tests/unit/test_servers.c tests/unit/test_servers.h
 tests_unit_test_smtp_session_CFLAGS = $(smtp_test_cflags)
 tests_unit_test_smtp_session_LDADD = $(smtp_test_ldadd)
 

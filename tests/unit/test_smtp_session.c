@@ -27,6 +27,7 @@
 #include "smtp_body.h"
 #include "smtp_ehlo.h"
 #include "smtp_session.h"
+#include "test_servers.h"
 #include "trace_sink.h"
 
 #define MAX_RCPT 4
@@ -40,21 +41,6 @@ static struct herald_trace trace;
 
 /* ---- servers ------------------------------------------------------------ */
 
-struct server {
-    pid_t pid;
-    int out_fd;                       /* its stdout, for READY */
-};
-
-/* now_ms - monotonic milliseconds */
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* test_ip - this test's own loopback address */
 static void
 test_ip(int n, char *buf, size_t cap)
@@ -62,123 +48,19 @@ test_ip(int n, char *buf, size_t cap)
     snprintf(buf, cap, "127.0.1.%d", n);
 }
 
-/* port_open - true when something accepts connections on ip:port */
+/* server_start - start a test server on this test's port; a failure fails the setup */
 static int
-port_open(const char *ip, uint16_t port)
+server_start(struct test_server *sv, char *const argv[], const char *ip, int by_port)
 {
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    if (fd < 0)
-        return 0;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &sa.sin_addr);
-    ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    return ok;
-}
-
-/* wait_ready - read the server's stdout until "READY", bounded in time */
-static int
-wait_ready(struct server *sv)
-{
-    char buf[256];
-    size_t len = 0;
-    uint64_t end = now_ms() + WAIT_READY_MS;
-
-    while (now_ms() < end && len < sizeof buf - 1) {
-        struct pollfd p = { sv->out_fd, POLLIN, 0 };
-        ssize_t n;
-
-        if (poll(&p, 1, (int)(end - now_ms())) <= 0)
-            break;
-        n = read(sv->out_fd, buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, "READY") != NULL)
-            return 1;
-    }
-    return 0;
-}
-
-/* wait_port - poll the port until it accepts, bounded in time */
-static int
-wait_port(const char *ip, uint16_t port)
-{
-    uint64_t end = now_ms() + WAIT_READY_MS;
-
-    while (now_ms() < end) {
-        if (port_open(ip, port))
-            return 1;
-        poll(NULL, 0, 20);            /* the poll interval, not a wait for the server */
-    }
-    return 0;
-}
-
-/* server_start - run argv with stdout on a pipe; ready by READY or by the port */
-static int
-server_start(struct server *sv, char *const argv[], const char *ip, int by_port)
-{
-    int p[2];
-
-    sv->pid = -1;
-    sv->out_fd = -1;
-    if (pipe(p) != 0)
-        return 0;
-    sv->pid = fork();
-    if (sv->pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return 0;
-    }
-    if (sv->pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    sv->out_fd = p[0];
-    if (by_port ? wait_port(ip, test_port) : wait_ready(sv))
+    if (test_server_start(sv, argv, ip, test_port, by_port, WAIT_READY_MS))
         return 1;
-    fprintf(stderr, "server %s did not start\n", argv[0]);
     setup_failed = 1;
     return 0;
 }
 
-/* server_stop - SIGTERM, then SIGKILL if it lingers; bounded */
-static void
-server_stop(struct server *sv)
-{
-    uint64_t end;
-    int status;
-
-    if (sv->pid > 0) {
-        kill(sv->pid, SIGTERM);
-        end = now_ms() + 5000;
-        while (waitpid(sv->pid, &status, WNOHANG) == 0) {
-            if (now_ms() > end) {
-                kill(sv->pid, SIGKILL);
-                waitpid(sv->pid, &status, 0);
-                break;
-            }
-            poll(NULL, 0, 10);
-        }
-    }
-    if (sv->out_fd >= 0)
-        close(sv->out_fd);
-    sv->pid = -1;
-    sv->out_fd = -1;
-}
-
 /* start_fault - fault_smtpd.py in mode on 127.0.1.n, recording into record */
 static int
-start_fault(struct server *sv, int n, const char *mode, char *record, size_t cap)
+start_fault(struct test_server *sv, int n, const char *mode, char *record, size_t cap)
 {
     char ip[32], port[16], script[512];
     const char *py = getenv("TEST_PYTHON"), *src = getenv("HERALD_SRC_DIR");
@@ -198,7 +80,7 @@ start_fault(struct server *sv, int n, const char *mode, char *record, size_t cap
 
 /* start_capture - capture_smtpd.py on 127.0.1.n storing into outdir */
 static int
-start_capture(struct server *sv, int n, char *outdir, size_t cap)
+start_capture(struct test_server *sv, int n, char *outdir, size_t cap)
 {
     char ip[32], port[16], script[512];
     const char *py = getenv("TEST_PYTHON"), *src = getenv("HERALD_SRC_DIR");
@@ -218,7 +100,7 @@ start_capture(struct server *sv, int n, char *outdir, size_t cap)
 
 /* start_sink - smtp-sink with extra flags on 127.0.1.n (ready when the port is) */
 static int
-start_sink(struct server *sv, int n, const char *f1, const char *f2)
+start_sink(struct test_server *sv, int n, const char *f1, const char *f2)
 {
     char ip[32], listen[64];
     const char *sinkp = getenv("SMTP_SINK");
@@ -529,7 +411,7 @@ static const char tricky_body[] =
 static void
 test_capture_delivered(void)
 {
-    struct server sv;
+    struct test_server sv;
     char outdir[300], json[512];
     static const char *const rcpts[] = { "alice@herald.test", "bob@herald.test" };
     static const char second[] = "Subject: two\r\n\r\nsecond message\r\n";
@@ -577,14 +459,14 @@ test_capture_delivered(void)
     CU_ASSERT_EQUAL(herald_loop_run(loop, is_closed, &closed, 10000), HERALD_OK);
     smtp_session_free(&s);
     herald_loop_free(&loop);
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_capture_empty_and_big - an empty body, and 3 MB of dot-leading lines */
 static void
 test_capture_empty_and_big(void)
 {
-    struct server sv;
+    struct test_server sv;
     char outdir[300];
     static const char *const rcpts[] = { "carol@herald.test" };
     struct smtp_session_opts o;
@@ -609,14 +491,14 @@ test_capture_empty_and_big(void)
     CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
     check_capture(outdir, 2, big, len);
     free(big);
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_rcpt_one_bad - one good, one 550 recipient: one delivered, one failed */
 static void
 test_rcpt_one_bad(void)
 {
-    struct server sv;
+    struct test_server sv;
     char outdir[300], json[512];
     static const char *const rcpts[] = { "reject-me@herald.test", "good@herald.test" };
     struct smtp_session_opts o;
@@ -633,14 +515,14 @@ test_rcpt_one_bad(void)
     CU_ASSERT_EQUAL(r.res[1], HERALD_RESULT_DELIVERED);
     snprintf(json, sizeof json, "%s/1.json", outdir);
     CU_ASSERT_TRUE(file_has(json, "\"rcpt_tos\": [\"good@herald.test\"]"));
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_rcpt_mixed_fault - 550 and 450 and accepted in one pipelined transaction */
 static void
 test_rcpt_mixed_fault(void)
 {
-    struct server sv;
+    struct test_server sv;
     char record[300];
     static const char *const rcpts[] = { "bad@x.test", "tmp@x.test", "ok@x.test" };
     struct smtp_session_opts o;
@@ -657,14 +539,14 @@ test_rcpt_mixed_fault(void)
     CU_ASSERT_EQUAL(r.res[2], HERALD_RESULT_DELIVERED);
     CU_ASSERT_TRUE(file_has(record, "MAIL FROM:<sender@herald.test> SIZE=1\n"));
     CU_ASSERT_TRUE(file_has(record, "QUIT"));
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_helo_fallback - smtp-sink -e refuses EHLO: HELO, then delivered */
 static void
 test_helo_fallback(void)
 {
-    struct server sv;
+    struct test_server sv;
     static const char *const rcpts[] = { "dave@herald.test" };
     struct smtp_session_opts o;
     struct result r;
@@ -676,14 +558,14 @@ test_helo_fallback(void)
     CU_ASSERT_EQUAL(r.failed, 0);
     CU_ASSERT_EQUAL(r.decided[0], 1);
     CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_refuse_both - EHLO and HELO refused: a permanent session failure */
 static void
 test_refuse_both(void)
 {
-    struct server sv;
+    struct test_server sv;
     char record[300];
     static const char *const rcpts[] = { "erin@herald.test" };
     struct smtp_session_opts o;
@@ -701,14 +583,14 @@ test_refuse_both(void)
     CU_ASSERT_EQUAL(r.decided[0], 0);
     CU_ASSERT_TRUE(file_has(record, "EHLO client.herald.test\nHELO client.herald.test\n"));
     CU_ASSERT_FALSE(file_has(record, "MAIL"));
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_greet_421 - a 421 greeting is a temporary session failure */
 static void
 test_greet_421(void)
 {
-    struct server sv;
+    struct test_server sv;
     char record[300];
     static const char *const rcpts[] = { "f@herald.test" };
     struct smtp_session_opts o;
@@ -722,7 +604,7 @@ test_greet_421(void)
     CU_ASSERT_FALSE(r.permanent);
     CU_ASSERT_EQUAL(strncmp(r.fail_reply, "421 4.3.2", 9), 0);
     CU_ASSERT_EQUAL(r.decided[0], 0);
-    server_stop(&sv);
+    test_server_stop(&sv);
 
     if (!start_fault(&sv, 17, "greet-554", record, sizeof record))
         return;
@@ -731,14 +613,14 @@ test_greet_421(void)
     CU_ASSERT_TRUE(r.permanent);
     CU_ASSERT_EQUAL(strncmp(r.fail_reply, "554 5.3.2", 9), 0);
     CU_ASSERT_FALSE(file_has(record, "EHLO"));
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_dot_450 - smtp-sink -r . : 450 after the dot defers the recipient */
 static void
 test_dot_450(void)
 {
-    struct server sv;
+    struct test_server sv;
     static const char *const rcpts[] = { "g@herald.test", "h@herald.test" };
     struct smtp_session_opts o;
     struct result r;
@@ -752,14 +634,14 @@ test_dot_450(void)
     CU_ASSERT_EQUAL(r.res[1], HERALD_RESULT_DEFERRED);
     CU_ASSERT_EQUAL(strncmp(r.reply[0], "450", 3), 0);
     CU_ASSERT_FALSE(r.possibly[0]);
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_hang - a server that never greets: greeting timeout, bounded */
 static void
 test_hang(void)
 {
-    struct server sv;
+    struct test_server sv;
     char record[300];
     static const char *const rcpts[] = { "i@herald.test" };
     struct smtp_session_opts o;
@@ -770,21 +652,21 @@ test_hang(void)
         return;
     short_opts(&o);
     o.greeting_ms = 400;
-    t0 = now_ms();
+    t0 = test_now_ms();
     run_one(19, &o, rcpts, 1, "x\n", 2, &r);
-    CU_ASSERT_TRUE(now_ms() - t0 < 5000);
+    CU_ASSERT_TRUE(test_now_ms() - t0 < 5000);
     CU_ASSERT_EQUAL(r.failed, 1);
     CU_ASSERT_EQUAL(r.why, HERALD_E_TIMEOUT);
     CU_ASSERT_FALSE(r.permanent);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.fail_reply, "greeting"));
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_slow_dot - no reply to the dot: deferred, possibly delivered */
 static void
 test_slow_dot(void)
 {
-    struct server sv;
+    struct test_server sv;
     char record[300];
     static const char *const rcpts[] = { "j@herald.test" };
     struct smtp_session_opts o;
@@ -800,14 +682,14 @@ test_slow_dot(void)
     CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DEFERRED);
     CU_ASSERT_TRUE(r.possibly[0]);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.reply[0], "possibly delivered"));
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_drop_mid_data - connection lost before the dot: session failure */
 static void
 test_drop_mid_data(void)
 {
-    struct server sv;
+    struct test_server sv;
     char record[300];
     static const char *const rcpts[] = { "k@herald.test" };
     struct smtp_session_opts o;
@@ -828,14 +710,14 @@ test_drop_mid_data(void)
     CU_ASSERT_FALSE(r.permanent);
     CU_ASSERT_EQUAL(r.decided[0], 0);
     free(big);
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* expect_protocol_failure - a hostile mode ends the session, nothing delivered */
 static void
 expect_protocol_failure(int n, const char *mode)
 {
-    struct server sv;
+    struct test_server sv;
     char record[300];
     static const char *const rcpts[] = { "l@herald.test" };
     struct smtp_session_opts o;
@@ -849,7 +731,7 @@ expect_protocol_failure(int n, const char *mode)
     CU_ASSERT_EQUAL(r.why, HERALD_E_PROTOCOL);
     CU_ASSERT_FALSE(r.permanent);
     CU_ASSERT_EQUAL(r.decided[0], 0);
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 static void
@@ -880,7 +762,7 @@ test_pipelined_junk(void)
 static void
 test_size_refused(void)
 {
-    struct server sv;
+    struct test_server sv;
     char record[300];
     static const char *const rcpts[] = { "m@herald.test", "n@herald.test" };
     struct smtp_session_opts o;
@@ -904,7 +786,7 @@ test_size_refused(void)
     CU_ASSERT_FALSE(file_has(record, "MAIL"));
     CU_ASSERT_TRUE(file_has(record, "QUIT"));
     free(big);
-    server_stop(&sv);
+    test_server_stop(&sv);
 }
 
 /* test_connect_refused - nobody listening: a temporary connect failure */

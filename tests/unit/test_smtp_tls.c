@@ -41,6 +41,7 @@
 #include "smtp_ehlo.h"
 #include "smtp_session.h"
 #include "smtp_tls.h"
+#include "test_servers.h"
 #include "trace_sink.h"
 
 #define MAX_RCPT 4
@@ -56,21 +57,6 @@ static struct herald_trace trace;
 
 /* ---- servers ------------------------------------------------------------ */
 
-struct server {
-    pid_t pid;
-    int out_fd;                       /* its stdout, for READY */
-};
-
-/* now_ms - monotonic milliseconds */
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* test_ip - this test's own loopback address */
 static void
 test_ip(int n, char *buf, size_t cap)
@@ -78,118 +64,14 @@ test_ip(int n, char *buf, size_t cap)
     snprintf(buf, cap, "127.0.2.%d", n);
 }
 
-/* port_open - true when something accepts connections on ip:port */
+/* server_start - start a test server on this test's port; a failure fails the setup */
 static int
-port_open(const char *ip, uint16_t port)
+server_start(struct test_server *sv, char *const argv[], const char *ip, int by_port)
 {
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    if (fd < 0)
-        return 0;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &sa.sin_addr);
-    ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    return ok;
-}
-
-/* wait_ready - read the server's stdout until "READY", bounded in time */
-static int
-wait_ready(struct server *sv)
-{
-    char buf[256];
-    size_t len = 0;
-    uint64_t end = now_ms() + WAIT_READY_MS;
-
-    while (now_ms() < end && len < sizeof buf - 1) {
-        struct pollfd p = { sv->out_fd, POLLIN, 0 };
-        ssize_t n;
-
-        if (poll(&p, 1, (int)(end - now_ms())) <= 0)
-            break;
-        n = read(sv->out_fd, buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, "READY") != NULL)
-            return 1;
-    }
-    return 0;
-}
-
-/* wait_port - poll the port until it accepts, bounded in time */
-static int
-wait_port(const char *ip, uint16_t port)
-{
-    uint64_t end = now_ms() + WAIT_READY_MS;
-
-    while (now_ms() < end) {
-        if (port_open(ip, port))
-            return 1;
-        poll(NULL, 0, 20);            /* the poll interval, not a wait for the server */
-    }
-    return 0;
-}
-
-/* server_start - run argv with stdout on a pipe; ready by READY or by the port */
-static int
-server_start(struct server *sv, char *const argv[], const char *ip, int by_port)
-{
-    int p[2];
-
-    sv->pid = -1;
-    sv->out_fd = -1;
-    if (pipe(p) != 0)
-        return 0;
-    sv->pid = fork();
-    if (sv->pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return 0;
-    }
-    if (sv->pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    sv->out_fd = p[0];
-    if (by_port ? wait_port(ip, test_port) : wait_ready(sv))
+    if (test_server_start(sv, argv, ip, test_port, by_port, WAIT_READY_MS))
         return 1;
-    fprintf(stderr, "server %s did not start\n", argv[0]);
     setup_failed = 1;
     return 0;
-}
-
-/* server_stop - SIGTERM, then SIGKILL if it lingers; bounded */
-static void
-server_stop(struct server *sv)
-{
-    uint64_t end;
-    int status;
-
-    if (sv->pid > 0) {
-        kill(sv->pid, SIGTERM);
-        end = now_ms() + 5000;
-        while (waitpid(sv->pid, &status, WNOHANG) == 0) {
-            if (now_ms() > end) {
-                kill(sv->pid, SIGKILL);
-                waitpid(sv->pid, &status, 0);
-                break;
-            }
-            poll(NULL, 0, 10);
-        }
-    }
-    if (sv->out_fd >= 0)
-        close(sv->out_fd);
-    sv->pid = -1;
-    sv->out_fd = -1;
 }
 
 /* py - the Python for test servers */
@@ -219,7 +101,7 @@ cert(const char *name, char *buf, size_t cap)
 
 /* start_capture - capture_smtpd.py on 127.0.2.n; STARTTLS+AUTH with certname */
 static int
-start_capture(struct server *sv, int n, const char *certname, char *outdir, size_t cap)
+start_capture(struct test_server *sv, int n, const char *certname, char *outdir, size_t cap)
 {
     char ip[32], port[16], sc[512], c[400], k[400], base[64];
 
@@ -246,7 +128,7 @@ start_capture(struct server *sv, int n, const char *certname, char *outdir, size
 
 /* start_fault - fault_smtpd.py mode ok (no STARTTLS), recording every line */
 static int
-start_fault(struct server *sv, int n, char *record, size_t cap)
+start_fault(struct test_server *sv, int n, char *record, size_t cap)
 {
     char ip[32], port[16], sc[512];
 
@@ -265,7 +147,7 @@ start_fault(struct server *sv, int n, char *record, size_t cap)
 
 /* start_junk - starttls_junk_smtpd.py in kind (junk, implicit, auth454), recording */
 static int
-start_junk(struct server *sv, int n, const char *kind, char *record, size_t cap)
+start_junk(struct test_server *sv, int n, const char *kind, char *record, size_t cap)
 {
     char ip[32], port[16], sc[512], c[400], k[400];
 
@@ -285,7 +167,7 @@ start_junk(struct server *sv, int n, const char *kind, char *record, size_t cap)
 
 /* start_bulk - tls_bulk_smtpd.py: 15 KB replies to EHLO and MAIL inside TLS */
 static int
-start_bulk(struct server *sv, int n, char *record, size_t cap)
+start_bulk(struct test_server *sv, int n, char *record, size_t cap)
 {
     char ip[32], port[16], sc[512], c[400], k[400];
 
@@ -569,7 +451,7 @@ run_named(int n, const struct smtp_session_opts *opts, const char *name, struct 
 static void
 test_opportunistic_tls(void)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", false);
     struct result r;
@@ -580,7 +462,7 @@ test_opportunistic_tls(void)
         return;
     tls_opts(&o, SMTP_TLS_OPPORTUNISTIC, cfg);
     run_named(1, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_EQUAL(r.decided[0], 1);
     CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
     CU_ASSERT_TRUE(captured(outdir, "\"tls\": true"));
@@ -596,7 +478,7 @@ test_opportunistic_tls(void)
 static void
 test_opportunistic_clear(void)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", false);
     struct result r;
@@ -607,7 +489,7 @@ test_opportunistic_clear(void)
         return;
     tls_opts(&o, SMTP_TLS_OPPORTUNISTIC, cfg);
     run_named(2, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
     CU_ASSERT_TRUE(captured(outdir, "\"tls\": false"));
     CU_ASSERT_TRUE(trace_has(mark, "continuing in clear text"));
@@ -618,7 +500,7 @@ test_opportunistic_clear(void)
 static void
 test_required_no_starttls(void)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", false);
     struct result r;
@@ -628,7 +510,7 @@ test_required_no_starttls(void)
         return;
     tls_opts(&o, SMTP_TLS_REQUIRED, cfg);
     run_named(3, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_EQUAL(r.decided[0], 0);    /* left for another hop, else deferred */
     CU_ASSERT_EQUAL(r.failed, 1);
     CU_ASSERT_EQUAL(r.why, HERALD_E_TLS);
@@ -645,7 +527,7 @@ static void
 verify_case(int n, const char *certname, const char *ca, const char *name, int ok,
             const char *reason)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for(ca, true);
     struct result r;
@@ -656,7 +538,7 @@ verify_case(int n, const char *certname, const char *ca, const char *name, int o
         return;
     tls_opts(&o, SMTP_TLS_VERIFY, cfg);
     run_named(n, &o, name, &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     if (ok) {
         CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
         CU_ASSERT_TRUE(captured(outdir, "\"tls\": true"));
@@ -712,7 +594,7 @@ test_verify_expired(void)
 static void
 test_starttls_injection(void)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", true);
     struct result r;
@@ -723,7 +605,7 @@ test_starttls_injection(void)
         return;
     tls_opts(&o, SMTP_TLS_VERIFY, cfg);
     run_named(8, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
     CU_ASSERT_TRUE(trace_has(mark, "discarding 26 octets received before the TLS handshake"));
     CU_ASSERT_FALSE(trace_has(mark, "injected reply"));
@@ -743,7 +625,7 @@ test_starttls_injection(void)
 static void
 test_tls_large_record(void)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", true);
     struct result r;
@@ -755,7 +637,7 @@ test_tls_large_record(void)
     tls_opts(&o, SMTP_TLS_VERIFY, cfg);
     o.ehlo_ms = o.mail_ms = o.rcpt_ms = 3000;
     run_named(19, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_EQUAL(r.failed, 0);
     CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
     CU_ASSERT_TRUE(trace_has(mark, "X-FILLER-96"));      /* the last filler line of EHLO */
@@ -770,7 +652,7 @@ test_tls_large_record(void)
 static void
 test_implicit_tls(void)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", true);
     struct result r;
@@ -782,7 +664,7 @@ test_implicit_tls(void)
     tls_opts(&o, SMTP_TLS_VERIFY, cfg);
     o.implicit_tls = true;
     run_named(13, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
     CU_ASSERT_TRUE(trace_has(mark, "TLS established"));
     CU_ASSERT_FALSE(trace_has(mark, "C: STARTTLS"));
@@ -796,7 +678,7 @@ test_implicit_tls(void)
 static void
 test_auth_454(void)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", true);
     struct result r;
@@ -808,7 +690,7 @@ test_auth_454(void)
     o.auth_user = "user";
     o.auth_secret = "secret-454-3";
     run_named(14, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_EQUAL(r.decided[0], 0);
     CU_ASSERT_EQUAL(r.failed, 1);
     CU_ASSERT_FALSE(r.permanent);
@@ -822,7 +704,7 @@ test_auth_454(void)
 static void
 xoauth2_case(int n, const char *token, int ok)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", true);
     struct result r;
@@ -836,7 +718,7 @@ xoauth2_case(int n, const char *token, int ok)
     o.auth_secret = token;
     o.auth_token = true;
     run_named(n, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_TRUE(trace_has(mark, "C: AUTH XOAUTH2 <redacted>"));
     CU_ASSERT_FALSE(trace_has(mark, token));
     if (ok) {
@@ -863,7 +745,7 @@ test_xoauth2(void)
 static void
 bad_handshake(int n, int policy)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", false);
     struct result r;
@@ -874,7 +756,7 @@ bad_handshake(int n, int policy)
         return;
     tls_opts(&o, policy, cfg);
     run_named(n, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     CU_ASSERT_TRUE(trace_has(mark, "TLS handshake failed"));
     if (policy == SMTP_TLS_OPPORTUNISTIC) {
         /* Once in clear on a new connection, STARTTLS not tried again. */
@@ -903,7 +785,7 @@ test_bad_handshake(void)
 static void
 auth_case(int n, unsigned mechs, const char *password, const char *shown, int ok, bool tls)
 {
-    struct server sv;
+    struct test_server sv;
     struct smtp_session_opts o;
     struct smtp_tls_config *cfg = config_for("ca.pem", true);
     struct result r;
@@ -917,7 +799,7 @@ auth_case(int n, unsigned mechs, const char *password, const char *shown, int ok
     o.auth_secret = password;
     o.auth_mechs = mechs;
     run_named(n, &o, "mx1.tls.test", &r);
-    server_stop(&sv);
+    test_server_stop(&sv);
     if (ok) {
         CU_ASSERT_EQUAL(r.res[0], HERALD_RESULT_DELIVERED);
         CU_ASSERT_TRUE(captured(outdir, "\"auth\": \"user\""));

@@ -5,7 +5,8 @@ TESTS += tests/unit/test_smtp_tls
 EXTRA_DIST += tests/servers/starttls_junk_smtpd.py tests/servers/tls_bulk_smtpd.py \
 	tests/lib/make_certs.sh
 
-tests_unit_test_smtp_tls_SOURCES = tests/unit/test_smtp_tls.c
+tests_unit_test_smtp_tls_SOURCES = tests/unit/test_smtp_tls.c \
+	tests/unit/test_servers.c tests/unit/test_servers.h
 tests_unit_test_smtp_tls_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(MBEDTLS_CFLAGS) \
 	-I$(top_srcdir)/devices/email
 tests_unit_test_smtp_tls_LDADD = devices/email/libsmtp.la core/libherald.la $(CUNIT_LIBS) \
