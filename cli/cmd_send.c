@@ -72,20 +72,6 @@ send_usage(FILE *out)
           out);
 }
 
-/* envid_ok - what herald_message_set_dsn() takes as an envelope id */
-static bool
-envid_ok(const char *id)
-{
-    size_t i, len = strlen(id);
-
-    if (len == 0 || len > 100)
-        return false;
-    for (i = 0; i < len; i++)
-        if (id[i] < 0x21 || id[i] > 0x7e)
-            return false;
-    return true;
-}
-
 /* parse_notify - "never" or a comma list of success, failure, delay; 0 or -1 */
 static int
 parse_notify(const char *text, unsigned *out)
@@ -188,7 +174,7 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         return cli_usage_error("send", "missing -t RCPT");
     if (a->trace != NULL && *a->trace == '\0')
         return cli_usage_error("send", "--trace needs a FILE or -");
-    if (a->envid != NULL && !envid_ok(a->envid))
+    if (a->envid != NULL && !herald_dsn_envid_valid(a->envid))
         return cli_usage_error("send", "-V: the envelope id must be 1..100 printable ASCII "
                                "characters without spaces");
     return EX_OK;

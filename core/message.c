@@ -378,6 +378,24 @@ herald_message_needs_smtputf8(const struct herald_message *msg)
     return false;
 }
 
+/* herald_dsn_envid_valid - printable ASCII without spaces, 1..100 octets:
+ * echoed in every report, so nothing that could break a report's line */
+bool
+herald_dsn_envid_valid(const char *envid)
+{
+    size_t i, len;
+
+    if (envid == NULL)
+        return false;
+    len = strnlen(envid, 101);
+    if (len == 0 || len > 100)
+        return false;
+    for (i = 0; i < len; i++)
+        if (envid[i] < 0x21 || envid[i] > 0x7e)
+            return false;
+    return true;
+}
+
 /*
  * herald_message_set_dsn - what the caller asks servers that offer DSN
  * (RFC 3461) to report.  NEVER excludes the others; the envelope id is
@@ -390,7 +408,6 @@ herald_message_set_dsn(struct herald_message *msg, unsigned notify, enum herald_
     const unsigned all = HERALD_DSN_NOTIFY_NEVER | HERALD_DSN_NOTIFY_SUCCESS
                          | HERALD_DSN_NOTIFY_FAILURE | HERALD_DSN_NOTIFY_DELAY;
     char *copy = NULL;
-    size_t i;
 
     if (msg == NULL || (notify & ~all) != 0
         || ((notify & HERALD_DSN_NOTIFY_NEVER) && notify != HERALD_DSN_NOTIFY_NEVER)
@@ -398,13 +415,8 @@ herald_message_set_dsn(struct herald_message *msg, unsigned notify, enum herald_
             && ret != HERALD_DSN_RET_HDRS))
         return HERALD_E_INVAL;
     if (envid != NULL) {
-        size_t len = strlen(envid);
-
-        if (len == 0 || len > 100)
+        if (!herald_dsn_envid_valid(envid))
             return HERALD_E_INVAL;
-        for (i = 0; i < len; i++)
-            if (envid[i] < 0x21 || envid[i] > 0x7e)
-                return HERALD_E_INVAL;
         copy = strdup(envid);
         if (copy == NULL)
             return HERALD_E_NOMEM;

@@ -70,6 +70,8 @@ herald_status herald_message_set_body_fd(struct herald_message *msg, int fd);
  */
 herald_status herald_message_set_dsn(struct herald_message *msg, unsigned notify,
                                      enum herald_dsn_ret ret, const char *envid);
+/* herald_dsn_envid_valid - what herald_message_set_dsn() takes as an envid */
+bool herald_dsn_envid_valid(const char *envid);
 unsigned herald_message_dsn_notify(const struct herald_message *msg);
 enum herald_dsn_ret herald_message_dsn_ret(const struct herald_message *msg);
 const char *herald_message_dsn_envid(const struct herald_message *msg);
