@@ -178,6 +178,17 @@ suite_counts() {
        END { printf "%d %d\n", p, f }' "$1"
 }
 
+# show_failed_logs DIR... - the end of each failed test's own log under DIR:
+# CI keeps only the tail of what we print, and "1 failed" without the
+# reason is no use to anyone
+show_failed_logs() {
+  local trs
+  while IFS= read -r trs; do
+    say "---- ${trs%.trs}.log ($(sed -n 's/^:test-result: //p' "$trs")), last 60 lines:"
+    tail -n 60 "${trs%.trs}.log" 2>/dev/null || true
+  done < <(grep -l -E '^:test-result: (FAIL|ERROR|XPASS)' -r --include='*.trs' "$@" 2>/dev/null)
+}
+
 # cmd_demo - packages, build, demo
 cmd_demo() {
   install_packages
@@ -203,6 +214,9 @@ cmd_test() {
     configure_build "$dist" --enable-werror
     say "make distcheck in $dist"
     make -C "$dist" distcheck || rc=$?
+  fi
+  if [ "$rc" -ne 0 ]; then
+    show_failed_logs "$san" "$dist"
   fi
   passed=${counts% *}
   failed=${counts#* }
