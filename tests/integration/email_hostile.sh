@@ -1,8 +1,8 @@
 #!/bin/bash
 # email_hostile.sh - step 10: hostile servers never crash or hang herald.
 # fault_smtpd.py on mx1 in modes hang, drop-mid-data, huge-reply, long-line
-# and garbage (drop-mid-data with a 2.9 MB body, so the drop comes before
-# the final dot; a small body dropped "after the dot" is possibly delivered
+# and garbage (drop-mid-data with a body larger than the kernel can buffer,
+# so the drop comes before the final dot; a small body dropped "after the dot" is possibly delivered
 # and stays deferred, DESIGN.md); each send is bounded (timeout 60 in run_herald, and a tighter
 # wall-clock check here) and must end with a delivery by mx2 (or, where the
 # mode leaves a usable session, by mx1) and no sanitizer report.  Then with
@@ -17,12 +17,20 @@ TIMEOUTS="helo_timeout_ms = 2000; mail_timeout_ms = 2000;
   rcpt_timeout_ms = 2000; data_timeout_ms = 2000; block_timeout_ms = 2000; dot_timeout_ms = 2000;"
 email_conf mx "$TIMEOUTS"
 printf 'Subject: step 10\n\nhello\n' >"$T_DIR/msg"
-# A body far larger than socket buffers, so drop-mid-data really drops
-# before herald has written the final dot.
+# A body larger than all the kernel can hold between herald and the server
+# (herald's send buffer can grow to tcp_wmem's maximum, 4 MB by default; the
+# server pins its receive buffer at 64 KB), so drop-mid-data really drops
+# before herald has written the final dot.  A fixed 2.9 MB body was not
+# enough: an unsanitized herald wrote all of it and the dot into its send
+# buffer, and the drop then came, rightly, "after the final dot".
+wmem_max=$(awk '{ print $3 }' /proc/sys/net/ipv4/tcp_wmem 2>/dev/null || true)
+case $wmem_max in '' | *[!0-9]*) wmem_max=4194304 ;; esac
 "$TEST_PYTHON" -c '
 import sys
+lines = (int(sys.argv[2]) + 8 * 1024 * 1024) // 76 + 1
 with open(sys.argv[1], "wb") as f:
-    f.write(b"Subject: big\n\n" + b"x" * 70 + b"\n" + (b"y" * 75 + b"\n") * 40000)' "$T_DIR/big"
+    f.write(b"Subject: big\n\n" + b"x" * 70 + b"\n" + (b"y" * 75 + b"\n") * lines)' "$T_DIR/big" "$wmem_max"
+ls -l "$T_DIR/big"
 
 # timed_send NAME ARGS... - email_send, failing the check past $BOUND_S seconds
 timed_send() {

@@ -31,6 +31,7 @@ import asyncio
 import ipaddress
 import os
 import random
+import socket
 import sys
 
 MODES = ("ok", "refuse-ehlo", "refuse-both", "greet-421", "greet-554", "hang",
@@ -195,6 +196,13 @@ async def main():
 
     server = await asyncio.start_server(handle, a.host, a.port, reuse_address=True,
                                         limit=LINE_MAX)
+    if a.mode == "drop-mid-data":
+        # A fixed, small receive buffer (set before accept, so accepted
+        # sockets inherit it and the window never grows) bounds what the
+        # client can push before it blocks: with a body larger than that and
+        # the client's send buffer, the drop really comes before its dot.
+        for sock in server.sockets:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     print("READY", flush=True)
     async with server:
         await server.serve_forever()
