@@ -15,19 +15,11 @@ herald_test_init
 
 NET=127.77.16
 OUT=$T_DIR/out ERR=$T_DIR/err TRACE=$T_DIR/trace.log CONF=$T_DIR/herald.conf
-DNSMASQ=${DNSMASQ:-/usr/sbin/dnsmasq}
-[ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
 
 PORT6=$(free_port ::1 tcp) || hard_error "no IPv6 loopback (::1) on this machine"
-DNS_PORT=$(free_port 127.0.0.1 udp) || hard_error "no free UDP port"
-
-start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
-  --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --log-facility=/dev/null \
-  --local=/test/ --mx-host=v6.test,mx.v6.test,10 \
-  --host-record=mx.v6.test,"$NET.2",::1 \
-  2>"$T_DIR/dnsmasq.err" </dev/null
 # The name must resolve before any check runs (bounded: 10 s).
-wait_dns "$DNS_PORT" mx.v6.test 28 || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
+start_dnsmasq mx.v6.test 28 --log-facility=/dev/null --local=/test/ \
+  --mx-host=v6.test,mx.v6.test,10 --host-record=mx.v6.test,"$NET.2",::1
 
 mkdir "$T_DIR/cap"
 start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/capture_smtpd.py" ::1 "$PORT6" "$T_DIR/cap" \

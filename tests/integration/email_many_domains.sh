@@ -12,17 +12,12 @@ herald_test_init
 
 NET=127.77.18
 OUT=$T_DIR/out ERR=$T_DIR/err TRACE=$T_DIR/trace.log CONF=$T_DIR/herald.conf
-DNSMASQ=${DNSMASQ:-/usr/sbin/dnsmasq}
-[ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
-DNS_PORT=$(free_port 127.0.0.1 udp)
+start_dnsmasq d1.many.test 1 --log-facility=/dev/null \
+  --local=/many.test/ --address=/many.test/"$NET.2"
 SMTP_PORT=$(free_port "$NET.2" tcp)
-start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
-  --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --log-facility=/dev/null \
-  --local=/many.test/ --address=/many.test/"$NET.2" 2>"$T_DIR/dnsmasq.err" </dev/null
 start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/fault_smtpd.py" "$NET.2" "$SMTP_PORT" \
   --mode ok --record "$T_DIR/mx.rec" >/dev/null </dev/null
 wait_for_port "$NET.2" "$SMTP_PORT" 15 || hard_error "fault_smtpd.py did not start"
-wait_dns "$DNS_PORT" d1.many.test 1 || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
 
 # conf [PARALLEL_SETTING] - $CONF with the device "email"
 conf() {

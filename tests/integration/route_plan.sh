@@ -12,15 +12,6 @@ set -euo pipefail
 . "${HERALD_SRC_DIR:?}/tests/lib/common.sh"
 herald_test_init
 
-DNSMASQ=${DNSMASQ:-dnsmasq}
-command -v "$DNSMASQ" >/dev/null || DNSMASQ=/usr/sbin/dnsmasq
-[ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
-command -v dig >/dev/null || hard_error "dig not found"
-
-# free_udp_port - a port the kernel hands out on 127.0.0.1 right now
-free_udp_port() {
-  "$TEST_PYTHON" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # The silent server: a bound UDP socket that reads and never answers; it is
 # stopped by the cleanup trap like every server of the test.
@@ -42,14 +33,12 @@ done
 [ -s "$SILENT_PORT_FILE" ] || hard_error "the silent UDP server did not start"
 SILENT_PORT=$(cat "$SILENT_PORT_FILE")
 
-DNS_PORT=$(free_udp_port)
 DNS_LOG=$T_DIR/dnsmasq.log
 touch "$DNS_LOG"
 chmod 0666 "$DNS_LOG"   # dnsmasq drops to "nobody" before it writes
 chmod 0711 "$T_DIR"
-start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
-  --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
-  --log-queries --log-facility="$DNS_LOG" \
+# Ready when it answers multi.test's MX (bounded, no sleep: start_dnsmasq).
+start_dnsmasq multi.test 15 --log-queries --log-facility="$DNS_LOG" \
   --local=/test/ \
   --mx-host=multi.test,mx1.multi.test,10 --mx-host=multi.test,mx2.multi.test,20 \
   --mx-host=multi.test,mx3.multi.test,30 \
@@ -65,18 +54,6 @@ start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= 
   --mx-host=allgone.test,gone.allgone.test,10 \
   --host-record=relay.test,127.0.0.9 \
   --server=/timeout.test/127.0.0.1#"$SILENT_PORT"
-
-# Ready when dnsmasq answers; bounded (about 10 s), no sleep.
-ready=no
-for _ in $(seq 1 100); do
-  if dig @127.0.0.1 -p "$DNS_PORT" +time=1 +tries=1 +short multi.test MX 2>/dev/null \
-      | grep -q mx1.multi.test; then
-    ready=yes
-    break
-  fi
-  "$TEST_PYTHON" -c 'import time; time.sleep(0.1)'
-done
-[ "$ready" = yes ] || hard_error "dnsmasq did not answer on 127.0.0.1:$DNS_PORT"
 
 CONF=$T_DIR/herald.conf
 cat >"$CONF" <<CONF

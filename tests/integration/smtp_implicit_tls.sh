@@ -32,9 +32,6 @@ herald_test_init
 
 OPENSSL=${OPENSSL:-openssl}
 command -v "$OPENSSL" >/dev/null || hard_error "openssl not found"
-DNSMASQ=${DNSMASQ:-dnsmasq}
-command -v "$DNSMASQ" >/dev/null || DNSMASQ=/usr/sbin/dnsmasq
-[ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
 
 SH_IP=127.77.15.9            # block 15 of 127.77.N.x is this script's
 OUT=$T_DIR/out
@@ -48,14 +45,9 @@ chmod 600 "$T_DIR/relay.secret"
 printf 'Subject: implicit TLS\n\nover implicit TLS with AUTH\n.leading dot\n' >"$T_DIR/msg"
 
 # The zone: two names the certificate carries, one it does not, all on $SH_IP.
-DNS_PORT=$(free_port 127.0.0.1 udp) || hard_error "no free UDP port"
-start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
-  --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --log-facility=/dev/null \
-  --local=/test/ \
+start_dnsmasq smtp.tls.test 1 --log-facility=/dev/null --local=/test/ \
   --host-record=smtp.tls.test,"$SH_IP" --host-record=mx1.tls.test,"$SH_IP" \
-  --host-record=wrong.tls.test,"$SH_IP" \
-  2>"$T_DIR/dnsmasq.err" </dev/null
-wait_dns "$DNS_PORT" smtp.tls.test 1 || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
+  --host-record=wrong.tls.test,"$SH_IP"
 
 # start_sserver NAME S_SERVER_OPTIONS... - openssl s_server on $SH_IP:$PORT (a
 # fresh port) with sserver_smtp.py on its stdio; files in $T_DIR/NAME.*:

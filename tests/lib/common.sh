@@ -130,29 +130,54 @@ PY
   fi
 }
 
-# free_port ADDR tcp|udp - a port the kernel hands out on ADDR (IPv4 or IPv6) right now
+# free_port ADDR tcp|udp|both - a port the kernel hands out on ADDR (IPv4 or
+# IPv6) right now; "both": free for UDP and for TCP (dnsmasq binds both)
 free_port() {
   "$TEST_PYTHON" -c '
 import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-kind = socket.SOCK_DGRAM if sys.argv[2] == "udp" else socket.SOCK_STREAM
-s = socket.socket(fam, kind)
-s.bind((sys.argv[1], 0))
-print(s.getsockname()[1])' "$1" "$2"
+kinds = {"udp": [socket.SOCK_DGRAM], "tcp": [socket.SOCK_STREAM],
+         "both": [socket.SOCK_DGRAM, socket.SOCK_STREAM]}[sys.argv[2]]
+for _ in range(50):
+    held = [socket.socket(fam, kinds[0])]
+    held[0].bind((sys.argv[1], 0))
+    port = held[0].getsockname()[1]
+    try:
+        for kind in kinds[1:]:
+            held.append(socket.socket(fam, kind))
+            held[-1].bind((sys.argv[1], port))
+    except OSError:
+        continue
+    print(port)
+    sys.exit(0)
+sys.exit("free_port: no port free for " + sys.argv[2])' "$1" "$2"
 }
 
-# wait_dns PORT NAME TYPE - poll until the DNS server on 127.0.0.1:PORT gives
-# at least one answer record of TYPE (a number: 1 A, 15 MX, 28 AAAA) for NAME,
-# every 200 ms, for at most 10 s.  Returns 1 on timeout.
+# wait_dns PORT NAME TYPE [PID] - poll until the DNS server on 127.0.0.1:PORT
+# gives at least one answer record of TYPE (a number: 1 A, 15 MX, 28 AAAA) for
+# NAME, every 200 ms, for at most 10 s; with PID, give up as soon as that
+# process has exited.  Returns 1 on timeout or exit.
 wait_dns() {
   "$TEST_PYTHON" - "$@" <<'PY'
 import socket, struct, sys, time
 port, name, qtype = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+pid = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+
+def gone(pid):
+    # Our parent has not reaped it yet: an exited child is a zombie ("Z").
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
 q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
 q += b"".join(bytes([len(p)]) + p for p in name.encode().split(b".")) + b"\0"
 q += struct.pack(">HH", qtype, 1)
 deadline = time.monotonic() + 10
 while time.monotonic() < deadline:
+    if pid and gone(pid):
+        sys.exit(1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(0.2)
     try:
@@ -166,6 +191,35 @@ while time.monotonic() < deadline:
         s.close()
 sys.exit(1)
 PY
+}
+
+# start_dnsmasq NAME TYPE ARG... - dnsmasq on 127.0.0.1 with ARG..., on a port
+# free for UDP and TCP (left in $DNS_PORT), ready once it answers a TYPE query
+# for NAME (see wait_dns).  Its stderr goes to $T_DIR/dnsmasq.err.  A port
+# free when we look can be taken before dnsmasq binds it: make check runs
+# tests side by side, and every TCP client takes its local port from the same
+# range.  So a bind refused with "Address already in use" is tried again on
+# a new port, 5 times at most; any other failure is a hard error at once.
+start_dnsmasq() {
+  local name=$1 type=$2 try pid
+  shift 2
+  DNSMASQ=${DNSMASQ:-dnsmasq}
+  command -v "$DNSMASQ" >/dev/null || DNSMASQ=/usr/sbin/dnsmasq
+  [ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
+  for try in 1 2 3 4 5; do
+    DNS_PORT=$(free_port 127.0.0.1 both) || hard_error "no port free for UDP and TCP"
+    start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
+      --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces "$@" \
+      2>"$T_DIR/dnsmasq.err" </dev/null
+    pid=$!
+    wait_dns "$DNS_PORT" "$name" "$type" "$pid" && return 0
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    grep -q "Address already in use" "$T_DIR/dnsmasq.err" || break
+    echo "start_dnsmasq: port $DNS_PORT was taken before dnsmasq bound it (try $try of 5)" >&2
+  done
+  cat "$T_DIR/dnsmasq.err" >&2
+  hard_error "dnsmasq did not answer for $name on 127.0.0.1:$DNS_PORT"
 }
 
 # start_bg CMD... - start CMD in the background, remember it for cleanup

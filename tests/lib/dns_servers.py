@@ -22,6 +22,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 READY_TIMEOUT = 10.0
@@ -154,28 +155,55 @@ def probe(port):
         s.close()
 
 
+def stop_dnsmasq(proc):
+    """Terminate dnsmasq if it still runs and reap it, bounded."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     if len(sys.argv) != 3:
         sys.stderr.write(__doc__)
         return 99
     dnsmasq, log = sys.argv[1], sys.argv[2]
     servfail, silent, hostile = udp_socket(), udp_socket(), udp_socket()
-    port = free_port()
-    try:
-        proc = subprocess.Popen(dnsmasq_args(dnsmasq, port, servfail.getsockname()[1],
-                                             silent.getsockname()[1], log),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    except OSError as e:
-        sys.stderr.write("cannot start %s: %s\n" % (dnsmasq, e))
-        return 99
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    proc = None
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not probe(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
+        # A port free when we look can be taken before dnsmasq binds it (tests
+        # run side by side, and TCP clients take local ports from the same
+        # range): a refused bind is tried again on a new port, 5 times at most.
+        for attempt in range(1, 6):
+            port = free_port()
+            errors = tempfile.TemporaryFile()
+            try:
+                proc = subprocess.Popen(dnsmasq_args(dnsmasq, port, servfail.getsockname()[1],
+                                                     silent.getsockname()[1], log),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=errors)
+            except OSError as e:
+                sys.stderr.write("cannot start %s: %s\n" % (dnsmasq, e))
+                return 99
+            deadline = time.monotonic() + READY_TIMEOUT
+            while proc.poll() is None and time.monotonic() < deadline and not probe(port):
+                pass
+            if proc.poll() is None and probe(port):
+                break
+            stop_dnsmasq(proc)
+            errors.seek(0)
+            said = errors.read().decode(errors="replace")
+            sys.stderr.write(said)
+            if "Address already in use" not in said or attempt == 5:
                 sys.stderr.write("dnsmasq did not answer on 127.0.0.1:%d\n" % port)
                 return 99
+            sys.stderr.write("port %d was taken before dnsmasq bound it (try %d of 5)\n"
+                             % (port, attempt))
         print("READY dnsmasq=%d servfail=%d silent=%d hostile=%d" % (
             port, servfail.getsockname()[1], silent.getsockname()[1],
             hostile.getsockname()[1]), flush=True)
@@ -198,14 +226,8 @@ def main():
                     s.sendto(reply, peer)
         return 0
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
+        if proc is not None:
+            stop_dnsmasq(proc)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,10 +21,6 @@
 # shellcheck source=tests/lib/common.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
 
-# The older names, still used by some scripts.
-email_free_port() { free_port "$@"; }
-email_wait_dns() { wait_dns "$1" demo.test 15; }
-
 # email_env_init BLOCK - temp dir, addresses, the DNS server; exports the names
 email_env_init() {
   local block=$1
@@ -39,20 +35,12 @@ email_env_init() {
   TRACE=$T_DIR/trace.log
   CONF=$T_DIR/herald.conf
 
-  DNSMASQ=${DNSMASQ:-dnsmasq}
-  command -v "$DNSMASQ" >/dev/null || DNSMASQ=/usr/sbin/dnsmasq
-  [ -x "$(command -v "$DNSMASQ")" ] || hard_error "dnsmasq not found"
   SMTP_SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
-  DNS_PORT=$(free_port 127.0.0.1 udp) || hard_error "no free UDP port"
-  start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
-    --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --log-facility=/dev/null \
-    --local=/test/ \
+  start_dnsmasq demo.test 15 --log-facility=/dev/null --local=/test/ \
     --mx-host=demo.test,mx1.demo.test,10 --mx-host=demo.test,mx2.demo.test,20 \
     --host-record=mx1.demo.test,"$MX1_IP" --host-record=mx2.demo.test,"$MX2_IP" \
     --mx-host=twin.test,mx1.demo.test,10 \
-    --mx-host=null.test,.,0 --host-record=null.test,"$MX1_IP" \
-    2>"$T_DIR/dnsmasq.err" </dev/null
-  wait_dns "$DNS_PORT" demo.test 15 || { cat "$T_DIR/dnsmasq.err" >&2; hard_error "dnsmasq did not answer"; }
+    --mx-host=null.test,.,0 --host-record=null.test,"$MX1_IP"
 }
 
 # email_start_fault NAME IP MODE - fault_smtpd.py on IP:$SMTP_PORT, records in $T_DIR/NAME.rec
