@@ -44,6 +44,7 @@ struct herald_message {
     const unsigned char *buf; /* BODY_BUFFER: borrowed */
     int fd;                   /* BODY_FD: owned, O_CLOEXEC */
     uint64_t size;            /* octets, fixed when the body was set */
+    bool eight_bit;           /* an octet >= 0x80: known once, when the body was set */
     unsigned dsn_notify;      /* HERALD_DSN_NOTIFY_* bits; 0: the server's default */
     enum herald_dsn_ret dsn_ret;
     char *dsn_envid;          /* NULL: none */
@@ -84,6 +85,7 @@ body_clear(struct herald_message *m)
     m->fd = -1;
     m->buf = NULL;
     m->size = 0;
+    m->eight_bit = false;
     m->body = BODY_NONE;
 }
 
@@ -508,10 +510,56 @@ wait_readable(int fd)
     }
 }
 
-/* copy_stream - copy fd to its end into a new temporary file; size in *size_out */
-static herald_status
-copy_stream(int fd, int *tmp_out, uint64_t *size_out)
+/* has_high_bit - an octet of p[0..n) is >= 0x80 */
+static bool
+has_high_bit(const unsigned char *p, size_t n)
 {
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (p[i] >= 0x80)
+            return true;
+    return false;
+}
+
+/* scan_file_8bit - whether the first size octets of fd hold an 8-bit octet,
+ * read once here so no delivery attempt has to read the body for it */
+static herald_status
+scan_file_8bit(int fd, uint64_t size, bool *eight_out)
+{
+    unsigned char *buf;
+    uint64_t off = 0;
+    herald_status st = HERALD_OK;
+
+    buf = malloc(MESSAGE_COPY_CHUNK);
+    if (buf == NULL)
+        return HERALD_E_NOMEM;
+    *eight_out = false;
+    while (off < size && !*eight_out) {
+        size_t want = size - off < MESSAGE_COPY_CHUNK ? (size_t)(size - off) : MESSAGE_COPY_CHUNK;
+        ssize_t r = pread(fd, buf, want, (off_t)off);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            /* Shorter than fstat said: it changed under us; the readers
+             * will find the same, so fail now rather than mid-DATA. */
+            st = HERALD_E_IO;
+            break;
+        }
+        *eight_out = has_high_bit(buf, (size_t)r);
+        off += (uint64_t)r;
+    }
+    free(buf);
+    return st;
+}
+
+/* copy_stream - copy fd to its end into a new temporary file; size in
+ * *size_out, and whether any octet is 8-bit in *eight_out */
+static herald_status
+copy_stream(int fd, int *tmp_out, uint64_t *size_out, bool *eight_out)
+{
+    bool eight = false;
     unsigned char *buf;
     uint64_t total = 0;
     herald_status st = HERALD_OK;
@@ -543,6 +591,8 @@ copy_stream(int fd, int *tmp_out, uint64_t *size_out)
             break;
         }
         total += (uint64_t)r;
+        if (!eight)
+            eight = has_high_bit(buf, (size_t)r);
     }
     free(buf);
     if (st != HERALD_OK) {
@@ -551,6 +601,7 @@ copy_stream(int fd, int *tmp_out, uint64_t *size_out)
     }
     *tmp_out = tmp;
     *size_out = total;
+    *eight_out = eight;
     return HERALD_OK;
 }
 
@@ -561,6 +612,7 @@ herald_message_set_body_file(struct herald_message *msg, const char *path)
     struct stat st;
     herald_status s;
     uint64_t size;
+    bool eight;
     int fd, copy;
 
     if (msg == NULL || path == NULL || path[0] == '\0')
@@ -578,18 +630,24 @@ herald_message_set_body_file(struct herald_message *msg, const char *path)
     }
     if (!S_ISREG(st.st_mode)) {
         /* A FIFO or a device cannot be re-read: copy it like a stream. */
-        s = copy_stream(fd, &copy, &size);
+        s = copy_stream(fd, &copy, &size, &eight);
         close(fd);
         if (s != HERALD_OK)
             return s;
         fd = copy;
     } else {
         size = (uint64_t)st.st_size;
+        s = scan_file_8bit(fd, size, &eight);
+        if (s != HERALD_OK) {
+            close(fd);
+            return s;
+        }
     }
     body_clear(msg);
     msg->body = BODY_FD;
     msg->fd = fd;
     msg->size = size;
+    msg->eight_bit = eight;
     return HERALD_OK;
 }
 
@@ -603,6 +661,7 @@ herald_message_set_body_buffer(struct herald_message *msg, const void *data, siz
     msg->body = BODY_BUFFER;
     msg->buf = data;
     msg->size = len;
+    msg->eight_bit = has_high_bit(data, len);
     return HERALD_OK;
 }
 
@@ -612,17 +671,19 @@ herald_message_set_body_fd(struct herald_message *msg, int fd)
 {
     herald_status st;
     uint64_t size;
+    bool eight;
     int copy;
 
     if (msg == NULL || fd < 0)
         return HERALD_E_INVAL;
-    st = copy_stream(fd, &copy, &size);
+    st = copy_stream(fd, &copy, &size, &eight);
     if (st != HERALD_OK)
         return st;
     body_clear(msg);
     msg->body = BODY_FD;
     msg->fd = copy;
     msg->size = size;
+    msg->eight_bit = eight;
     return HERALD_OK;
 }
 
@@ -659,6 +720,13 @@ herald_message_body_size(const struct herald_message *msg, size_t *size_out)
         return HERALD_E_LIMIT;
     *size_out = (size_t)msg->size;
     return HERALD_OK;
+}
+
+/* herald_message_body_8bit - found when the body was set, never by reading it again */
+bool
+herald_message_body_8bit(const struct herald_message *msg)
+{
+    return msg != NULL && msg->eight_bit;
 }
 
 /* herald_body_open - a new cursor at the start of the body */

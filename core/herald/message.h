@@ -92,6 +92,9 @@ herald_status herald_address_check(const char *address, int need_domain,
 
 /* Body size in octets, as stored (before any line-ending normalisation). */
 herald_status herald_message_body_size(const struct herald_message *msg, size_t *size_out);
+/* herald_message_body_8bit - true when an octet of the body is >= 0x80 (it
+ * needs BODY=8BITMIME); known from the moment the body is set. */
+bool herald_message_body_8bit(const struct herald_message *msg);
 
 /* Body readers: independent cursors over the body, from its start. */
 herald_status herald_body_open(const struct herald_message *msg,

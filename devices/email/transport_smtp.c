@@ -367,36 +367,6 @@ cb_failed(void *arg, herald_status why, bool permanent, const char *reply, const
                               reply && *reply ? reply : herald_strerror(why), dsn);
 }
 
-/* body_scan - size and whether any octet has the high bit (BODY=8BITMIME) */
-static herald_status
-body_scan(const struct herald_message *msg, uint64_t *size_out, bool *eight_bit_out)
-{
-    struct herald_body_reader *r = NULL;
-    unsigned char buf[65536];
-    uint64_t size = 0;
-    bool eight = false;
-    herald_status st;
-    size_t n, i;
-
-    st = herald_body_open(msg, &r);
-    if (st != HERALD_OK)
-        return st;
-    for (;;) {
-        st = herald_body_read(r, buf, sizeof buf, &n);
-        if (st != HERALD_OK || n == 0)
-            break;
-        size += n;
-        for (i = 0; i < n && !eight; i++)
-            eight = buf[i] >= 0x80;
-    }
-    herald_body_close(&r);
-    if (st == HERALD_OK) {
-        *size_out = size;
-        *eight_bit_out = eight;
-    }
-    return st;
-}
-
 /* slot_find - the busy count for key, or NULL */
 static struct host_slot *
 slot_find(struct smtp_transport *tp, const char *key)
@@ -642,7 +612,7 @@ smtp_start(void *state, struct herald_transport_job *job)
     struct smtp_transport *tp = state;
     struct smtp_job *sj;
     herald_status st;
-    size_t i, n = herald_job_recipient_count(job);
+    size_t size, i, n = herald_job_recipient_count(job);
 
     sj = calloc(1, sizeof *sj);
     if (sj == NULL)
@@ -656,11 +626,13 @@ smtp_start(void *state, struct herald_transport_job *job)
     }
     for (i = 0; i < n; i++)
         sj->rcpts[i] = herald_job_recipient_address(job, i);
-    st = body_scan(herald_job_message(job), &sj->msg.size, &sj->msg.eight_bit);
+    st = herald_message_body_size(herald_job_message(job), &size);
     if (st != HERALD_OK) {
         smtp_job_free(sj);
         return st;
     }
+    sj->msg.size = size;
+    sj->msg.eight_bit = herald_message_body_8bit(herald_job_message(job));
     sj->msg.sender = herald_message_sender(herald_job_message(job));
     sj->msg.smtputf8 = herald_message_needs_smtputf8(herald_job_message(job));
     sj->msg.dsn_notify = herald_message_dsn_notify(herald_job_message(job));

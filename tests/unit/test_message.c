@@ -438,6 +438,62 @@ test_body_file_shrunk(void)
     herald_message_free(&m);
 }
 
+/* write_body_file - path in tmpdir holding data[0..len) */
+static void
+write_body_file(const char *path, const unsigned char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+/* test_body_8bit - the 8-bit flag from a buffer, a file and a stream, with the
+ * one high octet at the very end, past the first 64 KB chunk */
+static void
+test_body_8bit(void)
+{
+    const size_t len = 200 * 1024 + 7;
+    struct herald_message *m = NULL;
+    unsigned char *data;
+    char path[64];
+    int fd;
+
+    data = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    memset(data, 'a', len);
+    snprintf(path, sizeof path, "%s/eight", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(herald_message_new(&m), HERALD_OK);
+    CU_ASSERT_FALSE(herald_message_body_8bit(m));   /* the empty body */
+
+    CU_ASSERT_EQUAL(herald_message_set_body_buffer(m, data, len), HERALD_OK);
+    CU_ASSERT_FALSE(herald_message_body_8bit(m));
+    write_body_file(path, data, len);
+    CU_ASSERT_EQUAL(herald_message_set_body_file(m, path), HERALD_OK);
+    CU_ASSERT_FALSE(herald_message_body_8bit(m));
+
+    data[len - 1] = 0x80;
+    CU_ASSERT_EQUAL(herald_message_set_body_buffer(m, data, len), HERALD_OK);
+    CU_ASSERT_TRUE(herald_message_body_8bit(m));
+    write_body_file(path, data, len);
+    CU_ASSERT_EQUAL(herald_message_set_body_file(m, path), HERALD_OK);
+    CU_ASSERT_TRUE(herald_message_body_8bit(m));
+    fd = open(path, O_RDONLY);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(herald_message_set_body_fd(m, fd), HERALD_OK);
+    close(fd);
+    CU_ASSERT_TRUE(herald_message_body_8bit(m));
+
+    /* A new body forgets the old one's flag. */
+    CU_ASSERT_EQUAL(herald_message_set_body_buffer(m, "plain\n", 6), HERALD_OK);
+    CU_ASSERT_FALSE(herald_message_body_8bit(m));
+    CU_ASSERT_FALSE(herald_message_body_8bit(NULL));
+    herald_message_free(&m);
+    unlink(path);
+    free(data);
+}
+
 /* test_body_fd - a pipe fed by a child process, copied once and re-readable */
 static void
 test_body_fd(void)
@@ -543,6 +599,7 @@ main(void)
         { "body file shrunk", test_body_file_shrunk },
         { "body from pipe", test_body_fd },
         { "body replaced", test_body_replace },
+        { "8-bit body flag", test_body_8bit },
     };
     CU_pSuite s;
     unsigned nfail;
