@@ -397,6 +397,18 @@ copy_fixed(struct walk *w, const struct walk_config *cfg)
     }
 }
 
+/* mx_walk_config_mx - cfg set for an MX walk with the options o; no fixed hops */
+void
+mx_walk_config_mx(struct walk_config *cfg, const struct mx_walk_options *o)
+{
+    *cfg = (struct walk_config){
+        .use_mx = true, .port = (uint16_t)o->port, .seed = o->seed,
+        .family = (enum mx_family)o->family, .max_hops = (size_t)o->max_hops,
+        .max_addresses = (size_t)o->max_addresses, .allow_ip_mx = o->allow_ip_mx,
+        .fixed = NULL, .fixed_origin = NULL,
+    };
+}
+
 /* mx_walk_start - plan req as cfg says */
 herald_status
 mx_walk_start(struct herald_route_request *req, const struct walk_config *cfg)

@@ -23,38 +23,20 @@
 
 struct mxsh_options {
     struct herald_strlist smarthost;
-    int64_t port;
-    int64_t seed;
-    int family;
-    int64_t max_hops;
-    int64_t max_addresses;
-    bool allow_ip_mx;
+    struct mx_walk_options mx;
 };
 
 static const struct mxsh_options mxsh_defaults = {
-    .smarthost = { 0, NULL }, .port = 25, .seed = 0, .family = MX_FAMILY_ANY, .max_hops = 10,
-    .max_addresses = 5, .allow_ip_mx = false,
+    .smarthost = { 0, NULL }, .mx = MX_WALK_DEFAULTS,
 };
 
-#define O(f) offsetof(struct mxsh_options, f)
 static const struct herald_option mxsh_option_table[] = {
-    { "smarthost", HERALD_OPT_STRLIST, O(smarthost), HERALD_OPT_REQUIRED, 0, 0, NULL, NULL, 0,
-      NULL, "last-resort relays, in order: host[:port] or [address]:port" },
-    { "port", HERALD_OPT_INT, O(port), 0, 1, 65535, NULL, NULL, 0, NULL,
-      "port of MX hosts and of relays written without one" },
-    { "seed", HERALD_OPT_INT, O(seed), 0, 0, INT64_MAX, NULL, NULL, 0, NULL,
-      "order of equal MX preferences: 0 random, else repeatable" },
-    { "family", HERALD_OPT_ENUM, O(family), 0, 0, 0, mx_family_words, NULL, 0, NULL,
-      "any | ipv4 | ipv6 | prefer-ipv4 | prefer-ipv6" },
-    { "max_hops", HERALD_OPT_INT, O(max_hops), 0, 1, 100, NULL, NULL, 0, NULL,
-      "MX hosts kept in the plan (10); the relays come on top" },
-    { "max_addresses", HERALD_OPT_INT, O(max_addresses), 0, 1, 64, NULL, NULL, 0, NULL,
-      "addresses kept per host" },
-    { "allow_ip_mx", HERALD_OPT_BOOL, O(allow_ip_mx), 0, 0, 0, NULL, NULL, 0, NULL,
-      "accept an MX that names an IP address" },
+    { "smarthost", HERALD_OPT_STRLIST, offsetof(struct mxsh_options, smarthost),
+      HERALD_OPT_REQUIRED, 0, 0, NULL, NULL, 0, NULL,
+      "last-resort relays, in order: host[:port] or [address]:port" },
+    MX_WALK_OPTION_ROWS(struct mxsh_options, "port of MX hosts and of relays written without one"),
     HERALD_OPT_END
 };
-#undef O
 
 /* mxsh_check - the relays must parse */
 static herald_status
@@ -70,13 +52,11 @@ static herald_status
 mxsh_plan(const void *options, struct herald_route_request *req)
 {
     const struct mxsh_options *o = options;
-    struct walk_config cfg = {
-        .use_mx = true, .port = (uint16_t)o->port, .seed = o->seed,
-        .family = (enum mx_family)o->family, .max_hops = (size_t)o->max_hops,
-        .max_addresses = (size_t)o->max_addresses, .allow_ip_mx = o->allow_ip_mx,
-        .fixed = &o->smarthost, .fixed_origin = "smarthost",
-    };
+    struct walk_config cfg;
 
+    mx_walk_config_mx(&cfg, &o->mx);
+    cfg.fixed = &o->smarthost;
+    cfg.fixed_origin = "smarthost";
     return mx_walk_start(req, &cfg);
 }
 
