@@ -18,12 +18,10 @@ MODE badtls: answers STARTTLS with 220, then garbage instead of a TLS
 handshake, and closes.
 """
 import base64
-import ipaddress
-import signal
-import socket
-import ssl
 import sys
-import threading
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+import tls_listener  # noqa: E402  (beside this script)
 
 
 def serve(conn, ctx, record, kind):
@@ -102,34 +100,9 @@ def main():
     kind = sys.argv[6] if len(sys.argv) == 7 else "junk"
     if kind not in ("junk", "implicit", "auth454", "xoauth2", "badtls"):
         sys.exit(__doc__)
-    if not ipaddress.ip_address(host).is_loopback:
-        sys.exit("starttls_junk_smtpd: refusing to listen on a non-loopback address")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((host, port))
-    srv.listen(8)
-
-    def accept_loop():
-        while True:
-            conn, _ = srv.accept()
-            conn.settimeout(20)
-
-            def run(c=conn):
-                try:
-                    serve(c, ctx, record, kind)
-                except (OSError, ssl.SSLError):
-                    pass
-                finally:
-                    c.close()
-            threading.Thread(target=run, daemon=True).start()
-
-    threading.Thread(target=accept_loop, daemon=True).start()
-    print("READY", flush=True)
-    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    tls_listener.serve_forever("starttls_junk_smtpd", host, port, cert, key,
+                               lambda conn, ctx: serve(conn, ctx, record, kind))
 
 
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     main()

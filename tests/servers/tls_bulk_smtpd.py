@@ -11,12 +11,10 @@ so that it travels as a single TLS record: more plaintext than the client's
 been read.  Every command line is appended to RECORD as "clear: LINE" or
 "tls: LINE".  Prints READY once listening; stops on SIGTERM.
 """
-import ipaddress
-import signal
-import socket
-import ssl
 import sys
-import threading
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+import tls_listener  # noqa: E402  (beside this script)
 
 FILLER_LINES = 97
 FILLER = "x" * 140
@@ -79,34 +77,9 @@ def main():
     if len(sys.argv) != 6:
         sys.exit(__doc__)
     host, port, cert, key, record = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
-    if not ipaddress.ip_address(host).is_loopback:
-        sys.exit("tls_bulk_smtpd: refusing to listen on a non-loopback address")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((host, port))
-    srv.listen(8)
-
-    def accept_loop():
-        while True:
-            conn, _ = srv.accept()
-            conn.settimeout(20)
-
-            def run(c=conn):
-                try:
-                    serve(c, ctx, record)
-                except (OSError, ssl.SSLError):
-                    pass
-                finally:
-                    c.close()
-            threading.Thread(target=run, daemon=True).start()
-
-    threading.Thread(target=accept_loop, daemon=True).start()
-    print("READY", flush=True)
-    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    tls_listener.serve_forever("tls_bulk_smtpd", host, port, cert, key,
+                               lambda conn, ctx: serve(conn, ctx, record))
 
 
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     main()

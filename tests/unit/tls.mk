@@ -3,6 +3,7 @@
 check_PROGRAMS += tests/unit/test_smtp_tls
 TESTS += tests/unit/test_smtp_tls
 EXTRA_DIST += tests/servers/starttls_junk_smtpd.py tests/servers/tls_bulk_smtpd.py \
+	tests/servers/tls_listener.py \
 	tests/lib/make_certs.sh
 
 tests_unit_test_smtp_tls_SOURCES = tests/unit/test_smtp_tls.c \
