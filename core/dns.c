@@ -60,6 +60,7 @@ struct dns_query {
     enum dns_kind kind;
     int family;                  /* enum herald_family */
     char *name;
+    struct herald_trace trace;   /* the asker's scope, so its lines carry its trace id */
     herald_mx_fn mx_fn;
     herald_addr_fn addr_fn;
     void *arg;
@@ -198,7 +199,7 @@ kind_label(const struct dns_query *q)
 static void
 trace_answer(const struct dns_query *q, const struct dns_answer *a)
 {
-    const struct herald_trace *t = &q->dns->env->trace;
+    const struct herald_trace *t = &q->trace;
     char list[DNS_TRACE_LIST];
     size_t used = 0, i;
 
@@ -636,7 +637,7 @@ answer_min_ttl(const unsigned char *abuf, int alen, int type)
 static struct dns_answer *
 mx_answer(struct dns_query *q, const unsigned char *abuf, int alen)
 {
-    const struct herald_trace *t = &q->dns->env->trace;
+    const struct herald_trace *t = &q->trace;
     struct ares_mx_reply *list = NULL, *r;
     struct dns_answer *a;
     size_t n = 0, dropped = 0;
@@ -803,8 +804,9 @@ on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 
 /* query_new - a pending query for name on env's resolver (created on first use) */
 static herald_status
-query_new(struct herald_env *env, enum dns_kind kind, const char *name, int family, void *arg,
-          struct dns_query **q_out, struct herald_diag *diag)
+query_new(struct herald_env *env, const struct herald_trace *trace, enum dns_kind kind,
+          const char *name, int family, void *arg, struct dns_query **q_out,
+          struct herald_diag *diag)
 {
     struct dns_query *q;
     herald_status st;
@@ -826,6 +828,7 @@ query_new(struct herald_env *env, enum dns_kind kind, const char *name, int fami
         return herald_diag_set(diag, HERALD_E_NOMEM, "dns", "out of memory");
     }
     q->dns = env->dns;
+    q->trace = trace != NULL ? *trace : env->trace;
     q->kind = kind;
     q->family = family;
     q->arg = arg;
@@ -853,8 +856,8 @@ query_started(struct dns *dns, struct dns_query *q)
 
 /* herald_dns_query_mx - MX records of domain, answered from the loop */
 herald_status
-herald_dns_query_mx(struct herald_env *env, const char *domain, herald_mx_fn fn, void *arg,
-                    struct herald_diag *diag)
+herald_dns_query_mx(struct herald_env *env, const struct herald_trace *trace, const char *domain,
+                    herald_mx_fn fn, void *arg, struct herald_diag *diag)
 {
     struct dns_query *q;
     struct dns_answer *hit;
@@ -870,7 +873,7 @@ herald_dns_query_mx(struct herald_env *env, const char *domain, herald_mx_fn fn,
         return herald_diag_set(diag, HERALD_E_INVAL, "dns", "\"%s\" is not a valid domain name",
                                shown);
     }
-    st = query_new(env, DNS_KIND_MX, domain, 0, arg, &q, diag);
+    st = query_new(env, trace, DNS_KIND_MX, domain, 0, arg, &q, diag);
     if (st != HERALD_OK)
         return st;
     q->mx_fn = fn;
@@ -881,7 +884,7 @@ herald_dns_query_mx(struct herald_env *env, const char *domain, herald_mx_fn fn,
         query_answer(q, hit);
         return HERALD_OK;
     }
-    herald_trace_log(&env->trace, HERALD_TRACE_DEBUG, "dns", "query MX %s", q->name);
+    herald_trace_log(&q->trace, HERALD_TRACE_DEBUG, "dns", "query MX %s", q->name);
     dns->starting = q;
     ares_query(dns->channel, q->name, C_IN, T_MX, on_mx, q);
     query_started(dns, q);
@@ -890,8 +893,9 @@ herald_dns_query_mx(struct herald_env *env, const char *domain, herald_mx_fn fn,
 
 /* herald_dns_resolve - A and/or AAAA of host; IP literals answered at once (from the loop) */
 herald_status
-herald_dns_resolve(struct herald_env *env, const char *host, enum herald_family family,
-                   herald_addr_fn fn, void *arg, struct herald_diag *diag)
+herald_dns_resolve(struct herald_env *env, const struct herald_trace *trace, const char *host,
+                   enum herald_family family, herald_addr_fn fn, void *arg,
+                   struct herald_diag *diag)
 {
     struct herald_address lit;
     struct ares_addrinfo_hints hints;
@@ -911,7 +915,7 @@ herald_dns_resolve(struct herald_env *env, const char *host, enum herald_family 
                       || (family == HERALD_FAMILY_IPV6 && af == AF_INET6);
         struct dns_answer *a;
 
-        st = query_new(env, DNS_KIND_ADDR, host, family, arg, &q, diag);
+        st = query_new(env, trace, DNS_KIND_ADDR, host, family, arg, &q, diag);
         if (st != HERALD_OK)
             return st;
         q->addr_fn = fn;
@@ -937,7 +941,7 @@ herald_dns_resolve(struct herald_env *env, const char *host, enum herald_family 
         return herald_diag_set(diag, HERALD_E_INVAL, "dns", "\"%s\" is not a valid host name",
                                shown);
     }
-    st = query_new(env, DNS_KIND_ADDR, host, family, arg, &q, diag);
+    st = query_new(env, trace, DNS_KIND_ADDR, host, family, arg, &q, diag);
     if (st != HERALD_OK)
         return st;
     q->addr_fn = fn;
@@ -953,7 +957,7 @@ herald_dns_resolve(struct herald_env *env, const char *host, enum herald_family 
                       : family == HERALD_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
     /* Keep the server's order: choosing among addresses is the transport's job. */
     hints.ai_flags = ARES_AI_NOSORT;
-    herald_trace_log(&env->trace, HERALD_TRACE_DEBUG, "dns", "query %s %s", kind_label(q),
+    herald_trace_log(&q->trace, HERALD_TRACE_DEBUG, "dns", "query %s %s", kind_label(q),
                      q->name);
     dns->starting = q;
     ares_getaddrinfo(dns->channel, q->name, NULL, &hints, on_addr, q);

@@ -18,7 +18,8 @@ core_libherald_la_SOURCES = \
 	core/submit.c
 core_libherald_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CARES_CFLAGS) $(MBEDTLS_CFLAGS)
 core_libherald_la_LIBADD = $(LIBCONFIG_LIBS) $(CARES_LIBS) $(MBEDTLS_LIBS) $(DL_LIBS)
-core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined
+# current 1: herald_dns_query_mx/resolve changed (they take a trace scope).
+core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 1:0:0 -no-undefined
 
 heraldincludedir = $(includedir)/herald
 heraldinclude_HEADERS = \

@@ -151,7 +151,8 @@ resolve_all(struct walk *w)
     w->pending = w->n + 1;
     for (i = 0; i < w->n; i++) {
         struct herald_diag diag = { "", "" };
-        herald_status st = herald_dns_resolve(env, w->c[i].host, fam, on_addr, &w->c[i], &diag);
+        herald_status st = herald_dns_resolve(env, herald_route_trace(w->req), w->c[i].host, fam,
+                                                on_addr, &w->c[i], &diag);
 
         if (st != HERALD_OK) {
             w->c[i].cls = st == HERALD_E_INVAL ? HERALD_DNS_BADNAME : HERALD_DNS_TEMPFAIL;
@@ -438,7 +439,8 @@ mx_walk_start(struct herald_route_request *req, const struct walk_config *cfg)
         after_mx(w);
         return HERALD_OK;
     }
-    st = herald_dns_query_mx(herald_route_env(req), herald_route_domain(req), on_mx, w, &diag);
+    st = herald_dns_query_mx(herald_route_env(req), herald_route_trace(req),
+                             herald_route_domain(req), on_mx, w, &diag);
     if (st == HERALD_E_INVAL) {
         char reason[1024];
 

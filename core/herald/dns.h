@@ -33,6 +33,7 @@ extern "C" {
 #endif
 
 struct herald_env;
+struct herald_trace;
 
 enum herald_dns_class {
     HERALD_DNS_OK = 0,
@@ -79,12 +80,16 @@ typedef void (*herald_mx_fn)(void *arg, const struct herald_mx_result *res);
 typedef void (*herald_addr_fn)(void *arg, const struct herald_addr_result *res);
 
 /* HERALD_E_INVAL for a bad name (no callback then); HERALD_E_DNS when no
- * resolver could be set up (diag says why); else the callback will run. */
-herald_status herald_dns_query_mx(struct herald_env *env, const char *domain,
-                                  herald_mx_fn fn, void *arg, struct herald_diag *diag);
+ * resolver could be set up (diag says why); else the callback will run.
+ * trace: the scope whose id the query's trace lines carry (a route strategy
+ * passes herald_route_trace(req), so the administrator finds the lookups
+ * among the message's own lines); NULL: the context's scope, id "-". */
+herald_status herald_dns_query_mx(struct herald_env *env, const struct herald_trace *trace,
+                                  const char *domain, herald_mx_fn fn, void *arg,
+                                  struct herald_diag *diag);
 /* A and/or AAAA of host; an IP literal host is answered at once (from the loop). */
-herald_status herald_dns_resolve(struct herald_env *env, const char *host,
-                                 enum herald_family family,
+herald_status herald_dns_resolve(struct herald_env *env, const struct herald_trace *trace,
+                                 const char *host, enum herald_family family,
                                  herald_addr_fn fn, void *arg, struct herald_diag *diag);
 
 /* True when name is a valid host name: LDH labels of 1..63, 253 octets in all. */

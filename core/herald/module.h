@@ -30,7 +30,9 @@ extern "C" {
 #endif
 
 #define HERALD_MODULE_MAGIC   0x48524c44u      /* "HRLD" */
-#define HERALD_ABI_MAJOR      1
+/* Major 2: herald_dns_query_mx() and herald_dns_resolve() take the caller's
+ * trace scope; a module built for 1 would pass its arguments one place off. */
+#define HERALD_ABI_MAJOR      2
 #define HERALD_ABI_MINOR      0
 #define HERALD_MODULE_SYMBOL  "herald_module"
 

@@ -8,7 +8,8 @@
  *
  *   static herald_status plan(const void *options, struct herald_route_request *req)
  *   {
- *       ... herald_dns_query_mx(herald_route_env(req), herald_route_domain(req), on_mx, req, NULL);
+ *       ... herald_dns_query_mx(herald_route_env(req), herald_route_trace(req),
+ *                               herald_route_domain(req), on_mx, req, NULL);
  *   }
  *   ... in on_mx: herald_route_add_hop(req, "mx1.example", 25, 10, "mx", &hop);
  *                 herald_route_add_address(req, hop, &addr); ... herald_route_done(req);

@@ -20,6 +20,13 @@ expect_json_has b@demo.test peer "$MX2_IP"
 expect_grep "trace: refused on mx1" "$TRACE" "$MX1_IP:$SMTP_PORT: connect: Connection refused"
 expect_grep "trace: moved to mx2" "$TRACE" "hop 2/2 mx2.demo.test"
 expect_grep "trace: connected to mx2" "$TRACE" "connected to $MX2_IP:$SMTP_PORT"
+# The lookups are the message's own steps: their lines carry its trace id,
+# the one in the JSON result, so an administrator finds them with one grep.
+tid=$("$TEST_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["trace_id"])' "$OUT")
+expect_grep "trace: the MX answer under the message's id" "$TRACE" \
+  " $tid info  dns: MX demo.test -> "
+expect_grep "trace: mx2's address under the message's id" "$TRACE" \
+  " $tid info  dns: A/AAAA mx2.demo.test -> $MX2_IP"
 if [ -f "$T_DIR/mx2/1.json" ]; then pass "mx2 stored the message"; else fail "mx2 stored nothing"; fi
 expect_grep "mx2 saw the recipient" "$T_DIR/mx2/1.json" "b@demo.test"
 expect_no_sanitizer "mx1 refused"

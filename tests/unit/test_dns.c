@@ -242,7 +242,7 @@ static void
 query_mx(struct test_env *te, const char *name, struct mx_got *g)
 {
     memset(g, 0, sizeof *g);
-    CU_ASSERT_EQUAL_FATAL(herald_dns_query_mx(&te->env, name, on_mx, g, NULL), HERALD_OK);
+    CU_ASSERT_EQUAL_FATAL(herald_dns_query_mx(&te->env, NULL, name, on_mx, g, NULL), HERALD_OK);
     CU_ASSERT_FALSE(g->done);   /* never from inside the call */
     CU_ASSERT_EQUAL(herald_loop_run(loop, is_done, &g->done, RUN_TIMEOUT_MS), HERALD_OK);
     CU_ASSERT_EQUAL(g->calls, 1);
@@ -253,7 +253,7 @@ static void
 resolve(struct test_env *te, const char *name, enum herald_family fam, struct addr_got *g)
 {
     memset(g, 0, sizeof *g);
-    CU_ASSERT_EQUAL_FATAL(herald_dns_resolve(&te->env, name, fam, on_addr, g, NULL), HERALD_OK);
+    CU_ASSERT_EQUAL_FATAL(herald_dns_resolve(&te->env, NULL, name, fam, on_addr, g, NULL), HERALD_OK);
     CU_ASSERT_FALSE(g->done);
     CU_ASSERT_EQUAL(herald_loop_run(loop, is_done, &g->done, RUN_TIMEOUT_MS), HERALD_OK);
     CU_ASSERT_EQUAL(g->calls, 1);
@@ -572,13 +572,13 @@ test_bad_names(void)
     env_init(&te, port_silent, 300, 1);
     memset(&g, 0, sizeof g);
     memset(&a, 0, sizeof a);
-    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, "bad name\r\n", on_mx, &g, &diag),
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, "bad name\r\n", on_mx, &g, &diag),
                     HERALD_E_INVAL);
     CU_ASSERT_PTR_NULL(strchr(diag.text, '\r'));
-    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, "a@b.test", on_mx, &g, NULL), HERALD_E_INVAL);
-    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, "<x>.test", HERALD_FAMILY_ANY, on_addr, &a,
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, "a@b.test", on_mx, &g, NULL), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, NULL, "<x>.test", HERALD_FAMILY_ANY, on_addr, &a,
                                        NULL), HERALD_E_INVAL);
-    CU_ASSERT_EQUAL(herald_dns_query_mx(NULL, "x.test", on_mx, &g, NULL), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_dns_query_mx(NULL, NULL, "x.test", on_mx, &g, NULL), HERALD_E_INVAL);
     CU_ASSERT_EQUAL(herald_loop_run(loop, NULL, NULL, 1000), HERALD_OK);
     CU_ASSERT_FALSE(g.done);
     CU_ASSERT_FALSE(a.done);
@@ -626,17 +626,17 @@ test_cancel(void)
     memset(&g1, 0, sizeof g1);
     memset(&g2, 0, sizeof g2);
     memset(&a, 0, sizeof a);
-    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, "one.timeout.test", on_mx, &g1, NULL),
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, "one.timeout.test", on_mx, &g1, NULL),
                     HERALD_OK);
-    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, "two.timeout.test", on_mx, &g2, NULL),
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, "two.timeout.test", on_mx, &g2, NULL),
                     HERALD_OK);
-    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, "127.0.0.1", HERALD_FAMILY_ANY, on_addr, &a,
+    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, NULL, "127.0.0.1", HERALD_FAMILY_ANY, on_addr, &a,
                                        NULL), HERALD_OK);
     /* one pass: the queries go out, nothing can be answered yet */
     CU_ASSERT_EQUAL(herald_loop_run(loop, NULL, NULL, 50), HERALD_E_TIMEOUT);
     CU_ASSERT_TRUE(a.done);
     memset(&a, 0, sizeof a);
-    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, "127.0.0.1", HERALD_FAMILY_ANY, on_addr, &a,
+    CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, NULL, "127.0.0.1", HERALD_FAMILY_ANY, on_addr, &a,
                                        NULL), HERALD_OK);
     CU_ASSERT_FALSE(g1.done);
     dns_env_close(&te.env);
