@@ -321,6 +321,9 @@ herald_close(struct herald_context **ctxp)
     free(ctx->devices);
     herald_loop_free(&ctx->loop);
     trace_sink_free(&ctx->sink);
+    while (ctx->retired_count > 0)
+        trace_sink_free(&ctx->retired[--ctx->retired_count]);
+    free(ctx->retired);
     registry_free(&ctx->registry);
     free(ctx->secrets);
     arena_free(&ctx->arena);
@@ -328,6 +331,16 @@ herald_close(struct herald_context **ctxp)
     config_free(&ctx->config);
     free(ctx);
     *ctxp = NULL;
+}
+
+/* context_free_retired_sinks - close the replaced sinks; only when nothing is pending */
+void
+context_free_retired_sinks(struct herald_context *ctx)
+{
+    if (ctx->pending > 0)
+        return;
+    while (ctx->retired_count > 0)
+        trace_sink_free(&ctx->retired[--ctx->retired_count]);
 }
 
 /* herald_set_trace - replace the trace sink; NULL keeps a setting */
@@ -356,12 +369,27 @@ herald_set_trace(struct herald_context *ctx, const char *path, const char *forma
     } else {
         path = ctx->trace_path;
     }
+    /* Room to retire the old sink first, so that nothing can fail after the
+     * new one is attached. */
+    if (ctx->pending > 0 && ctx->sink != NULL && ctx->retired_count == ctx->retired_cap) {
+        size_t cap = ctx->retired_cap ? 2 * ctx->retired_cap : 4;
+        struct trace_sink **grown = realloc(ctx->retired, cap * sizeof *grown);
+
+        if (grown == NULL)
+            return herald_diag_set(diag, HERALD_E_NOMEM, "", "out of memory");
+        ctx->retired = grown;
+        ctx->retired_cap = cap;
+    }
     st = open_trace(ctx, path, fmt, lvl, &sink, diag);
     if (st != HERALD_OK)
         return st;
     old = ctx->sink;
     attach_sink(ctx, sink);
-    trace_sink_free(&old);
+    if (ctx->pending > 0 && old != NULL)
+        ctx->retired[ctx->retired_count++] = old;   /* messages in flight still write to it */
+    else
+        trace_sink_free(&old);
+    context_free_retired_sinks(ctx);
     ctx->trace_path = path;
     ctx->trace_format = fmt;
     ctx->trace_level = lvl;

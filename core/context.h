@@ -45,7 +45,15 @@ struct herald_context {
     struct herald_device *devices;
     size_t device_count;
     size_t pending;                        /* herald_submit()s whose callback has not run */
+    /* Sinks replaced by herald_set_trace() while messages were in flight:
+     * those messages keep tracing to them, so they close only once nothing
+     * is pending (context_free_retired_sinks). */
+    struct trace_sink **retired;
+    size_t retired_count, retired_cap;
 };
+
+/* context_free_retired_sinks - close the replaced sinks; only when nothing is pending */
+void context_free_retired_sinks(struct herald_context *ctx);
 
 herald_status context_open(const char *config_path, struct registry **reg,
                            struct herald_context **ctx_out, struct herald_diag *diag);

@@ -90,8 +90,10 @@ herald_run(struct herald_context *ctx, uint64_t timeout_ms, struct herald_diag *
     if (ctx == NULL)
         return herald_diag_set(diag, HERALD_E_INVAL, "", "herald_run: no context");
     st = herald_loop_run(ctx->loop, nothing_pending, ctx, timeout_ms);
-    if (ctx->pending == 0)
+    if (ctx->pending == 0) {
+        context_free_retired_sinks(ctx);
         return HERALD_OK;
+    }
     if (st == HERALD_E_TIMEOUT)
         return herald_diag_set(diag, st, "", "%zu message(s) still in flight after %llu ms",
                                ctx->pending, (unsigned long long)timeout_ms);

@@ -48,7 +48,10 @@ herald_status herald_open(const char *config_path, struct herald_context **ctx_o
 void herald_close(struct herald_context **ctx);
 
 /* Overrides the trace settings of the file: path "-" is stderr; format "text"
- * or "json"; level "error" | "warn" | "info" | "debug".  NULL keeps a setting. */
+ * or "json"; level "error" | "warn" | "info" | "debug".  NULL keeps a setting.
+ * Safe with messages in flight (e.g. to rotate a trace file): they finish
+ * their trace where it began, and the old file is closed once none is left;
+ * messages submitted afterwards trace to the new one. */
 herald_status herald_set_trace(struct herald_context *ctx, const char *path,
                                const char *format, const char *level,
                                struct herald_diag *diag);

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,6 +190,75 @@ test_close_delivers(void)
     CU_ASSERT_EQUAL(count_files(dir), 5);
 }
 
+/* file_has - the file at path holds text */
+static bool
+file_has(const char *path, const char *text)
+{
+    char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL)
+        return false;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+/* test_trace_switch - herald_set_trace while messages are in flight: they
+ * finish their trace in the old file (which must stay open for them), and
+ * the next message is traced in the new one */
+static void
+test_trace_switch(void)
+{
+    struct herald_context *ctx = NULL;
+    struct tally t = { 0 };
+    struct herald_diag d;
+    char old_path[700], new_path[700];
+    int i;
+
+    snprintf(old_path, sizeof old_path, "%s/old.trace", base);
+    snprintf(new_path, sizeof new_path, "%s/new.trace", base);
+    open_ctx(&ctx, &t.dev, "switch");
+    t.body = "Subject: switch\n\nhello\n";
+    CU_ASSERT_EQUAL_FATAL(herald_set_trace(ctx, old_path, "text", "info", &d), HERALD_OK);
+    for (i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(submit(&t), HERALD_OK);
+    CU_ASSERT_EQUAL_FATAL(herald_set_trace(ctx, new_path, NULL, NULL, &d), HERALD_OK);
+    CU_ASSERT_EQUAL(herald_run(ctx, 10000, &d), HERALD_OK);
+    CU_ASSERT_EQUAL(t.calls, 5);
+    CU_ASSERT_EQUAL(t.delivered, 5);
+    CU_ASSERT_TRUE(file_has(old_path, "outcome b@herald.test: delivered"));
+    CU_ASSERT_FALSE(file_has(new_path, "outcome b@herald.test: delivered"));
+    CU_ASSERT_EQUAL(submit(&t), HERALD_OK);
+    CU_ASSERT_EQUAL(herald_run(ctx, 10000, &d), HERALD_OK);
+    CU_ASSERT_EQUAL(t.delivered, 6);
+    CU_ASSERT_TRUE(file_has(new_path, "outcome b@herald.test: delivered"));
+    /* Through the email device the messages really are in flight: the
+     * connection to a closed port is refused later, from the loop, and
+     * traced then. */
+    t.dev = NULL;
+    CU_ASSERT_EQUAL_FATAL(herald_device(ctx, "relay", &t.dev, &d), HERALD_OK);
+    CU_ASSERT_EQUAL_FATAL(herald_set_trace(ctx, old_path, NULL, NULL, &d), HERALD_OK);
+    for (i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(submit(&t), HERALD_OK);
+    CU_ASSERT_EQUAL_FATAL(herald_set_trace(ctx, new_path, NULL, NULL, &d), HERALD_OK);
+    CU_ASSERT_EQUAL(herald_run(ctx, 10000, &d), HERALD_OK);
+    CU_ASSERT_EQUAL(t.calls, 9);
+    CU_ASSERT_EQUAL(t.delivered, 6);
+    CU_ASSERT_TRUE(file_has(old_path, "Connection refused"));
+    CU_ASSERT_FALSE(file_has(new_path, "Connection refused"));
+    /* Switching again with messages in flight, then closing at once. */
+    CU_ASSERT_EQUAL(submit(&t), HERALD_OK);
+    CU_ASSERT_EQUAL_FATAL(herald_set_trace(ctx, old_path, NULL, NULL, &d), HERALD_OK);
+    herald_close(&ctx);
+    CU_ASSERT_EQUAL(t.calls, 10);
+    CU_ASSERT_EQUAL(t.delivered, 6);
+    unlink(old_path);
+    unlink(new_path);
+}
+
 /* test_bad_arguments - refused without a callback */
 static void
 test_bad_arguments(void)
@@ -222,7 +294,7 @@ rm_entry(const char *dir, const char *name)
 static void
 rm_tree(void)
 {
-    static const char *const sub[] = { "many", "chain", "close" };
+    static const char *const sub[] = { "many", "chain", "close", "switch" };
     size_t i;
 
     for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
@@ -243,6 +315,23 @@ rm_tree(void)
     rmdir(base);
 }
 
+/* closed_port - a TCP port on 127.0.0.1 that nothing listens on (bound, then let go) */
+static int
+closed_port(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0
+        && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
 int
 main(void)
 {
@@ -259,8 +348,12 @@ main(void)
     fprintf(f, "devices = (\n"
                "  { name = \"many\"; driver = \"file\"; path = \"%s/many\"; create = true; },\n"
                "  { name = \"chain\"; driver = \"file\"; path = \"%s/chain\"; create = true; },\n"
-               "  { name = \"close\"; driver = \"file\"; path = \"%s/close\"; create = true; }\n"
-               ");\n", base, base, base);
+               "  { name = \"close\"; driver = \"file\"; path = \"%s/close\"; create = true; },\n"
+               "  { name = \"switch\"; driver = \"file\"; path = \"%s/switch\"; create = true; },\n"
+               "  { name = \"relay\"; driver = \"email\";\n"
+               "    route: { strategy = \"smarthost\"; smarthost = [ \"[127.0.0.1]:%d\" ]; };\n"
+               "    transport: { name = \"smtp\"; connect_timeout_ms = 5000; }; }\n"
+               ");\n", base, base, base, base, closed_port());
     fclose(f);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 99;
@@ -268,6 +361,7 @@ main(void)
     if (s == NULL || CU_add_test(s, "many in flight", test_many) == NULL
         || CU_add_test(s, "callbacks submit more", test_chain) == NULL
         || CU_add_test(s, "close delivers what is in flight", test_close_delivers) == NULL
+        || CU_add_test(s, "trace switched with messages in flight", test_trace_switch) == NULL
         || CU_add_test(s, "bad arguments", test_bad_arguments) == NULL) {
         CU_cleanup_registry();
         return 99;
