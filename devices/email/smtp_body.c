@@ -12,7 +12,6 @@ smtp_body_init(struct smtp_body_enc *e)
     e->at_bol = true;
     e->cr_pending = false;
     e->finished = false;
-    e->eight_bit = false;
 }
 
 /* smtp_body_encode - encode as much of in as fits in out */
@@ -54,8 +53,6 @@ smtp_body_encode(struct smtp_body_enc *e, const char *in, size_t in_len, char *o
         if (e->at_bol && c == '.')
             out[o++] = '.';
         /* Write this octet now, so a doubled dot never loses its twin. */
-        if ((unsigned char)c >= 0x80)
-            e->eight_bit = true;
         out[o++] = c;
         i++;
         e->at_bol = false;
@@ -64,11 +61,8 @@ smtp_body_encode(struct smtp_body_enc *e, const char *in, size_t in_len, char *o
             size_t room = out_cap - o;
             size_t j = i;
 
-            while (j < in_len && j - i < room && in[j] != '\r' && in[j] != '\n') {
-                if ((unsigned char)in[j] >= 0x80)
-                    e->eight_bit = true;
+            while (j < in_len && j - i < room && in[j] != '\r' && in[j] != '\n')
                 j++;
-            }
             memcpy(out + o, in + i, j - i);
             o += j - i;
             i = j;
@@ -100,17 +94,4 @@ smtp_body_finish(struct smtp_body_enc *e, char *out, size_t out_cap, size_t *out
     e->finished = true;
     *out_len_out = o;
     return HERALD_OK;
-}
-
-/* smtp_body_has_8bit - true when data holds an octet >= 0x80 */
-bool
-smtp_body_has_8bit(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        if (p[i] >= 0x80)
-            return true;
-    return false;
 }

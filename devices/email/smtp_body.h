@@ -30,7 +30,6 @@ struct smtp_body_enc {
     bool at_bol;        /* the next octet starts a line */
     bool cr_pending;    /* a CR was read, its line ending not yet written */
     bool finished;      /* the end-of-data mark was written */
-    bool eight_bit;     /* an octet >= 0x80 was seen */
 };
 
 /* smtp_body_init - fresh encoder: at the start of a line */
@@ -53,8 +52,5 @@ herald_status smtp_body_encode(struct smtp_body_enc *e, const char *in, size_t i
  */
 herald_status smtp_body_finish(struct smtp_body_enc *e, char *out, size_t out_cap,
                                size_t *out_len_out);
-
-/* smtp_body_has_8bit - true when data holds an octet >= 0x80 (BODY=8BITMIME) */
-bool smtp_body_has_8bit(const void *data, size_t len);
 
 #endif
