@@ -16,8 +16,9 @@ herald_email_tests = \
 	tests/integration/email_dsn_utf8.sh \
 	tests/integration/email_many_domains.sh \
 	tests/integration/email_parallel.sh \
-	tests/integration/email_8bit.sh
+	tests/integration/email_8bit.sh \
+	tests/integration/email_real_postfix.sh
 
 dist_check_SCRIPTS += $(herald_email_tests)
 TESTS += $(herald_email_tests)
-EXTRA_DIST += tests/lib/email_env.sh
+EXTRA_DIST += tests/lib/email_env.sh tests/lib/postfix.sh
