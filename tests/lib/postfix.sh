@@ -57,6 +57,9 @@ maillog_file = /dev/stdout
 inet_interfaces = all
 inet_protocols = ipv4
 myhostname = mx.$domain
+mydomain = $domain
+# Nothing from the machine's own resolver: a CI machine may have none.
+smtpd_peername_lookup = no
 mydestination =
 alias_maps =
 alias_database =
