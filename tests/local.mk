@@ -7,6 +7,7 @@ include tests/unit/delivery.mk
 include tests/unit/route.mk
 include tests/integration/integration.mk
 include tests/unit/smtp.mk
+include tests/unit/mime.mk
 include tests/unit/tls.mk
 include tests/integration/email.mk
 include tests/integration/sink.mk

@@ -7,7 +7,8 @@ devices_email_libsmtp_la_SOURCES = \
 	devices/email/smtp_ehlo.c devices/email/smtp_ehlo.h \
 	devices/email/smtp_conn.c devices/email/smtp_conn.h \
 	devices/email/smtp_session.c devices/email/smtp_session.h \
-	devices/email/smtp_params.c devices/email/smtp_params.h
+	devices/email/smtp_params.c devices/email/smtp_params.h \
+	devices/email/mime_7bit.c devices/email/mime_7bit.h
 # TLS and AUTH (owner: tls): mbed TLS seam and SASL encoders.
 devices_email_libsmtp_la_SOURCES += \
 	devices/email/smtp_tls.c devices/email/smtp_tls.h \

@@ -11,6 +11,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "mime_7bit.h"
 #include "smtp_auth.h"
 #include "smtp_body.h"
 #include "smtp_conn.h"
@@ -27,6 +28,8 @@
 #define REPLY_TEXT_MAX 512
 #define TOO_LARGE "552 5.3.4 message too large for server"
 #define NO_SMTPUTF8 "553 5.6.7 UTF-8 address and the server does not offer SMTPUTF8"
+#define NO_8BITMIME "554 5.6.3 8-bit body and the server does not offer 8BITMIME " \
+                    "(eightbit_downgrade = refuse)"
 
 static const char *const state_names[] = {
     "INIT", "CONNECT", "GREETING", "EHLO", "HELO", "STARTTLS", "TLS", "AUTH", "READY", "RSET", "MAIL", "RCPT",
@@ -48,6 +51,14 @@ _Static_assert(sizeof state_doing / sizeof state_doing[0] == SMTP_S__LAST,
                "one description per state");
 
 enum rcpt_word { RCPT_NONE = 0, RCPT_ACCEPTED, RCPT_DECIDED };
+
+/* The stored body on its way through the 7-bit converter (RFC 6152 3). */
+struct body_downgrade {
+    struct mime7_conv conv;
+    char src[BODY_RAW_MAX];
+    size_t src_len, src_off;
+    bool src_eof;
+};
 
 struct rcpt_state {
     enum rcpt_word word;
@@ -110,6 +121,8 @@ struct smtp_session {
     bool body_eof;
     char out[BODY_OUT_MAX];
     uint64_t body_octets;
+    bool downgrade;                   /* this body goes through the 7-bit converter */
+    struct body_downgrade *down;      /* allocated on first use, kept for the session */
 
     struct herald_timer *report;      /* results go out from the loop */
     bool connected_pending;
@@ -153,6 +166,7 @@ smtp_session_opts_init(struct smtp_session_opts *o)
     o->auth_token = false;
     o->auth_mechs = 0;
     o->auth_allow_plaintext = false;
+    o->eightbit_downgrade = SMTP_8BIT_CONVERT;
 }
 
 /* smtp_default_helo_name - this host's FQDN, else its name */
@@ -509,12 +523,27 @@ start_mail(struct smtp_session *s)
         herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
                          "%s: DSN not offered: NOTIFY, RET and ENVID are not passed on "
                          "(each recipient's outcome is still reported)", s->peer);
-    if (m->eight_bit && !(s->ehlo.flags & SMTP_EXT_8BITMIME))
-        /* RFC 6152 wants a conversion Herald does not make: say so, so an
-         * administrator seeing mangled text knows where it started. */
-        herald_trace_log(s->trace, HERALD_TRACE_WARN, SUBSYS,
-                         "%s: the body has 8-bit octets and the server does not offer "
-                         "8BITMIME: sent unconverted", s->peer);
+    s->downgrade = false;
+    if (m->eight_bit && !(s->ehlo.flags & SMTP_EXT_8BITMIME)) {
+        /* RFC 6152 3: convert to 7-bit MIME, or do not send at all. */
+        if (s->opts.eightbit_downgrade == SMTP_8BIT_REFUSE) {
+            herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                             "%s: the body has 8-bit octets and the server does not offer "
+                             "8BITMIME (eightbit_downgrade = refuse): not sent", s->peer);
+            for (i = 0; i < m->nrcpt; i++)
+                decide(s, i, HERALD_RESULT_FAILED, NO_8BITMIME, "5.6.3", false);
+            end_transaction(s);
+            return;
+        }
+        if (s->opts.eightbit_downgrade == SMTP_8BIT_SEND)
+            /* The administrator's choice; say so, so that someone seeing
+             * mangled text knows where it started. */
+            herald_trace_log(s->trace, HERALD_TRACE_WARN, SUBSYS,
+                             "%s: the body has 8-bit octets and the server does not offer "
+                             "8BITMIME: sent unconverted", s->peer);
+        else
+            s->downgrade = true;
+    }
     st = smtp_mail_params(m, s->ehlo.flags, params, sizeof params);
     if (st != HERALD_OK) {
         fail_local(s, st, "cannot build the MAIL parameters: %s", herald_strerror(st));
@@ -818,6 +847,70 @@ after_rcpts(struct smtp_session *s)
     flush(s);
 }
 
+/*
+ * read_downgraded - up to cap octets of the body converted to 7-bit MIME;
+ * *n_out == 0 at its end.  Each round either converts, reads or finishes,
+ * and every one of them moves on, so the loop ends.
+ */
+static herald_status
+read_downgraded(struct smtp_session *s, char *buf, size_t cap, size_t *n_out)
+{
+    struct body_downgrade *d = s->down;
+    size_t used = 0, n = 0;
+    bool done = false;
+    herald_status st;
+
+    for (;;) {
+        if (d->src_off < d->src_len) {
+            st = mime7_convert(&d->conv, d->src + d->src_off, d->src_len - d->src_off, buf, cap,
+                               &used, &n);
+            d->src_off += used;
+            if (st != HERALD_OK || n > 0)
+                break;
+        } else if (!d->src_eof) {
+            st = s->msg.read(s->msg.read_arg, d->src, sizeof d->src, &n);
+            if (st != HERALD_OK)
+                return st;
+            d->src_off = 0;
+            d->src_len = n > sizeof d->src ? sizeof d->src : n;
+            d->src_eof = n == 0;
+        } else {
+            st = mime7_finish(&d->conv, buf, cap, &n, &done);
+            if (st != HERALD_OK || n > 0 || done)
+                break;
+        }
+    }
+    *n_out = n;
+    return st;
+}
+
+/* trace_downgrade - what the converter made of the body, once it is sent */
+static void
+trace_downgrade(struct smtp_session *s)
+{
+    const struct mime7_conv *c = &s->down->conv;
+    char why[256] = "";
+    unsigned bit;
+
+    if (c->converted > 0)
+        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                         "%s: 8BITMIME not offered: body converted to quoted-printable "
+                         "(%lu part%s)", s->peer, c->converted, c->converted == 1 ? "" : "s");
+    if (c->problems == 0)
+        return;
+    for (bit = 1; bit <= MIME7_P__ALL; bit <<= 1) {
+        size_t len = strlen(why);
+
+        if (c->problems & bit)
+            snprintf(why + len, sizeof why - len, "%s%s", len > 0 ? "; " : "",
+                     mime7_problem_text(bit));
+    }
+    herald_trace_log(s->trace, HERALD_TRACE_WARN, SUBSYS,
+                     "%s: the body has 8-bit octets and the server does not offer 8BITMIME: "
+                     "%s%s: sent unconverted", s->peer,
+                     c->converted > 0 ? "not fully converted: " : "", why);
+}
+
 /* fill_body - read, encode and queue the body up to the high-water mark */
 static void
 fill_body(struct smtp_session *s)
@@ -830,7 +923,8 @@ fill_body(struct smtp_session *s)
         herald_status st;
 
         if (s->raw_off == s->raw_len && !s->body_eof) {
-            st = s->msg.read(s->msg.read_arg, s->raw, sizeof s->raw, &n);
+            st = s->downgrade ? read_downgraded(s, s->raw, sizeof s->raw, &n)
+                              : s->msg.read(s->msg.read_arg, s->raw, sizeof s->raw, &n);
             if (st != HERALD_OK) {
                 fail_local(s, st, "cannot read the message body: %s", herald_strerror(st));
                 return;
@@ -858,6 +952,8 @@ fill_body(struct smtp_session *s)
                              "C: (message body, %llu octets on the wire)",
                              (unsigned long long)s->body_octets);
             herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "C: .");
+            if (s->downgrade)
+                trace_downgrade(s);
             enter(s, SMTP_S_DOT);
         }
     }
@@ -873,6 +969,17 @@ start_body(struct smtp_session *s)
 {
     smtp_body_init(&s->enc);
     s->raw_len = s->raw_off = 0;
+    if (s->downgrade) {
+        if (s->down == NULL)
+            s->down = malloc(sizeof *s->down);
+        if (s->down == NULL) {
+            fail_local(s, HERALD_E_NOMEM, "cannot convert the body to 7-bit: out of memory");
+            return;
+        }
+        mime7_init(&s->down->conv);
+        s->down->src_len = s->down->src_off = 0;
+        s->down->src_eof = false;
+    }
     s->body_eof = false;
     s->body_octets = 0;
     enter(s, SMTP_S_BODY);
@@ -1248,6 +1355,7 @@ smtp_session_free(struct smtp_session **sp)
     herald_timer_cancel(&s->report);
     herald_timer_cancel(&s->quit_timer);
     free(s->rcpt);
+    free(s->down);
     free(s);
     *sp = NULL;
 }

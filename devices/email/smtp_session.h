@@ -26,6 +26,13 @@
  *                5xx refusal of the session.
  *   done()       exactly once per smtp_session_send(), last; the caller may
  *                free the session or send the next message from it.
+ * An 8-bit body (smtp_message.eight_bit) to a server without 8BITMIME
+ * (RFC 6152 3), per opts.eightbit_downgrade: CONVERT streams it through
+ * mime_7bit.h (8bit parts become quoted-printable; SIZE= stays the stored
+ * size) and traces what it did once the body is sent, with a warning for
+ * what it could not convert; SEND sends it as it is, with a warning; REFUSE
+ * fails every recipient before MAIL: "554 5.6.3 8-bit body and the server
+ * does not offer 8BITMIME (eightbit_downgrade = refuse)".
  * Every command and reply line is traced at info ("C: MAIL FROM:<a@b>",
  * "S: 250 2.1.0 Ok"), state changes at debug.
  *
@@ -69,6 +76,13 @@ enum smtp_state {
 };
 const char *smtp_state_name(enum smtp_state st);   /* "EHLO", "?" when out of range */
 
+/* An 8-bit body to a server without 8BITMIME; the order of the option's words. */
+enum smtp_8bit_downgrade {
+    SMTP_8BIT_CONVERT = 0,        /* to 7-bit MIME (the default) */
+    SMTP_8BIT_SEND,               /* as it is, with a warning */
+    SMTP_8BIT_REFUSE              /* not at all: 5.6.3 for every recipient */
+};
+
 /* Timeouts in milliseconds; RFC 5321 4.5.3.2 defaults from smtp_session_opts_init(). */
 struct smtp_session_opts {
     const char *helo_name;        /* NULL: this host's FQDN (copied) */
@@ -96,6 +110,7 @@ struct smtp_session_opts {
     bool auth_token;                       /* auth_secret is an XOAUTH2 token */
     unsigned auth_mechs;                   /* SMTP_AUTH_* allowed; 0 means all */
     bool auth_allow_plaintext;             /* AUTH without TLS (else refused) */
+    int eightbit_downgrade;                /* enum smtp_8bit_downgrade: CONVERT */
 };
 void smtp_session_opts_init(struct smtp_session_opts *o);
 

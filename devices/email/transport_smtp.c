@@ -48,6 +48,7 @@ struct smtp_transport_options {
     const char *ciphersuites;
     bool implicit_tls;
     struct smtp_auth_options auth;
+    int eightbit_downgrade;           /* enum smtp_8bit_downgrade */
     int64_t connect_timeout_ms;
     int64_t greeting_timeout_ms;
     int64_t helo_timeout_ms;
@@ -64,6 +65,8 @@ struct smtp_transport_options {
 };
 
 static const char *const tls_words[] = { "none", "opportunistic", "required", "verify", NULL };
+/* In the order of enum smtp_8bit_downgrade. */
+static const char *const downgrade_words[] = { "convert", "send", "refuse", NULL };
 
 #define A(f) offsetof(struct smtp_auth_options, f)
 static const struct herald_option smtp_auth_table[] = {
@@ -101,6 +104,10 @@ static const struct herald_option smtp_option_table[] = {
       "TLS from the first octet, RFC 8314 (port 465); needs tls other than none" },
     { "auth", HERALD_OPT_GROUP, O(auth), 0, 0, 0, NULL, smtp_auth_table, 0, NULL,
       "SMTP AUTH credentials (RFC 4954)" },
+    { "eightbit_downgrade", HERALD_OPT_ENUM, O(eightbit_downgrade), 0, 0, 0, downgrade_words,
+      NULL, 0, NULL,
+      "8-bit body, server without 8BITMIME: convert (to 7-bit MIME, quoted-printable) | "
+      "send (as it is) | refuse (5.6.3)" },
     TIMEOUT("connect_timeout_ms", connect_timeout_ms, "TCP connect, per address"),
     TIMEOUT("greeting_timeout_ms", greeting_timeout_ms, "the 220 greeting"),
     TIMEOUT("helo_timeout_ms", helo_timeout_ms, "EHLO, HELO and RSET replies"),
@@ -128,6 +135,7 @@ static const struct herald_option smtp_option_table[] = {
 static const struct smtp_transport_options smtp_defaults = {
     .helo_name = NULL,
     .tls = SMTP_TLS_OPPORTUNISTIC,
+    .eightbit_downgrade = SMTP_8BIT_CONVERT,
     .connect_timeout_ms = 30000,
     .greeting_timeout_ms = 300000,
     .helo_timeout_ms = 300000,
@@ -818,6 +826,7 @@ smtp_open(const void *options, struct herald_env *env, void **state_out,
     tp->session_opts.data_ms = (uint64_t)o->data_timeout_ms;
     tp->session_opts.block_ms = (uint64_t)o->block_timeout_ms;
     tp->session_opts.dot_ms = (uint64_t)o->dot_timeout_ms;
+    tp->session_opts.eightbit_downgrade = o->eightbit_downgrade;
     st = open_tls_auth(tp, diag);
     if (st != HERALD_OK) {
         smtp_close(tp);

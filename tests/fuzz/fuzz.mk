@@ -10,7 +10,8 @@
 # with a message when $(CLANG) is not found).
 
 fuzz_test_programs = tests/fuzz/fuzz_reply tests/fuzz/fuzz_ehlo tests/fuzz/fuzz_body \
-	tests/fuzz/fuzz_address tests/fuzz/fuzz_params tests/fuzz/fuzz_smarthost
+	tests/fuzz/fuzz_address tests/fuzz/fuzz_params tests/fuzz/fuzz_smarthost \
+	tests/fuzz/fuzz_mime7
 fuzz_test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/devices/email -I$(top_srcdir)/plugins
 fuzz_test_cppflags = $(AM_CPPFLAGS) -DFUZZ_SRCDIR='"$(abs_top_srcdir)"'
 fuzz_test_ldadd = devices/email/libsmtp.la core/libherald.la
@@ -45,6 +46,11 @@ tests_fuzz_fuzz_params_CPPFLAGS = $(fuzz_test_cppflags) -DFUZZ_CORPUS='"params"'
 tests_fuzz_fuzz_params_CFLAGS = $(fuzz_test_cflags)
 tests_fuzz_fuzz_params_LDADD = $(fuzz_test_ldadd)
 
+tests_fuzz_fuzz_mime7_SOURCES = tests/fuzz/fuzz_mime7.c $(fuzz_common)
+tests_fuzz_fuzz_mime7_CPPFLAGS = $(fuzz_test_cppflags) -DFUZZ_CORPUS='"mime7"'
+tests_fuzz_fuzz_mime7_CFLAGS = $(fuzz_test_cflags)
+tests_fuzz_fuzz_mime7_LDADD = $(fuzz_test_ldadd)
+
 # smarthost_list.c is not in any library: compiled into the harness, as into
 # the route modules (plugins/local.mk).
 tests_fuzz_fuzz_smarthost_SOURCES = tests/fuzz/fuzz_smarthost.c $(fuzz_common) \
@@ -76,9 +82,11 @@ fuzz_params_src = $(top_srcdir)/tests/fuzz/fuzz_params.c \
 	$(top_srcdir)/devices/email/smtp_params.c $(fuzz_core_src)
 fuzz_smarthost_src = $(top_srcdir)/tests/fuzz/fuzz_smarthost.c \
 	$(top_srcdir)/plugins/smarthost_list.c $(top_srcdir)/core/status.c
+fuzz_mime7_src = $(top_srcdir)/tests/fuzz/fuzz_mime7.c $(top_srcdir)/devices/email/mime_7bit.c
 
 fuzz_binaries = $(fuzz_bindir)/fuzz_reply $(fuzz_bindir)/fuzz_ehlo $(fuzz_bindir)/fuzz_body \
-	$(fuzz_bindir)/fuzz_address $(fuzz_bindir)/fuzz_params $(fuzz_bindir)/fuzz_smarthost
+	$(fuzz_bindir)/fuzz_address $(fuzz_bindir)/fuzz_params $(fuzz_bindir)/fuzz_smarthost \
+	$(fuzz_bindir)/fuzz_mime7
 
 fuzz:
 	@if command -v '$(CLANG)' >/dev/null 2>&1; then \
@@ -107,6 +115,9 @@ $(fuzz_bindir)/fuzz_params: $(fuzz_params_src) $(fuzz_hdr) config.h
 $(fuzz_bindir)/fuzz_smarthost: $(fuzz_smarthost_src) $(fuzz_hdr) config.h
 	@$(MKDIR_P) $(fuzz_bindir)
 	$(fuzz_clang) -o $@ $(fuzz_smarthost_src)
+$(fuzz_bindir)/fuzz_mime7: $(fuzz_mime7_src) $(fuzz_hdr) config.h
+	@$(MKDIR_P) $(fuzz_bindir)
+	$(fuzz_clang) -o $@ $(fuzz_mime7_src)
 
 clean-local: clean-fuzz
 clean-fuzz:
