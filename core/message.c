@@ -354,14 +354,24 @@ herald_message_add_recipient(struct herald_message *msg, const char *address)
     return HERALD_OK;
 }
 
-/* ascii_only - no octet above 0x7f */
+/* has_high_bit - an octet of data[0..n) is >= 0x80 */
+static bool
+has_high_bit(const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (p[i] >= 0x80)
+            return true;
+    return false;
+}
+
+/* ascii_only - no octet above 0x7f in the string s */
 static bool
 ascii_only(const char *s)
 {
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s >= 0x80)
-            return false;
-    return true;
+    return !has_high_bit(s, strlen(s));
 }
 
 /* herald_message_needs_smtputf8 - an envelope address is not ASCII (RFC 6531) */
@@ -508,18 +518,6 @@ wait_readable(int fd)
         if (errno != EINTR)
             return -1;
     }
-}
-
-/* has_high_bit - an octet of p[0..n) is >= 0x80 */
-static bool
-has_high_bit(const unsigned char *p, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (p[i] >= 0x80)
-            return true;
-    return false;
 }
 
 /* scan_file_8bit - whether the first size octets of fd hold an 8-bit octet,
