@@ -11,7 +11,10 @@
 #   2. STARTTLS with tls = "verify" against the test CA, the MX host name
 #      matched to Postfix's certificate; both sides log the TLS session;
 #   3. Postfix's SIZE limit: a message over it is refused by Herald before
-#      MAIL (5.3.4), and Postfix sees no MAIL command at all.
+#      MAIL (5.3.4), and Postfix sees no MAIL command at all;
+#   4. DSN: NOTIFY, ORCPT, RET and ENVID reach Postfix, which answers with
+#      a success notification (kept in its queue: defer_transports = smtp)
+#      that names Herald's envelope id and the original recipient.
 set -euo pipefail
 # email_env.sh for its helpers (email_send, expect_json...); not its zone.
 # shellcheck source=tests/lib/email_env.sh
@@ -36,7 +39,8 @@ postfix_start "$MX_IP" "$PORT" tls.test "message_size_limit = 20000
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = $PKI/server.pem
 smtpd_tls_key_file = $PKI/server.key
-smtpd_tls_loglevel = 1"
+smtpd_tls_loglevel = 1
+defer_transports = smtp"
 
 # conf TLS_OPTIONS - $CONF: device "email", the MX walk, port $PORT
 conf() {
@@ -137,6 +141,21 @@ expect_rc "over SIZE" 69 "$ERR"
 expect_json dave@tls.test status failed
 expect_json dave@tls.test dsn "5.3.4"
 expect_log "a session without MAIL" "ehlo=1 quit=1 commands=2"
+
+# 4. DSN parameters, proven by the notification Postfix writes.
+email_send -N success,failure -R hdrs -V herald-envid-42 -t erin@tls.test "$T_DIR/msg"
+expect_rc "DSN requested" 0 "$ERR"
+expect_grep "trace: DSN on MAIL" "$TRACE" "RET=HDRS ENVID=herald-envid-42"
+expect_grep "trace: DSN on RCPT" "$TRACE" "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;erin@tls.test"
+expect_log "a success notification" "sender delivery status notification: "
+dsn_id=$(sed -n 's/.*sender delivery status notification: \([0-9A-F]*\).*/\1/p' "$PF_LOG" | head -n 1)
+if [ -n "$dsn_id" ] && "$PF_POSTCAT" -c "$PF_CONF" -bh -q "$dsn_id" >"$T_DIR/dsn" 2>&1; then
+  expect_grep "the notification: Herald's envelope id" "$T_DIR/dsn" "Original-Envelope-Id: herald-envid-42"
+  expect_grep "the notification: the original recipient" "$T_DIR/dsn" "Original-Recipient: rfc822;erin@tls.test"
+  expect_grep "the notification: delivered" "$T_DIR/dsn" "Action: delivered"
+else
+  fail "cannot read the notification '$dsn_id' from Postfix's queue:"; sed 's/^/  | /' "$T_DIR/dsn" >&2 || true
+fi
 
 expect_no_sanitizer "real Postfix"
 herald_test_done

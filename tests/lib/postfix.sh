@@ -19,6 +19,7 @@
 # package creates.  Anything missing is a hard error, never a skip.
 
 PF_MASTER=${PF_MASTER:-/usr/lib/postfix/sbin/master}
+PF_POSTCAT=${PF_POSTCAT:-/usr/sbin/postcat}
 
 postfix_start() {
   local ip=$1 port=$2 domain=$3 extra=${4:-} dir q d
@@ -28,6 +29,7 @@ postfix_start() {
   getent group postdrop >/dev/null || hard_error "no group postdrop (install Debian's postfix package)"
 
   dir=$T_DIR/postfix
+  PF_CONF=$dir/conf   # for postcat -c and the like
   q=$dir/queue
   PF_MAILDIR=$dir/mail/inbox
   PF_LOG=$dir/maillog
