@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mime_7bit.h"
+#include "smtp_body.h"
 
 /* RFC 2045 6.7 (5): at most 76 octets per encoded line, a soft break's '='
  * included; we keep one column free so that a soft break always fits. */
@@ -37,17 +38,6 @@ static bool
 is_wsp(char ch)
 {
     return ch == ' ' || ch == '\t';
-}
-
-static bool
-has_8bit(const char *p, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if ((unsigned char)p[i] >= 0x80)
-            return true;
-    return false;
 }
 
 /* same_word - p[0..n) is word, case ignored */
@@ -101,7 +91,7 @@ put(struct mime7_conv *c, const char *p, size_t n)
 static herald_status
 copy_out(struct mime7_conv *c, const char *p, size_t n, unsigned problem)
 {
-    if (has_8bit(p, n))
+    if (smtp_body_has_8bit(p, n))
         c->problems |= problem;
     return put(c, p, n);
 }
@@ -437,7 +427,7 @@ header_line(struct mime7_conv *c, bool complete, bool whole)
         c->hdr_len += 2;
         return end_header(c);
     }
-    if (has_8bit(c->line, c->line_len))
+    if (smtp_body_has_8bit(c->line, c->line_len))
         c->hdr_8bit = true;
     if (MIME7_HEADER_MAX - 2 - c->hdr_len < need) {
         enter_pass(c, MIME7_P_LIMIT);

@@ -95,3 +95,16 @@ smtp_body_finish(struct smtp_body_enc *e, char *out, size_t out_cap, size_t *out
     *out_len_out = o;
     return HERALD_OK;
 }
+
+/* smtp_body_has_8bit - true when data holds an octet >= 0x80 */
+bool
+smtp_body_has_8bit(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (p[i] >= 0x80)
+            return true;
+    return false;
+}

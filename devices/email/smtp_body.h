@@ -53,4 +53,8 @@ herald_status smtp_body_encode(struct smtp_body_enc *e, const char *in, size_t i
 herald_status smtp_body_finish(struct smtp_body_enc *e, char *out, size_t out_cap,
                                size_t *out_len_out);
 
+/* smtp_body_has_8bit - true when data[0..len) holds an octet >= 0x80: the
+ * one test of libsmtp for 8-bit text (bodies, lines, addresses) */
+bool smtp_body_has_8bit(const void *data, size_t len);
+
 #endif

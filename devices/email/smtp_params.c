@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <herald/message.h>
+#include "smtp_body.h"
 #include "smtp_ehlo.h"
 #include "smtp_params.h"
 
@@ -89,16 +90,6 @@ smtp_mail_params(const struct smtp_message *m, unsigned ext, char *out, size_t c
     return st;
 }
 
-/* ascii - no octet above 0x7f */
-static bool
-ascii(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s >= 0x80)
-            return false;
-    return true;
-}
-
 herald_status
 smtp_rcpt_params(const struct smtp_message *m, size_t i, unsigned ext, char *out, size_t cap)
 {
@@ -127,7 +118,7 @@ smtp_rcpt_params(const struct smtp_message *m, size_t i, unsigned ext, char *out
             }
     }
     /* A UTF-8 address needs RFC 6533's utf-8-addr form; leaving ORCPT out is allowed. */
-    if (st == HERALD_OK && ascii(m->rcpts[i])) {
+    if (st == HERALD_OK && !smtp_body_has_8bit(m->rcpts[i], strlen(m->rcpts[i]))) {
         st = smtp_xtext(m->rcpts[i], orcpt, sizeof orcpt);
         if (st == HERALD_OK)
             st = append(out, cap, &len, " ORCPT=rfc822;%s", orcpt);

@@ -79,10 +79,12 @@ fuzz_ehlo_src = $(top_srcdir)/tests/fuzz/fuzz_ehlo.c $(top_srcdir)/devices/email
 fuzz_body_src = $(top_srcdir)/tests/fuzz/fuzz_body.c $(top_srcdir)/devices/email/smtp_body.c
 fuzz_address_src = $(top_srcdir)/tests/fuzz/fuzz_address.c $(fuzz_core_src)
 fuzz_params_src = $(top_srcdir)/tests/fuzz/fuzz_params.c \
-	$(top_srcdir)/devices/email/smtp_params.c $(fuzz_core_src)
+	$(top_srcdir)/devices/email/smtp_params.c $(top_srcdir)/devices/email/smtp_body.c \
+	$(fuzz_core_src)
 fuzz_smarthost_src = $(top_srcdir)/tests/fuzz/fuzz_smarthost.c \
 	$(top_srcdir)/plugins/smarthost_list.c $(top_srcdir)/core/status.c
-fuzz_mime7_src = $(top_srcdir)/tests/fuzz/fuzz_mime7.c $(top_srcdir)/devices/email/mime_7bit.c
+fuzz_mime7_src = $(top_srcdir)/tests/fuzz/fuzz_mime7.c $(top_srcdir)/devices/email/mime_7bit.c \
+	$(top_srcdir)/devices/email/smtp_body.c
 
 fuzz_binaries = $(fuzz_bindir)/fuzz_reply $(fuzz_bindir)/fuzz_ehlo $(fuzz_bindir)/fuzz_body \
 	$(fuzz_bindir)/fuzz_address $(fuzz_bindir)/fuzz_params $(fuzz_bindir)/fuzz_smarthost \

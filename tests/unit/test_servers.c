@@ -133,14 +133,3 @@ test_server_stop(struct test_server *sv)
     sv->pid = -1;
     sv->out_fd = -1;
 }
-
-bool
-test_has_8bit(const char *body, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        if ((unsigned char)body[i] >= 0x80)
-            return true;
-    return false;
-}

@@ -9,8 +9,6 @@
 #ifndef HERALD_TEST_SERVERS_H
 #define HERALD_TEST_SERVERS_H
 
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -18,10 +16,6 @@ struct test_server {
     pid_t pid;
     int out_fd;                       /* its stdout, for READY */
 };
-
-/* test_has_8bit - body holds an octet >= 0x80 (what herald_message_body_8bit
- * tells the transport; these tests build the session's message by hand) */
-bool test_has_8bit(const char *body, size_t len);
 
 /* test_now_ms - monotonic milliseconds */
 uint64_t test_now_ms(void);

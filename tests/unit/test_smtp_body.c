@@ -102,6 +102,8 @@ test_eight_bit(void)
     char out[64];
     size_t used, n;
 
+    CU_ASSERT_FALSE(smtp_body_has_8bit("plain", 5));
+    CU_ASSERT_TRUE(smtp_body_has_8bit("caf\xc3\xa9", 5));
     /* 8-bit octets pass through untouched (no conversion here). */
     smtp_body_init(&e);
     CU_ASSERT_EQUAL(smtp_body_encode(&e, "\xe9t\xe9", 3, out, sizeof out, &used, &n), HERALD_OK);

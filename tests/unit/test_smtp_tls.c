@@ -302,7 +302,7 @@ send_one(struct herald_loop *loop, struct smtp_session *s, const char *const *rc
 {
     struct body_src src = { body, len, 0 };
     struct smtp_message m = { .sender = "sender@herald.test", .rcpts = rcpts, .nrcpt = n,
-                              .size = len, .eight_bit = test_has_8bit(body, len),
+                              .size = len, .eight_bit = smtp_body_has_8bit(body, len),
                               .read = body_read, .read_arg = &src };
     struct smtp_session_cb cb = { cb_connected, cb_recipient, cb_failed, cb_done, r };
 
