@@ -489,6 +489,18 @@ queue_rcpt(struct smtp_session *s, size_t i)
     return command(s, "RCPT TO:<%s>%s", s->msg.rcpts[i], params);
 }
 
+/* refuse_transaction - every recipient failed with reply and dsn before
+ * MAIL: what the server offers rules this message out */
+static void
+refuse_transaction(struct smtp_session *s, const char *reply, const char *dsn)
+{
+    size_t i;
+
+    for (i = 0; i < s->msg.nrcpt; i++)
+        decide(s, i, HERALD_RESULT_FAILED, reply, dsn, false);
+    end_transaction(s);
+}
+
 /* start_mail - MAIL FROM, and with PIPELINING the RCPTs and DATA too */
 static void
 start_mail(struct smtp_session *s)
@@ -503,9 +515,7 @@ start_mail(struct smtp_session *s)
         herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
                          "%s: message of %llu octets exceeds SIZE %llu: not sent", s->peer,
                          (unsigned long long)m->size, (unsigned long long)s->ehlo.size_max);
-        for (i = 0; i < m->nrcpt; i++)
-            decide(s, i, HERALD_RESULT_FAILED, TOO_LARGE, "5.3.4", false);
-        end_transaction(s);
+        refuse_transaction(s, TOO_LARGE, "5.3.4");
         return;
     }
     if (m->smtputf8 && !(s->ehlo.flags & SMTP_EXT_SMTPUTF8)) {
@@ -514,9 +524,7 @@ start_mail(struct smtp_session *s)
         herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
                          "%s: an address is UTF-8 and the server does not offer SMTPUTF8: "
                          "not sent", s->peer);
-        for (i = 0; i < m->nrcpt; i++)
-            decide(s, i, HERALD_RESULT_FAILED, NO_SMTPUTF8, "5.6.7", false);
-        end_transaction(s);
+        refuse_transaction(s, NO_SMTPUTF8, "5.6.7");
         return;
     }
     if (smtp_dsn_requested(m) && !(s->ehlo.flags & SMTP_EXT_DSN))
@@ -530,9 +538,7 @@ start_mail(struct smtp_session *s)
             herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
                              "%s: the body has 8-bit octets and the server does not offer "
                              "8BITMIME (eightbit_downgrade = refuse): not sent", s->peer);
-            for (i = 0; i < m->nrcpt; i++)
-                decide(s, i, HERALD_RESULT_FAILED, NO_8BITMIME, "5.6.3", false);
-            end_transaction(s);
+            refuse_transaction(s, NO_8BITMIME, "5.6.3");
             return;
         }
         if (s->opts.eightbit_downgrade == SMTP_8BIT_SEND)
