@@ -286,6 +286,14 @@ herald_open(const char *config_path, struct herald_context **ctx_out,
     return context_open(config_path, &reg, ctx_out, diag);
 }
 
+/* free_retired - close every retired sink (the array itself stays) */
+static void
+free_retired(struct herald_context *ctx)
+{
+    while (ctx->retired_count > 0)
+        trace_sink_free(&ctx->retired[--ctx->retired_count]);
+}
+
 /* herald_close - close devices, then free everything; the config tree goes last */
 void
 herald_close(struct herald_context **ctxp)
@@ -321,8 +329,7 @@ herald_close(struct herald_context **ctxp)
     free(ctx->devices);
     herald_loop_free(&ctx->loop);
     trace_sink_free(&ctx->sink);
-    while (ctx->retired_count > 0)
-        trace_sink_free(&ctx->retired[--ctx->retired_count]);
+    free_retired(ctx);
     free(ctx->retired);
     registry_free(&ctx->registry);
     free(ctx->secrets);
@@ -337,10 +344,8 @@ herald_close(struct herald_context **ctxp)
 void
 context_free_retired_sinks(struct herald_context *ctx)
 {
-    if (ctx->pending > 0)
-        return;
-    while (ctx->retired_count > 0)
-        trace_sink_free(&ctx->retired[--ctx->retired_count]);
+    if (ctx->pending == 0)
+        free_retired(ctx);
 }
 
 /* herald_set_trace - replace the trace sink; NULL keeps a setting */
