@@ -37,6 +37,8 @@ installcheck-plugins:
 	  $(SHELL) '$(srcdir)/tests/integration/plugin_out_of_tree.sh' '$(abs_top_srcdir)' \
 	  '$(DESTDIR)$(libdir)/pkgconfig' '$(DESTDIR)$(prefix)' '$(DESTDIR)$(includedir)' \
 	  '$(DESTDIR)$(libdir)' '$(DESTDIR)$(pkglibdir)' '$(DESTDIR)$(bindir)'
+	HERALD_SRC_DIR='$(abs_top_srcdir)' HERALD_BIN='$(DESTDIR)$(bindir)/herald' NM='$(NM)' \
+	  $(SHELL) '$(srcdir)/tests/integration/lib_symbols.sh' '$(DESTDIR)$(libdir)/libherald.so'
 EXTRA_DIST += tests/integration/plugin_out_of_tree.sh
 
 .PHONY: installcheck-plugins

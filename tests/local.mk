@@ -6,6 +6,7 @@ include tests/unit/runtime.mk
 include tests/unit/delivery.mk
 include tests/unit/route.mk
 include tests/integration/integration.mk
+include tests/integration/plugin.mk
 include tests/unit/smtp.mk
 include tests/unit/mime.mk
 include tests/unit/tls.mk

@@ -5,11 +5,11 @@ TESTS += tests/unit/test_options tests/unit/test_config
 
 tests_unit_test_options_SOURCES = tests/unit/test_options.c
 tests_unit_test_options_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CUNIT_CFLAGS)
-tests_unit_test_options_LDADD = core/libherald.la $(LIBCONFIG_LIBS) $(CUNIT_LIBS)
+tests_unit_test_options_LDADD = $(herald_internal_ldadd) $(LIBCONFIG_LIBS) $(CUNIT_LIBS)
 
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CUNIT_CFLAGS)
-tests_unit_test_config_LDADD = core/libherald.la $(LIBCONFIG_LIBS) $(CUNIT_LIBS)
+tests_unit_test_config_LDADD = $(herald_internal_ldadd) $(LIBCONFIG_LIBS) $(CUNIT_LIBS)
 
 EXTRA_DIST += \
 	tests/data/config/good.conf \

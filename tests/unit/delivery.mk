@@ -10,7 +10,11 @@ tests_unit_test_message_LDADD = core/libherald.la $(CUNIT_LIBS)
 # (HERALD_PLUGIN_PATH), so the module must be built first.
 tests_unit_test_file_device_SOURCES = tests/unit/test_file_device.c
 tests_unit_test_file_device_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
-tests_unit_test_file_device_LDADD = core/libherald.la $(CUNIT_LIBS)
+# Internals (delivery_new, the registry) come from the convenience library;
+# -export-dynamic lets device-file.so bind to this program's copy of the core
+# rather than to the one libherald.so loaded beside it.
+tests_unit_test_file_device_LDADD = $(herald_internal_ldadd) $(CUNIT_LIBS)
+tests_unit_test_file_device_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 EXTRA_tests_unit_test_file_device_DEPENDENCIES = devices/device-file.la
 
 # test_submit: herald_submit/herald_run through the public API, file devices.

@@ -31,4 +31,4 @@ TESTS += tests/unit/test_registry
 
 tests_unit_test_registry_SOURCES = tests/unit/test_registry.c
 tests_unit_test_registry_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
-tests_unit_test_registry_LDADD = core/libherald.la $(CUNIT_LIBS)
+tests_unit_test_registry_LDADD = $(herald_internal_ldadd) $(CUNIT_LIBS)

@@ -1,8 +1,4 @@
 # Runtime: event loop, trace, async DNS (owner: rt).
-# The resolver is part of libherald; it is listed here so that core/local.mk
-# (another owner's) needs no change.
-core_libherald_la_SOURCES += core/dns.c core/dns_cache.c core/dns.h
-
 # The tests compile the few core files they exercise instead of linking
 # libherald, so they do not depend on the rest of the core being complete.
 

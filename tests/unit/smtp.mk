@@ -1,7 +1,8 @@
 # SMTP protocol core tests (owner: smtp).  test_smtp_session starts real
 # servers on loopback: smtp-sink, tests/servers/capture_smtpd.py, fault_smtpd.py.
 
-smtp_test_ldadd = devices/email/libsmtp.la core/libherald.la $(CUNIT_LIBS)
+# The session tests open trace sinks (core internals): the convenience library.
+smtp_test_ldadd = devices/email/libsmtp.la $(herald_internal_ldadd) $(CUNIT_LIBS)
 smtp_test_cflags = $(AM_CFLAGS) $(CUNIT_CFLAGS) -I$(top_srcdir)/devices/email
 
 check_PROGRAMS += tests/unit/test_smtp_reply tests/unit/test_smtp_body \

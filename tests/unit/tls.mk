@@ -10,7 +10,7 @@ tests_unit_test_smtp_tls_SOURCES = tests/unit/test_smtp_tls.c \
 	tests/unit/test_servers.c tests/unit/test_servers.h
 tests_unit_test_smtp_tls_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(MBEDTLS_CFLAGS) \
 	-I$(top_srcdir)/devices/email
-tests_unit_test_smtp_tls_LDADD = devices/email/libsmtp.la core/libherald.la $(CUNIT_LIBS) \
+tests_unit_test_smtp_tls_LDADD = devices/email/libsmtp.la $(herald_internal_ldadd) $(CUNIT_LIBS) \
 	$(MBEDTLS_LIBS)
 
 # End to end: herald send through a STARTTLS+AUTH smart host on loopback.

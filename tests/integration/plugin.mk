@@ -1,0 +1,5 @@
+# The plugin author's view of libherald (owner: plugin-kit): what the shared
+# library exports and links.  plugins/local.mk runs the same checks against
+# the installed files in "make installcheck".
+dist_check_SCRIPTS += tests/integration/lib_symbols.sh
+TESTS += tests/integration/lib_symbols.sh
