@@ -1,6 +1,7 @@
 /*
  * smtp_tls.c - mbed TLS client over the smtp_conn stream seam (see smtp_tls.h)
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ struct smtp_tls {
     bool want_write;                  /* the last step or read was blocked writing */
     size_t wlen;                      /* a write that would block: its length, else 0 */
     uint32_t flags;                   /* verification result */
+    unsigned char ip[16];             /* an IP-literal hop: its address, */
+    size_t ip_len;                    /* 4 or 16 octets; 0 for a named hop */
     void (*done_fn)(void *arg);
     void *done_arg;
     struct herald_timer *done_timer;
@@ -177,6 +180,35 @@ smtp_tls_config_free(struct smtp_tls_config **cfgp)
     *cfgp = NULL;
 }
 
+/* ip_literal - host as an IPv4 or IPv6 address in ip (4 or 16 octets), else 0 */
+static size_t
+ip_literal(const char *host, unsigned char ip[16])
+{
+    if (inet_pton(AF_INET, host, ip) == 1)
+        return 4;
+    if (inet_pton(AF_INET6, host, ip) == 1)
+        return 16;
+    return 0;
+}
+
+/*
+ * crt_has_ip - the certificate lists the address among its iPAddress SANs.
+ * mbed TLS 2.28 keeps every SAN in subject_alt_names, tagged [n] with its
+ * raw contents: for an iPAddress the 4 or 16 address octets (RFC 5280
+ * 4.2.1.6).  Binary comparison: a text form never matches a dNSName.
+ */
+static bool
+crt_has_ip(const mbedtls_x509_crt *crt, const unsigned char *ip, size_t len)
+{
+    const mbedtls_x509_sequence *san;
+
+    for (san = &crt->subject_alt_names; san != NULL; san = san->next)
+        if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)
+            && san->buf.len == len && san->buf.p != NULL && memcmp(san->buf.p, ip, len) == 0)
+            return true;
+    return false;
+}
+
 /* smtp_tls_new - a client connection over fd for host */
 herald_status
 smtp_tls_new(struct smtp_tls_config *cfg, struct herald_loop *loop, int fd, const char *host,
@@ -196,9 +228,14 @@ smtp_tls_new(struct smtp_tls_config *cfg, struct herald_loop *loop, int fd, cons
     t->done_fn = done_fn;
     t->done_arg = arg;
     t->flags = (uint32_t)-1;
+    t->ip_len = ip_literal(host, t->ip);
     mbedtls_ssl_init(&t->ssl);
+    /* An IP hop: no SNI (RFC 6066 3 allows only host names there) and no
+     * name check by mbed TLS, which would match the IP text against dNSName
+     * SANs and the CN; step() matches iPAddress SANs instead.  NULL says so
+     * explicitly to mbed TLS versions that insist on a name (CVE-2025-27809). */
     if (mbedtls_ssl_setup(&t->ssl, &cfg->conf) != 0
-        || mbedtls_ssl_set_hostname(&t->ssl, host) != 0) {
+        || mbedtls_ssl_set_hostname(&t->ssl, t->ip_len > 0 ? NULL : host) != 0) {
         smtp_tls_free(&t);
         return HERALD_E_TLS;
     }
@@ -270,8 +307,13 @@ verify_reasons(struct smtp_tls *t)
     t->verify[0] = '\0';
     for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
         if (t->flags & reasons[i].flag) {
+            /* One flag for both kinds of hop; the reason says which check failed. */
+            const char *text = reasons[i].flag == MBEDTLS_X509_BADCERT_CN_MISMATCH
+                               && t->ip_len > 0
+                               ? "IP address mismatch (no such iPAddress SAN)" : reasons[i].text;
+
             n += (size_t)snprintf(t->verify + n, sizeof t->verify - n, "%s%s", n ? "; " : "",
-                                  reasons[i].text);
+                                  text);
             rest &= ~reasons[i].flag;
             if (n >= sizeof t->verify)
                 return;
@@ -286,6 +328,7 @@ static int
 step(struct smtp_tls *t)
 {
     int rc = mbedtls_ssl_handshake(&t->ssl);
+    const mbedtls_x509_crt *crt;
     char err[160];
 
     /* Blocked writing, the handshake goes on when the socket takes output. */
@@ -293,7 +336,13 @@ step(struct smtp_tls *t)
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
         return 0;
     t->flags = mbedtls_ssl_get_verify_result(&t->ssl);
-    if (mbedtls_ssl_get_peer_cert(&t->ssl) == NULL || t->flags == (uint32_t)-1)
+    crt = mbedtls_ssl_get_peer_cert(&t->ssl);
+    /* An IP hop's name check, where mbed TLS would have done a host name's:
+     * a certificate was received and checked (not SKIP_VERIFY). */
+    if (crt != NULL && t->ip_len > 0 && t->flags != (uint32_t)-1
+        && !(t->flags & MBEDTLS_X509_BADCERT_SKIP_VERIFY) && !crt_has_ip(crt, t->ip, t->ip_len))
+        t->flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    if (crt == NULL || t->flags == (uint32_t)-1)
         /* Ended before a certificate came: there was nothing to verify, and
          * mbed TLS's 0 must not read as "ok" in the trace. */
         snprintf(t->verify, sizeof t->verify, "not done (no certificate received)");

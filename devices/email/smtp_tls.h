@@ -17,8 +17,13 @@
  * asks for: the stream's pending says so, and the connection pulls the rest
  * without waiting for the socket.
  *
- * The host name is always given to mbed TLS (SNI, and the name check:
- * mbed TLS 2.28 checks names only when it was set, CVE-2025-27809).
+ * A host name is always given to mbed TLS (SNI, and the name check:
+ * mbed TLS 2.28 checks names only when it was set, CVE-2025-27809).  An
+ * IP literal (IPv4 or IPv6 text) is not: no SNI is sent (RFC 6066 3), and
+ * the address is matched here, in binary, against the certificate's
+ * iPAddress SANs only; a dNSName, wildcard or CN holding the address text
+ * does not match.  A mismatch sets the same verification flag as a name
+ * mismatch, with its own reason ("IP address mismatch").
  * Verification uses MBEDTLS_SSL_VERIFY_OPTIONAL so that the result can be
  * traced in every policy; smtp_tls_verified() says whether it passed.
  *
@@ -61,7 +66,7 @@ void smtp_tls_config_free(struct smtp_tls_config **cfg);
 
 /*
  * smtp_tls_new - a client TLS connection over fd for host (SNI and name
- * check).  done_fn(arg) runs from the loop when the handshake has ended,
+ * check; for an IP literal, no SNI and the iPAddress SAN check).  done_fn(arg) runs from the loop when the handshake has ended,
  * well or not.  HERALD_E_INVAL, HERALD_E_NOMEM, HERALD_E_TLS.
  */
 herald_status smtp_tls_new(struct smtp_tls_config *cfg, struct herald_loop *loop, int fd,

@@ -17,6 +17,7 @@ herald_email_tests = \
 	tests/integration/email_many_domains.sh \
 	tests/integration/email_parallel.sh \
 	tests/integration/email_8bit.sh \
+	tests/integration/email_tls_ip.sh \
 	tests/integration/email_real_postfix.sh
 
 dist_check_SCRIPTS += $(herald_email_tests)

@@ -1,13 +1,18 @@
 #!/bin/sh
 # make_certs.sh - a throw-away test PKI for the TLS tests
 #
-# usage: make_certs.sh DIR
+# usage: make_certs.sh DIR [IPV4]
 # Writes into DIR (which must exist):
 #   ca.pem ca.key             the test CA
 #   server.pem server.key     mx1.tls.test (DNS SANs mx1.tls.test, smtp.tls.test), from the CA
 #   expired.pem expired.key   mx1.tls.test, from the CA, valid only in 2020
 #   other-ca.pem              an unrelated CA (the "wrong CA" case)
-# DNS names only: mbed TLS 2.28 does not match IP-address SANs.
+# With IPV4, for IP-literal hops (Herald matches iPAddress SANs itself),
+# each from the CA:
+#   ip.pem ip.key             iPAddress SANs IPV4 and ::1, CN ip.tls.test
+#   ipname.pem ipname.key     the IPs only as text: CN IPV4, dNSName SANs
+#                             IPV4, ::1 and a wildcard *.B.C.D over IPV4
+#   ipcn.pem ipcn.key         CN IPV4 and no SAN at all
 set -eu
 dir=$1
 cd "$dir"
@@ -56,4 +61,20 @@ EOT
 q openssl req -newkey rsa:2048 -nodes -keyout expired.key -out expired.csr -subj "/CN=mx1.tls.test"
 q openssl ca -batch -config ca.cnf -extensions ext -in expired.csr -out expired.pem \
     -startdate 20200101000000Z -enddate 20200201000000Z -notext
+# leaf NAME SUBJECT [EXTENSION...] - NAME.pem/NAME.key from the CA with those extensions
+leaf() {
+  name=$1 subj=$2
+  shift 2
+  printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$name.cnf"
+  for ext in "$@"; do printf '%s\n' "$ext" >> "$name.cnf"; done
+  q openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subj"
+  q openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
+      -out "$name.pem" -days 30 -extfile "$name.cnf"
+}
+if [ $# -ge 2 ]; then
+  ip=$2
+  leaf ip "/CN=ip.tls.test" "subjectAltName=IP:$ip,IP:::1"
+  leaf ipname "/CN=$ip" "subjectAltName=DNS:$ip,DNS:*.${ip#*.},DNS:::1"
+  leaf ipcn "/CN=$ip"
+fi
 chmod 600 ./*.key

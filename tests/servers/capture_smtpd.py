@@ -8,7 +8,9 @@ OUTDIR: N.eml (the DATA content exactly as received, dot-unstuffed by the
 server, CRLF line endings kept) and N.json (peer, helo name, tls, auth login,
 mail_from, mail_options, rcpt_tos, size).  RCPT to an address starting with
 "reject" gets 550.  With CERT and KEY it offers STARTTLS, and AUTH PLAIN/LOGIN
-(user "user", password "pass") after TLS.  Prints READY (flushed) once
+(user "user", password "pass") after TLS, and appends the server name each
+TLS client asks for (SNI) to OUTDIR/sni.log, one line per handshake: "sni
+NAME", or "sni -" for a ClientHello without one.  Prints READY (flushed) once
 listening; stops on SIGTERM or SIGINT.
 """
 import ipaddress
@@ -59,6 +61,13 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
 
+def sni_recorder(path):
+    def record(sslobj, name, ctx):
+        with open(path, "a") as f:
+            f.write("sni %s\n" % (name if name is not None else "-"))
+    return record
+
+
 def main():
     if len(sys.argv) not in (4, 6):
         sys.exit(__doc__)
@@ -69,6 +78,7 @@ def main():
     if len(sys.argv) == 6:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+        ctx.sni_callback = sni_recorder(os.path.join(outdir, "sni.log"))
         kw = {"tls_context": ctx, "authenticator": authenticator, "auth_require_tls": True}
     ctl = Controller(Capture(outdir), hostname=host, port=port, server_hostname="mx.test",
                      decode_data=False, data_size_limit=33554432, **kw)
