@@ -15,6 +15,7 @@
 #include "context.h"
 #include "dns.h"
 #include "delivery.h"
+#include "module_abi.h"
 #include "registry.h"
 #include "trace_sink.h"
 
@@ -110,22 +111,18 @@ attach_sink(struct herald_context *ctx, struct trace_sink *sink)
         trace_scope_init(&ctx->devices[i].env.trace, sink, "-");
 }
 
-/* driver_ops - the driver's operations, refused when missing or too old */
+/* driver_ops - the driver's operations (module_ops_check proved them at load) */
 static herald_status
 driver_ops(const struct herald_context *ctx, const struct herald_module *mod,
            const struct herald_device_ops **ops_out, struct herald_diag *diag)
 {
-    const struct herald_device_ops *ops = mod->ops;
     const char *path = registry_module_path(ctx->registry, mod);
-    size_t need = offsetof(struct herald_device_ops, close) + sizeof ops->close;
 
-    if (ops == NULL || ops->struct_size < need || ops->open == NULL || ops->deliver == NULL)
-        return herald_diag_set(diag, HERALD_E_MODULE, path ? path : mod->name,
-                               "device driver \"%s\": %s", mod->name,
-                               ops == NULL ? "no device operations"
-                               : ops->struct_size < need ? "device operations too small"
-                                                         : "open() or deliver() missing");
-    *ops_out = ops;
+    /* A module that did not come through the registry was never checked. */
+    if (path == NULL)
+        return herald_diag_set(diag, HERALD_E_MODULE, mod->name,
+                               "device driver \"%s\" is not a loaded module", mod->name);
+    *ops_out = mod->ops;
     return HERALD_OK;
 }
 
@@ -315,7 +312,8 @@ herald_close(struct herald_context **ctxp)
     for (i = ctx->device_count; i-- > 0;) {
         struct herald_device *dev = &ctx->devices[i];
 
-        if (dev->opened && dev->ops->close != NULL)
+        if (dev->opened && OPS_HAS(struct herald_device_ops, dev->ops, close)
+            && dev->ops->close != NULL)
             dev->ops->close(dev->state);
         dev->opened = false;
         while (dev->orphans != NULL) {

@@ -11,7 +11,7 @@ core_libherald_core_la_SOURCES = \
 	core/options.c core/options.h \
 	core/config.c core/config.h \
 	core/context.c core/context.h \
-	core/registry.c core/registry.h \
+	core/registry.c core/registry.h core/module_abi.c core/module_abi.h \
 	core/loop.c \
 	core/trace.c core/trace_sink.h \
 	core/message.c core/utf8.c core/utf8.h \

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "module_abi.h"
 #include "registry.h"
 
 #define REG_MAX_DIRS      32     /* as many as config.c splits from a path */
@@ -412,6 +413,8 @@ registry_add(struct registry *reg, const struct herald_module *mod, const char *
         origin = "(linked in)";
     st = check_descriptor(mod, origin, diag);
     if (st == HERALD_OK)
+        st = module_ops_check(mod, origin, diag);
+    if (st == HERALD_OK)
         st = check_unique(reg, mod, origin, diag);
     if (st == HERALD_OK)
         st = add_entry(reg, mod, origin, NULL, diag);
@@ -548,6 +551,9 @@ registry_load_file(struct registry *reg, const char *path,
                              "descriptor says %s \"%s\", the file name says %s \"%s\"",
                              herald_module_kind_name(mod->kind), mod->name,
                              herald_module_kind_name(fkind), fname);
+    /* Only now that the kind is the promised one: its table's rule applies. */
+    if (st == HERALD_OK)
+        st = module_ops_check(mod, path, diag);
     if (st == HERALD_OK)
         st = check_unique(reg, mod, path, diag);
     if (st == HERALD_OK)

@@ -21,6 +21,7 @@
 #include <herald/trace.h>
 #include "context.h"
 #include "env.h"
+#include "module_abi.h"
 #include "trace_sink.h"
 
 #define ROUTE_MAX_HOPS 100
@@ -307,8 +308,10 @@ herald_route_start(const struct herald_module_ref *strategy, struct herald_env *
         return HERALD_E_INVAL;
     if (strategy->module->kind != HERALD_KIND_ROUTE)
         return HERALD_E_MODULE;
+    /* The loader proved plan() is there (module_ops_check); a module_ref
+     * made by hand is held to the same rule. */
     ops = strategy->module->ops;
-    if (ops == NULL || ops->struct_size < sizeof *ops || ops->plan == NULL)
+    if (ops == NULL || !OPS_HAS(struct herald_route_ops, ops, plan) || ops->plan == NULL)
         return HERALD_E_MODULE;
     req = calloc(1, sizeof *req);
     if (req == NULL)

@@ -13,6 +13,7 @@
 #include <herald/trace.h>
 #include <herald/transport.h>
 #include "env.h"
+#include "module_abi.h"
 
 #define JOB_TEXT_MAX 1000
 
@@ -204,13 +205,11 @@ herald_transport_open(const struct herald_module_ref *transport, struct herald_e
 
     if (transport == NULL || transport->module == NULL || state_out == NULL)
         return herald_diag_set(diag, HERALD_E_INVAL, "", "no transport module");
+    /* The loader proved start() is there (module_ops_check); open and
+     * close are optional, read only when the module's table holds them. */
     ops = transport->module->ops;
-    if (ops == NULL || ops->struct_size < sizeof *ops || ops->start == NULL)
-        return herald_diag_set(diag, HERALD_E_MODULE, transport->module->name,
-                               "transport \"%s\" has no usable operations table",
-                               transport->module->name);
     *state_out = NULL;
-    if (ops->open == NULL)
+    if (!OPS_HAS(struct herald_transport_ops, ops, open) || ops->open == NULL)
         return HERALD_OK;
     return ops->open(transport->options, env, state_out, diag);
 }
@@ -223,7 +222,7 @@ herald_transport_close(const struct herald_module_ref *transport, void *state)
     if (transport == NULL || transport->module == NULL)
         return;
     ops = transport->module->ops;
-    if (ops != NULL && ops->close != NULL)
+    if (ops != NULL && OPS_HAS(struct herald_transport_ops, ops, close) && ops->close != NULL)
         ops->close(state);
 }
 

@@ -3,3 +3,8 @@
 # the installed files in "make installcheck".
 dist_check_SCRIPTS += tests/integration/lib_symbols.sh
 TESTS += tests/integration/lib_symbols.sh
+
+# The operations-table rule through the CLI, with the test modules of
+# tests/unit/registry.mk (built for make check only, so not in installcheck).
+dist_check_SCRIPTS += tests/integration/module_abi.sh
+TESTS += tests/integration/module_abi.sh

@@ -2,7 +2,8 @@
  * device_good.c - test module: a well-formed device module called "good"
  *
  * Built as tests/modules/.libs/device-good.so.  Its device operations are
- * never run by the registry tests; they exist so the descriptor is complete.
+ * never run by the registry tests; they exist so the descriptor is complete
+ * (open and deliver are required: the loader checks them).
  */
 #include <stddef.h>
 #include <herald/device.h>
@@ -28,8 +29,26 @@ static const struct herald_option good_options[] = {
     HERALD_OPT_END
 };
 
+static herald_status
+good_open(const char *device_name, const void *options, struct herald_env *env,
+          void **state_out, struct herald_diag *diag)
+{
+    (void)device_name, (void)options, (void)env, (void)diag;
+    *state_out = NULL;
+    return HERALD_OK;
+}
+
+static void
+good_deliver(void *state, struct herald_delivery *d)
+{
+    (void)state, (void)d;
+}
+
+/* open and deliver are required members: the loader refuses a table without them. */
 static const struct herald_device_ops good_ops = {
     .struct_size = (uint32_t)sizeof(struct herald_device_ops),
+    .open = good_open,
+    .deliver = good_deliver,
 };
 
 const struct herald_module herald_module = {

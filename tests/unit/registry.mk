@@ -9,7 +9,11 @@ check_LTLIBRARIES += \
 	tests/modules/device-nosym.la \
 	tests/modules/device-badmagic.la \
 	tests/modules/device-kindroute.la \
-	tests/modules/device-badname.la
+	tests/modules/device-badname.la \
+	tests/modules/device-oldminor.la \
+	tests/modules/device-shortops.la \
+	tests/modules/route-noplan.la \
+	tests/modules/transport-bigops.la
 
 tests_modules_device_good_la_SOURCES = tests/modules/device_good.c
 tests_modules_device_good_la_LDFLAGS = $(herald_test_module_ldflags)
@@ -25,6 +29,17 @@ tests_modules_device_kindroute_la_SOURCES = tests/modules/device_kindroute.c
 tests_modules_device_kindroute_la_LDFLAGS = $(herald_test_module_ldflags)
 tests_modules_device_badname_la_SOURCES = tests/modules/device_badname.c
 tests_modules_device_badname_la_LDFLAGS = $(herald_test_module_ldflags)
+# The operations-table rule (core/module_abi.c): one module per refusal, and
+# one built for an older minor that must load and work (it calls the core).
+tests_modules_device_oldminor_la_SOURCES = tests/modules/device_oldminor.c
+tests_modules_device_oldminor_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_oldminor_la_LIBADD = core/libherald.la
+tests_modules_device_shortops_la_SOURCES = tests/modules/device_shortops.c
+tests_modules_device_shortops_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_route_noplan_la_SOURCES = tests/modules/route_noplan.c
+tests_modules_route_noplan_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_transport_bigops_la_SOURCES = tests/modules/transport_bigops.c
+tests_modules_transport_bigops_la_LDFLAGS = $(herald_test_module_ldflags)
 
 check_PROGRAMS += tests/unit/test_registry
 TESTS += tests/unit/test_registry

@@ -19,6 +19,8 @@
 
 #include <CUnit/Basic.h>
 #include <herald/device.h>
+#include <herald/route.h>
+#include <herald/transport.h>
 #include "registry.h"
 
 #define TDIR_MAX 4          /* private directories one case may use */
@@ -280,6 +282,49 @@ test_bad_name(void)
                  "bad module name \"Bad_Name\"", NULL);
 }
 
+/* test_ops_rule - every kind's operations table is checked at load (the
+ * one rule of docs/MODULE-ABI.md): too small for a required member, a
+ * required member unset, a struct_size beyond this core's table */
+static void
+test_ops_rule(void)
+{
+    char want[96];
+
+    snprintf(want, sizeof want, "the required member deliver() needs %zu",
+             offsetof(struct herald_device_ops, deliver) + sizeof(void (*)(void)));
+    refused_file("device-shortops.so", "device-shortops.so", HERALD_KIND_DEVICE, "shortops",
+                 "device operations table of \"shortops\" is too small", want);
+    refused_file("route-noplan.so", "route-noplan.so", HERALD_KIND_ROUTE, "noplan",
+                 "route operations table of \"noplan\" has no plan() (required)", NULL);
+    snprintf(want, sizeof want, "this core's %zu", sizeof(struct herald_transport_ops));
+    refused_file("transport-bigops.so", "transport-bigops.so", HERALD_KIND_TRANSPORT, "bigops",
+                 "struct_size 4096 is not between", want);
+}
+
+/* test_older_minor - a module built for an older minor (short descriptor,
+ * operations table without the last member) loads */
+static void
+test_older_minor(void)
+{
+    const char *dir = tdir_new();
+    const struct herald_module *mod = NULL;
+    struct registry *reg;
+    struct herald_diag d;
+
+    CU_ASSERT_FATAL(dir != NULL);
+    CU_ASSERT_FATAL(copy_module(dir, "device-oldminor.so", "device-oldminor.so") == 0);
+    reg = reg_with(dir, NULL);
+    CU_ASSERT_FATAL(reg != NULL);
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(registry_find(reg, HERALD_KIND_DEVICE, "oldminor", &mod, &d), HERALD_OK);
+    if (d.text[0])
+        fprintf(stderr, "  %s: %s\n", d.where, d.text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mod);
+    CU_ASSERT(((const struct herald_device_ops *)mod->ops)->struct_size
+              < sizeof(struct herald_device_ops));
+    registry_free(&reg);
+}
+
 /* test_not_loadable - a file dlopen refuses: its error text is passed on */
 static void
 test_not_loadable(void)
@@ -441,7 +486,14 @@ test_duplicate_dirs(void)
     registry_free(&reg);
 }
 
-static const int linked_ops;
+static herald_status
+linked_plan(const void *options, struct herald_route_request *req)
+{
+    (void)options, (void)req;
+    return HERALD_E_IO;
+}
+
+static const struct herald_route_ops linked_ops = { sizeof linked_ops, linked_plan };
 static const struct herald_module linked = {
     HERALD_MODULE_HEADER(HERALD_KIND_ROUTE),
     .name = "linked",
@@ -690,6 +742,8 @@ main(void)
         { "name mismatch refused", test_name_mismatch },
         { "bad name refused", test_bad_name },
         { "dlopen failure passed on", test_not_loadable },
+        { "operations table rule refuses", test_ops_rule },
+        { "older minor loads", test_older_minor },
         { "group-writable file refused", test_file_writable },
         { "world-writable directory refused", test_dir_writable },
         { "foreign owner refused", test_foreign_owner },
