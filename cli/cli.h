@@ -68,4 +68,24 @@ void cli_json_string(FILE *out, const char *s);
  */
 void cli_put_printable(FILE *out, const char *s);
 
+/* What "send --subject" composes (cli/compose.c); the strings are borrowed. */
+#define CLI_ATTACH_MAX HERALD_MIME_MAX_ATTACHMENTS
+struct cli_compose {
+    const char *subject;     /* NULL: not composing, the message comes whole */
+    const char *text;        /* FILE, "-" for standard input, or NULL */
+    const char *html;        /* FILE or NULL */
+    const char *attach[CLI_ATTACH_MAX];   /* "FILE[;TYPE[;NAME]]" */
+    size_t attach_count;
+};
+
+/*
+ * cli_compose_body - build the MIME message (From: sender, To: every
+ * recipient, Subject, text, HTML, attachments) and make it msg's body.
+ * Errors are reported on stderr prefixed with who ("herald send"); returns
+ * EX_OK, EX_USAGE (a bad value), EX_DATAERR (a bad address), EX_NOINPUT (a
+ * file that cannot be read) or EX_SOFTWARE / EX_IOERR.
+ */
+int cli_compose_body(const char *who, const struct cli_compose *c, const char *sender,
+                     const char *const *rcpt, size_t rcpt_count, struct herald_message *msg);
+
 #endif

@@ -4,6 +4,11 @@
  *
  *   herald [-c FILE] send [-d DEV] -f FROM -t RCPT... [--json] [--trace FILE|-]
  *                         [-N NOTIFY] [-R full|hdrs] [-V ENVID] [MSGFILE|-]
+ *   herald [-c FILE] send ... --subject TEXT [--text FILE|-] [--html FILE]
+ *                         [--attach FILE[;TYPE[;NAME]]]...
+ *
+ * With --subject the message is composed (cli/compose.c, herald/mime.h):
+ * From is FROM, To every RCPT; without it, MSGFILE is a complete message.
  *
  * -N, -R and -V are sendmail's DSN options (RFC 3461), passed on to servers
  * that offer DSN.
@@ -41,6 +46,7 @@ struct send_args {
     unsigned notify;         /* HERALD_DSN_NOTIFY_* */
     enum herald_dsn_ret ret;
     const char *envid;
+    struct cli_compose compose;
 };
 
 /* send_usage - help for "herald send" */
@@ -63,6 +69,13 @@ send_usage(FILE *out)
           "                    that offer DSN: never, or any of success,failure,delay\n"
           "  -R, --ret WHAT    what a notification returns: full or hdrs\n"
           "  -V, --envid ID    envelope id echoed in notifications (printable ASCII)\n"
+          "\n"
+          "Composing (instead of MSGFILE): a MIME message from FROM to every RCPT\n"
+          "      --subject TEXT  the subject (UTF-8)\n"
+          "      --text FILE     the text part (\"-\": standard input)\n"
+          "      --html FILE     an HTML part (with --text: multipart/alternative)\n"
+          "      --attach FILE[;TYPE[;NAME]]  attach FILE as TYPE (default: from its\n"
+          "                      extension) named NAME (default: its file name); repeat\n"
           "\n"
           "Prints one line per recipient:\n"
           "  RCPT: delivered|deferred|failed: REPLY (host HOST, peer PEER)\n"
@@ -104,7 +117,7 @@ parse_notify(const char *text, unsigned *out)
 static int
 parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
 {
-    enum { OPT_JSON = 256, OPT_TRACE };
+    enum { OPT_JSON = 256, OPT_TRACE, OPT_SUBJECT, OPT_TEXT, OPT_HTML, OPT_ATTACH };
     static const struct option longopts[] = {
         { "device", required_argument, NULL, 'd' },
         { "from", required_argument, NULL, 'f' },
@@ -114,6 +127,10 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         { "notify", required_argument, NULL, 'N' },
         { "ret", required_argument, NULL, 'R' },
         { "envid", required_argument, NULL, 'V' },
+        { "subject", required_argument, NULL, OPT_SUBJECT },
+        { "text", required_argument, NULL, OPT_TEXT },
+        { "html", required_argument, NULL, OPT_HTML },
+        { "attach", required_argument, NULL, OPT_ATTACH },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -155,12 +172,28 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         case 'V':
             a->envid = optarg;
             break;
+        case OPT_SUBJECT:
+            a->compose.subject = optarg;
+            break;
+        case OPT_TEXT:
+            a->compose.text = optarg;
+            break;
+        case OPT_HTML:
+            a->compose.html = optarg;
+            break;
+        case OPT_ATTACH:
+            if (a->compose.attach_count == CLI_ATTACH_MAX)
+                return cli_usage_error("send", "more than %d attachments", CLI_ATTACH_MAX);
+            a->compose.attach[a->compose.attach_count++] = optarg;
+            break;
         case 'h':
             *help_out = true;
             return EX_OK;
         default:
             if (optopt != 0 && strchr("dftNRV", optopt) != NULL)
                 return cli_usage_error("send", "option -%c needs a value", optopt);
+            if (optopt >= OPT_SUBJECT && optopt <= OPT_ATTACH)
+                return cli_usage_error("send", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("send", "unknown option '%s'", argv[optind - 1]);
         }
     }
@@ -170,6 +203,14 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         return cli_usage_error("send", "more than one MSGFILE");
     if (a->from == NULL)
         return cli_usage_error("send", "missing -f FROM");
+    if (a->compose.subject == NULL &&
+        (a->compose.text || a->compose.html || a->compose.attach_count > 0))
+        return cli_usage_error("send", "--text, --html and --attach compose a message: "
+                               "give --subject too");
+    if (a->compose.subject != NULL && a->body != NULL)
+        return cli_usage_error("send", "--subject composes the message: no MSGFILE");
+    if (a->compose.subject != NULL && *a->from == '\0')
+        return cli_usage_error("send", "a composed message needs a sender for From");
     if (a->rcpt_count == 0)
         return cli_usage_error("send", "missing -t RCPT");
     if (a->trace != NULL && *a->trace == '\0')
@@ -374,7 +415,10 @@ deliver(const struct send_args *a, struct herald_message *msg, const struct cli_
     if (rc != EX_OK)
         return rc;
     rc = pick_device(ctx, g, a->device, &dev);
-    if (rc == EX_OK)
+    if (rc == EX_OK && a->compose.subject != NULL)
+        rc = cli_compose_body("herald send", &a->compose, a->from, a->rcpt, a->rcpt_count,
+                              msg);
+    else if (rc == EX_OK)
         rc = set_body(msg, a->body);
     if (rc == EX_OK && a->trace != NULL) {
         st = herald_set_trace(ctx, a->trace, NULL, NULL, &diag);

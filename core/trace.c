@@ -17,9 +17,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
+#include "random.h"
 #include "trace_sink.h"
 
 #define TRACE_MSG_MAX 8192          /* formatted message bound; longer ones are cut */
@@ -429,26 +429,6 @@ trace_level_parse(const char *word)
     return word_index(level_names, 4, word);
 }
 
-/* random_id - 12 hex digits from getrandom(); a weaker mix only if it fails */
-static void
-random_id(char *out, size_t size)
-{
-    unsigned char b[6];
-    struct timespec ts;
-    size_t i;
-
-    if (getrandom(b, sizeof b, GRND_NONBLOCK) != (ssize_t)sizeof b) {
-        uint64_t x;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
-        for (i = 0; i < sizeof b; i++)
-            b[i] = (unsigned char)(x >> (8 * i));
-    }
-    for (i = 0; i < sizeof b && 2 * i + 2 < size; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
 /* trace_scope_init - a scope on sink with id (NULL: fresh random id) */
 void
 trace_scope_init(struct herald_trace *scope, struct trace_sink *sink, const char *id)
@@ -458,7 +438,7 @@ trace_scope_init(struct herald_trace *scope, struct trace_sink *sink, const char
     memset(scope, 0, sizeof *scope);
     scope->sink = sink;
     if (id == NULL)
-        random_id(scope->id, sizeof scope->id);
+        random_hex(scope->id, 13);   /* 12 hex digits */
     else
         snprintf(scope->id, sizeof scope->id, "%s", id);
 }

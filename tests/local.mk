@@ -9,8 +9,10 @@ include tests/integration/integration.mk
 include tests/integration/plugin.mk
 include tests/unit/smtp.mk
 include tests/unit/mime.mk
+include tests/unit/compose.mk
 include tests/unit/tls.mk
 include tests/integration/email.mk
+include tests/integration/operator.mk
 include tests/integration/sink.mk
 include tests/integration/tls_server.mk
 include tests/fuzz/fuzz.mk

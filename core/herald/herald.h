@@ -23,6 +23,7 @@
 #include <herald/message.h>
 #include <herald/outcome.h>
 #include <herald/device.h>
+#include <herald/mime.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,8 @@
+# Operator tools (owner: operator): composing with send --subject, send
+# --batch, herald-sendmail and the man pages, end to end against real
+# servers on loopback (127.77.120-129.x).
+herald_operator_tests = \
+	tests/integration/send_compose.sh
+
+dist_check_SCRIPTS += $(herald_operator_tests)
+TESTS += $(herald_operator_tests)
