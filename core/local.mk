@@ -21,7 +21,9 @@ core_libherald_core_la_SOURCES = \
 	core/transport.c \
 	core/route.c \
 	core/submit.c \
-	core/dns.c core/dns_cache.c core/dns.h
+	core/dns.c core/dns_cache.c core/dns.h \
+	core/mime.c core/mime_encode.c core/mime_encode.h \
+	core/random.c core/random.h
 # No mbed TLS: TLS lives in the smtp transport, which links it itself.
 core_libherald_core_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CARES_CFLAGS)
 core_libherald_core_la_LIBADD = $(LIBCONFIG_LIBS) $(CARES_LIBS) $(DL_LIBS)
@@ -40,4 +42,5 @@ heraldinclude_HEADERS = \
 	core/herald/herald.h core/herald/status.h core/herald/option.h \
 	core/herald/module.h core/herald/loop.h core/herald/trace.h \
 	core/herald/message.h core/herald/outcome.h core/herald/device.h \
-	core/herald/dns.h core/herald/route.h core/herald/transport.h
+	core/herald/dns.h core/herald/route.h core/herald/transport.h \
+	core/herald/mime.h
