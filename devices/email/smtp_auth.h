@@ -21,6 +21,15 @@
 
 #define SMTP_AUTH_B64_MAX 2048        /* room for an encoded response, NUL included */
 
+/* What the connection must be before the credentials go out (the transport's
+ * auth.require_tls option, same order).  Only a hop the device names as its
+ * smart host ever gets them; this says over what. */
+enum smtp_auth_tls {
+    SMTP_AUTH_TLS_VERIFY = 0,     /* TLS, certificate verified for the hop's name (default) */
+    SMTP_AUTH_TLS_ENCRYPTED,      /* TLS, certificate not checked */
+    SMTP_AUTH_TLS_NONE            /* clear text too: only when the device file says so */
+};
+
 /* smtp_auth_name - "PLAIN", "LOGIN", "XOAUTH2", "?" */
 const char *smtp_auth_name(unsigned mech);
 

@@ -165,7 +165,7 @@ smtp_session_opts_init(struct smtp_session_opts *o)
     o->auth_secret = NULL;
     o->auth_token = false;
     o->auth_mechs = 0;
-    o->auth_allow_plaintext = false;
+    o->auth_require_tls = SMTP_AUTH_TLS_VERIFY;
     o->eightbit_downgrade = SMTP_8BIT_CONVERT;
 }
 
@@ -587,9 +587,16 @@ start_auth(struct smtp_session *s)
     unsigned allowed = s->opts.auth_mechs != 0 ? s->opts.auth_mechs : SMTP_AUTH_ALL;
     herald_status st;
 
-    if (s->tls == NULL && !s->opts.auth_allow_plaintext) {
-        fail_tls(s, "AUTH refused: the connection to %s is not encrypted "
-                 "(auth.allow_plaintext is false)", s->peer);
+    if (s->opts.auth_require_tls != SMTP_AUTH_TLS_NONE && s->tls == NULL) {
+        fail_tls(s, "AUTH not sent: the connection to %s is not encrypted "
+                 "(auth.require_tls = %s)", s->peer,
+                 s->opts.auth_require_tls == SMTP_AUTH_TLS_VERIFY ? "verify" : "encrypted");
+        return;
+    }
+    if (s->opts.auth_require_tls == SMTP_AUTH_TLS_VERIFY && !smtp_tls_verified(s->tls)) {
+        fail_tls(s, "AUTH not sent: the certificate of %s was not verified for %s: %s "
+                 "(auth.require_tls = verify)", s->peer, tls_name(s),
+                 smtp_tls_verify_text(s->tls));
         return;
     }
     s->auth_mech = smtp_auth_choose(&s->ehlo, allowed, s->opts.auth_token);

@@ -105,11 +105,12 @@ struct smtp_session_opts {
     struct smtp_tls_config *tls_config;    /* borrowed; TLS is off while NULL */
     uint64_t tls_ms;                       /* handshake timeout: ehlo_ms when 0 */
     bool implicit_tls;                     /* TLS from the first octet (RFC 8314) */
-    const char *auth_user;                 /* NULL: no AUTH (borrowed) */
+    const char *auth_user;                 /* NULL: no AUTH on this hop (borrowed) */
     const char *auth_secret;               /* password or XOAUTH2 token (borrowed) */
     bool auth_token;                       /* auth_secret is an XOAUTH2 token */
     unsigned auth_mechs;                   /* SMTP_AUTH_* allowed; 0 means all */
-    bool auth_allow_plaintext;             /* AUTH without TLS (else refused) */
+    int auth_require_tls;                  /* enum smtp_auth_tls: VERIFY; when it is
+                                              not met the hop fails (4.7.0), no AUTH */
     int eightbit_downgrade;                /* enum smtp_8bit_downgrade: CONVERT */
 };
 void smtp_session_opts_init(struct smtp_session_opts *o);

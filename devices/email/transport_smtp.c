@@ -37,7 +37,7 @@ struct smtp_auth_options {
     const char *password_file;        /* read at open(), mode 0600 or stricter */
     const char *token_file;           /* XOAUTH2 bearer token, same rules */
     struct herald_strlist mechanisms; /* empty: PLAIN, LOGIN, XOAUTH2 */
-    bool allow_plaintext;
+    int require_tls;                  /* enum smtp_auth_tls */
 };
 
 struct smtp_transport_options {
@@ -65,6 +65,8 @@ struct smtp_transport_options {
 };
 
 static const char *const tls_words[] = { "none", "opportunistic", "required", "verify", NULL };
+/* In the order of enum smtp_auth_tls. */
+static const char *const auth_tls_words[] = { "verify", "encrypted", "none", NULL };
 /* In the order of enum smtp_8bit_downgrade. */
 static const char *const downgrade_words[] = { "convert", "send", "refuse", NULL };
 
@@ -80,8 +82,9 @@ static const struct herald_option smtp_auth_table[] = {
       "file holding an XOAUTH2 bearer token (mode 0600)" },
     { "mechanisms", HERALD_OPT_STRLIST, A(mechanisms), 0, 0, 0, NULL, NULL, 0, NULL,
       "allowed SASL mechanisms: PLAIN, LOGIN, XOAUTH2 (default: all)" },
-    { "allow_plaintext", HERALD_OPT_BOOL, A(allow_plaintext), 0, 0, 0, NULL, NULL, 0, NULL,
-      "allow AUTH over a connection without TLS" },
+    { "require_tls", HERALD_OPT_ENUM, A(require_tls), 0, 0, 0, auth_tls_words, NULL, 0, NULL,
+      "what the smart host connection must be before AUTH: verify (TLS, certificate "
+      "verified for its name) | encrypted (TLS) | none (clear text too)" },
     HERALD_OPT_END
 };
 #undef A
@@ -103,7 +106,7 @@ static const struct herald_option smtp_option_table[] = {
     { "implicit_tls", HERALD_OPT_BOOL, O(implicit_tls), 0, 0, 0, NULL, NULL, 0, NULL,
       "TLS from the first octet, RFC 8314 (port 465); needs tls other than none" },
     { "auth", HERALD_OPT_GROUP, O(auth), 0, 0, 0, NULL, smtp_auth_table, 0, NULL,
-      "SMTP AUTH credentials (RFC 4954)" },
+      "SMTP AUTH credentials (RFC 4954), sent to smart hosts only, never to an MX" },
     { "eightbit_downgrade", HERALD_OPT_ENUM, O(eightbit_downgrade), 0, 0, 0, downgrade_words,
       NULL, 0, NULL,
       "8-bit body, server without 8BITMIME: convert (to 7-bit MIME, quoted-printable) | "
@@ -135,6 +138,7 @@ static const struct herald_option smtp_option_table[] = {
 static const struct smtp_transport_options smtp_defaults = {
     .helo_name = NULL,
     .tls = SMTP_TLS_OPPORTUNISTIC,
+    .auth = { .require_tls = SMTP_AUTH_TLS_VERIFY },
     .eightbit_downgrade = SMTP_8BIT_CONVERT,
     .connect_timeout_ms = 30000,
     .greeting_timeout_ms = 300000,
@@ -192,15 +196,34 @@ struct smtp_job {
     const char **rcpts;
     struct smtp_message msg;
     char key[360];
+    bool auth;                    /* this hop gets the credentials */
     struct smtp_job *wait_next;
 };
 
-/* session_key - the hop name is part of it: TLS was checked against that name */
+/*
+ * hop_gets_credentials - only a smart host the device file names: a hop
+ * from DNS (origin "mx", "implicit-mx") is whoever controls the recipient
+ * domain, and must never see the relay's password (Postfix looks the
+ * credentials up per next hop, Exim has hosts_try_auth).  Such a hop is not
+ * asked for AUTH either, so an MX that offers none still takes the mail.
+ */
+static bool
+hop_gets_credentials(const struct smtp_transport *tp, const struct herald_transport_job *job)
+{
+    const char *origin = herald_job_origin(job);
+
+    return tp->session_opts.auth_user != NULL && origin != NULL
+           && strcmp(origin, "smarthost") == 0;
+}
+
+/* session_key - the hop name is part of it (TLS was checked against that
+ * name), and so is AUTH: a session without it never serves a smart host */
 static void
 session_key(char *buf, size_t cap, const struct herald_address *addr, uint16_t port,
-            const char *host)
+            const char *host, bool auth)
 {
-    snprintf(buf, cap, "%s %u %s", addr->text, (unsigned)port, host != NULL ? host : "");
+    snprintf(buf, cap, "%s %u %s%s", addr->text, (unsigned)port, host != NULL ? host : "",
+             auth ? " auth" : "");
 }
 
 /* session_list_unlink - take is out of the list at *head */
@@ -488,9 +511,16 @@ job_run(struct smtp_job *sj)
         herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
                          "reusing the open session to %s", smtp_session_peer(sj->session));
     } else {
+        struct smtp_session_opts opts = tp->session_opts;
+
+        if (!sj->auth) {
+            /* Not even handed to the session: nothing to leak, nothing to require. */
+            opts.auth_user = NULL;
+            opts.auth_secret = NULL;
+        }
         st = smtp_session_new(herald_env_loop(tp->env), herald_job_trace(job),
-                              herald_job_address(job), herald_job_port(job),
-                              &tp->session_opts, &sj->session);
+                              herald_job_address(job), herald_job_port(job), &opts,
+                              &sj->session);
         if (st != HERALD_OK) {
             slot_give(tp, sj->key);
             return st;
@@ -650,8 +680,18 @@ smtp_start(void *state, struct herald_transport_job *job)
     sj->msg.nrcpt = n;
     sj->msg.read = job_body_read;
     sj->msg.read_arg = sj;
+    sj->auth = hop_gets_credentials(tp, job);
     session_key(sj->key, sizeof sj->key, herald_job_address(job), herald_job_port(job),
-                herald_job_host(job));
+                herald_job_host(job), sj->auth);
+    if (sj->auth)
+        herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
+                         "%s (origin smarthost): AUTH as \"%s\" (auth.require_tls = %s)",
+                         herald_job_host(job), tp->session_opts.auth_user,
+                         auth_tls_words[tp->session_opts.auth_require_tls]);
+    else if (tp->session_opts.auth_user != NULL)
+        herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
+                         "%s (origin %s): no AUTH: the credentials go to smart hosts only",
+                         herald_job_host(job), herald_job_origin(job));
 
     /* Jobs waiting for this hop keep their turn: they wait only when its
      * limit (or the device's) is reached, and then slot_free_for() is false. */
@@ -752,9 +792,17 @@ open_tls_auth(struct smtp_transport *tp, struct herald_diag *diag)
     if (o->implicit_tls && o->tls == SMTP_TLS_NONE)
         return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
                                "implicit_tls needs tls = opportunistic, required or verify");
+    if (a->user != NULL && o->tls == SMTP_TLS_NONE && a->require_tls != SMTP_AUTH_TLS_NONE)
+        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
+                               "auth with tls = none: the password would never be sent "
+                               "(set tls, or auth.require_tls = \"none\" to send it in clear)");
     if (o->tls != SMTP_TLS_NONE) {
-        st = smtp_tls_config_new(o->ca_file, o->ca_path, o->tls == SMTP_TLS_VERIFY,
-                                 o->ciphersuites, &tp->tls, diag);
+        /* AUTH over verified TLS needs the CA as much as tls = verify does. */
+        bool verify = o->tls == SMTP_TLS_VERIFY
+                      || (a->user != NULL && a->require_tls == SMTP_AUTH_TLS_VERIFY);
+
+        st = smtp_tls_config_new(o->ca_file, o->ca_path, verify, o->ciphersuites, &tp->tls,
+                                 diag);
         if (st != HERALD_OK)
             return st;
     }
@@ -791,7 +839,7 @@ open_tls_auth(struct smtp_transport *tp, struct herald_diag *diag)
     tp->session_opts.auth_user = a->user;
     tp->session_opts.auth_secret = secret;
     tp->session_opts.auth_mechs = mechs;
-    tp->session_opts.auth_allow_plaintext = a->allow_plaintext;
+    tp->session_opts.auth_require_tls = a->require_tls;
     return HERALD_OK;
 }
 

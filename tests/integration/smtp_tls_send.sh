@@ -36,11 +36,13 @@ devices = (
     route: { strategy = "smarthost"; smarthost = [ "[$IP]:$PORT" ]; };
     transport: { name = "smtp"; helo_name = "client.herald.test"; tls = "required";
                  connect_timeout_ms = 3000; greeting_timeout_ms = 5000;
-                 auth: { user = "user"; password_file = "$T_DIR/relay.secret"; }; }; },
+                 auth: { user = "user"; password_file = "$T_DIR/relay.secret";
+                         require_tls = "encrypted"; }; }; },
   { name = "inline"; driver = "email";
     route: { strategy = "smarthost"; smarthost = [ "[$IP]:$PORT" ]; };
     transport: { name = "smtp"; helo_name = "client.herald.test"; tls = "required";
-                 auth: { user = "user"; password = "pass"; mechanisms = [ "LOGIN" ]; }; }; },
+                 auth: { user = "user"; password = "pass"; mechanisms = [ "LOGIN" ];
+                         require_tls = "encrypted"; }; }; },
   { name = "clear"; driver = "email";
     route: { strategy = "smarthost"; smarthost = [ "[$IP_CLEAR]:$PORT" ]; };
     transport: { name = "smtp"; helo_name = "client.herald.test"; tls = "required";

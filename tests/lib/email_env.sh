@@ -21,9 +21,11 @@
 # shellcheck source=tests/lib/common.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
 
-# email_env_init BLOCK - temp dir, addresses, the DNS server; exports the names
+# email_env_init BLOCK [DNSMASQ_ARGS...] - temp dir, addresses, the DNS server
+# (the zone above, plus any records a script adds); exports the names
 email_env_init() {
   local block=$1
+  shift
   herald_test_init
   NET=127.77.$block
   MX1_IP=$NET.2
@@ -40,7 +42,7 @@ email_env_init() {
     --mx-host=demo.test,mx1.demo.test,10 --mx-host=demo.test,mx2.demo.test,20 \
     --host-record=mx1.demo.test,"$MX1_IP" --host-record=mx2.demo.test,"$MX2_IP" \
     --mx-host=twin.test,mx1.demo.test,10 \
-    --mx-host=null.test,.,0 --host-record=null.test,"$MX1_IP"
+    --mx-host=null.test,.,0 --host-record=null.test,"$MX1_IP" "$@"
 }
 
 # email_start_fault NAME IP MODE - fault_smtpd.py on IP:$SMTP_PORT, records in $T_DIR/NAME.rec
@@ -51,12 +53,14 @@ email_start_fault() {
   wait_for_port "$ip" "$SMTP_PORT" 15 || hard_error "fault_smtpd.py ($mode) did not start on $ip"
 }
 
-# email_start_capture NAME IP - capture_smtpd.py on IP:$SMTP_PORT, messages in $T_DIR/NAME/
+# email_start_capture NAME IP [ARGS...] - capture_smtpd.py on IP:$SMTP_PORT, messages in
+# $T_DIR/NAME/, commands in $T_DIR/NAME.rec; ARGS: CERT KEY, --rcpt-limit N ...
 email_start_capture() {
   local name=$1 ip=$2
+  shift 2
   mkdir -p "$T_DIR/$name"
   start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/capture_smtpd.py" "$ip" "$SMTP_PORT" \
-    "$T_DIR/$name" >/dev/null 2>"$T_DIR/$name.err" </dev/null
+    "$T_DIR/$name" --record "$T_DIR/$name.rec" "$@" >/dev/null 2>"$T_DIR/$name.err" </dev/null
   wait_for_port "$ip" "$SMTP_PORT" 15 || hard_error "capture_smtpd.py did not start on $ip"
 }
 
