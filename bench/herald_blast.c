@@ -1,16 +1,23 @@
 /*
  * herald_blast - throughput benchmark: send COUNT messages through one device
  *
- *   herald_blast -c CONF [-d DEVICE] [-n COUNT] [-l BODYLEN] [-f FROM] [-t RCPT] [-p PARALLEL]
+ *   herald_blast -c CONF [-d DEVICE[,DEVICE...]] [-n COUNT] [-l BODYLEN] [-f FROM] [-t RCPT]
+ *                [-D DOMAINS] [-p PARALLEL]
  *
  * Each message is built anew (like a caller would) around one shared body of
  * BODYLEN octets held in memory (like smtp-source -l), and handed to
  * herald_send(), which is synchronous: one message in flight at a time.
  * Whether a session is reused is the device's business (the smtp transport's
  * session_cache option), so the same program measures both modes.
+ * -d with several names sends message i through device i mod their number
+ * (devices share the process: its descriptors, its loop).  -D N spreads the
+ * recipients over N domains: message i goes to LOCAL@dK.DOMAIN of -t's
+ * LOCAL@DOMAIN, K = i mod N.
  *
  * Prints one line, for bench/run.sh to parse:
- *   count=N delivered=D seconds=S msgs_per_s=R maxrss_kb=K
+ *   count=N delivered=D deferred=T failed=F seconds=S msgs_per_s=R maxrss_kb=K cpu_s=C
+ * (deferred and failed count messages with any recipient so; cpu_s is user +
+ * system time of the whole process)
  * Exit 0 when every message was delivered, 1 when any was not, 2 on usage
  * or setup errors.
  */
@@ -32,13 +39,31 @@ struct blast_args {
     unsigned long count;
     size_t body_len;
     unsigned long parallel;   /* 0: herald_send, one at a time */
+    unsigned long domains;    /* 0: every message to rcpt as it is */
 };
+
+#define BLAST_DEVICES_MAX 8
+
+/* Messages not delivered, by what became of them (one program, one count). */
+static unsigned long n_deferred, n_failed;
+
+/* tally - true when the message's one recipient was delivered; counts the others */
+static int tally(const struct herald_outcome *outcome)
+{
+    if (herald_outcome_tally(outcome, HERALD_RESULT_DELIVERED) == 1)
+        return 1;
+    if (herald_outcome_tally(outcome, HERALD_RESULT_DEFERRED) > 0)
+        n_deferred++;
+    else
+        n_failed++;
+    return 0;
+}
 
 /* usage - the synopsis on stderr; returns the usage exit code */
 static int usage(void)
 {
-    fprintf(stderr, "usage: herald_blast -c CONF [-d DEVICE] [-n COUNT] [-l BODYLEN]"
-                    " [-f FROM] [-t RCPT] [-p PARALLEL]\n");
+    fprintf(stderr, "usage: herald_blast -c CONF [-d DEVICE[,DEVICE...]] [-n COUNT]"
+                    " [-l BODYLEN] [-f FROM] [-t RCPT] [-D DOMAINS] [-p PARALLEL]\n");
     return 2;
 }
 
@@ -63,7 +88,8 @@ static int parse_args(int argc, char **argv, struct blast_args *args)
     args->count = 1000;
     args->body_len = 4096;
     args->parallel = 0;
-    while ((c = getopt(argc, argv, "c:d:n:l:f:t:p:")) != -1) {
+    args->domains = 0;
+    while ((c = getopt(argc, argv, "c:d:n:l:f:t:p:D:")) != -1) {
         switch (c) {
         case 'c': args->config = optarg; break;
         case 'd': args->device = optarg; break;
@@ -72,6 +98,11 @@ static int parse_args(int argc, char **argv, struct blast_args *args)
         case 'n':
             args->count = parse_count(optarg);
             if (args->count == 0)
+                return usage();
+            break;
+        case 'D':
+            args->domains = parse_count(optarg);
+            if (args->domains == 0)
                 return usage();
             break;
         case 'p':
@@ -89,7 +120,7 @@ static int parse_args(int argc, char **argv, struct blast_args *args)
             return usage();
         }
     }
-    if (args->config == NULL || optind != argc)
+    if (args->config == NULL || optind != argc || strchr(args->rcpt, '@') == NULL)
         return usage();
     return 0;
 }
@@ -121,16 +152,23 @@ static char *body_new(size_t len)
     return body;
 }
 
-/* message_new - a fresh message with the envelope of args over the shared body */
-static herald_status message_new(const struct blast_args *args, const char *body,
-                                 struct herald_message **msg_out)
+/* message_new - message i: a fresh one with the envelope of args over the shared body */
+static herald_status message_new(const struct blast_args *args, unsigned long i,
+                                 const char *body, struct herald_message **msg_out)
 {
     struct herald_message *msg = NULL;
+    char rcpt[300];
+    const char *at = strrchr(args->rcpt, '@');
     herald_status st = herald_message_new(&msg);
+    if (args->domains == 0)
+        snprintf(rcpt, sizeof rcpt, "%s", args->rcpt);
+    else
+        snprintf(rcpt, sizeof rcpt, "%.*s@d%lu.%s", (int)(at - args->rcpt), args->rcpt,
+                 i % args->domains, at + 1);
     if (st == HERALD_OK)
         st = herald_message_set_sender(msg, args->from);
     if (st == HERALD_OK)
-        st = herald_message_add_recipient(msg, args->rcpt);
+        st = herald_message_add_recipient(msg, rcpt);
     if (st == HERALD_OK)
         st = herald_message_set_body_buffer(msg, body, args->body_len);
     if (st != HERALD_OK) {
@@ -154,8 +192,8 @@ static double now_s(void)
  * The first failure to deliver is reported once, so a broken setup shows why
  * without flooding the terminal.
  */
-static int blast(struct herald_device *dev, const struct blast_args *args, const char *body,
-                 unsigned long *delivered_out)
+static int blast(struct herald_device *const *dev, size_t ndev, const struct blast_args *args,
+                 const char *body, unsigned long *delivered_out)
 {
     unsigned long delivered = 0;
     int reported = 0;
@@ -163,16 +201,16 @@ static int blast(struct herald_device *dev, const struct blast_args *args, const
         struct herald_message *msg = NULL;
         struct herald_outcome *outcome = NULL;
         struct herald_diag diag = { "", "" };
-        herald_status st = message_new(args, body, &msg);
+        herald_status st = message_new(args, i, body, &msg);
         if (st == HERALD_OK)
-            st = herald_send(dev, msg, &outcome, &diag);
+            st = herald_send(dev[i % ndev], msg, &outcome, &diag);
         herald_message_free(&msg);
         if (st != HERALD_OK) {
             fprintf(stderr, "herald_blast: message %lu: %s: %s\n", i + 1, diag.where,
                     diag.text);
             return -1;
         }
-        if (herald_outcome_tally(outcome, HERALD_RESULT_DELIVERED) == 1)
+        if (tally(outcome))
             delivered++;
         else if (!reported) {
             fprintf(stderr, "herald_blast: message %lu not delivered: %s (%s)\n", i + 1,
@@ -188,7 +226,8 @@ static int blast(struct herald_device *dev, const struct blast_args *args, const
 
 /* The state of a parallel run (-p): what is submitted, what came back. */
 struct flight {
-    struct herald_device *dev;
+    struct herald_device *const *dev;
+    size_t ndev;
     const struct blast_args *args;
     const char *body;
     unsigned long submitted, finished, delivered;
@@ -204,12 +243,13 @@ static int submit_one(struct flight *f)
     struct herald_message *msg = NULL;
     struct herald_diag diag = { "", "" };
     void **box = malloc(2 * sizeof *box);   /* {flight, message}: the callback frees both */
-    herald_status st = box != NULL ? message_new(f->args, f->body, &msg) : HERALD_E_NOMEM;
+    herald_status st = box != NULL ? message_new(f->args, f->submitted, f->body, &msg)
+                                   : HERALD_E_NOMEM;
 
     if (st == HERALD_OK) {
         box[0] = f;
         box[1] = msg;
-        st = herald_submit(f->dev, msg, on_sent, box, &diag);
+        st = herald_submit(f->dev[f->submitted % f->ndev], msg, on_sent, box, &diag);
     }
     if (st != HERALD_OK) {
         fprintf(stderr, "herald_blast: submit %lu: %s: %s\n", f->submitted + 1, diag.where,
@@ -231,7 +271,7 @@ static void on_sent(void *arg, struct herald_outcome *outcome)
     struct herald_message *msg = box[1];
 
     f->finished++;
-    if (herald_outcome_tally(outcome, HERALD_RESULT_DELIVERED) == 1)
+    if (tally(outcome))
         f->delivered++;
     else if (!f->reported) {
         fprintf(stderr, "herald_blast: a message was not delivered: %s (%s)\n",
@@ -247,11 +287,11 @@ static void on_sent(void *arg, struct herald_outcome *outcome)
 }
 
 /* blast_parallel - args->count messages, args->parallel of them in flight */
-static int blast_parallel(struct herald_context *ctx, struct herald_device *dev,
-                          const struct blast_args *args, const char *body,
+static int blast_parallel(struct herald_context *ctx, struct herald_device *const *dev,
+                          size_t ndev, const struct blast_args *args, const char *body,
                           unsigned long *delivered_out)
 {
-    struct flight f = { dev, args, body, 0, 0, 0, 0, 0 };
+    struct flight f = { dev, ndev, args, body, 0, 0, 0, 0, 0 };
     struct herald_diag diag = { "", "" };
 
     while (f.submitted < args->count && f.submitted < args->parallel)
@@ -269,7 +309,9 @@ int main(int argc, char **argv)
 {
     struct blast_args args;
     struct herald_context *ctx = NULL;
-    struct herald_device *dev = NULL;
+    struct herald_device *dev[BLAST_DEVICES_MAX];
+    size_t ndev = 0;
+    char names[256], *name, *save = NULL;
     struct herald_diag diag = { "", "" };
     struct rusage ru;
     unsigned long delivered = 0;
@@ -282,10 +324,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "herald_blast: %s: %s\n", diag.where, diag.text);
         return 2;
     }
-    if (herald_device(ctx, args.device, &dev, &diag) != HERALD_OK) {
-        fprintf(stderr, "herald_blast: %s: %s\n", diag.where, diag.text);
+    snprintf(names, sizeof names, "%s", args.device);
+    for (name = strtok_r(names, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
+        if (ndev == BLAST_DEVICES_MAX || herald_device(ctx, name, &dev[ndev], &diag) != HERALD_OK) {
+            if (ndev == BLAST_DEVICES_MAX)
+                fprintf(stderr, "herald_blast: at most %d devices\n", BLAST_DEVICES_MAX);
+            else
+                fprintf(stderr, "herald_blast: %s: %s\n", diag.where, diag.text);
+            herald_close(&ctx);
+            return 2;
+        }
+        ndev++;
+    }
+    if (ndev == 0) {
         herald_close(&ctx);
-        return 2;
+        return usage();
     }
     body = body_new(args.body_len);
     if (body == NULL) {
@@ -294,8 +347,8 @@ int main(int argc, char **argv)
         return 2;
     }
     t0 = now_s();
-    rc = args.parallel > 0 ? blast_parallel(ctx, dev, &args, body, &delivered)
-                           : blast(dev, &args, body, &delivered);
+    rc = args.parallel > 0 ? blast_parallel(ctx, dev, ndev, &args, body, &delivered)
+                           : blast(dev, ndev, &args, body, &delivered);
     t1 = now_s();
     /* Timed: the sends only.  bench/run.sh also times the whole process
      * (start, herald_open, QUIT of a cached session) like it times smtp-source. */
@@ -304,7 +357,10 @@ int main(int argc, char **argv)
     if (rc != 0)
         return 2;
     getrusage(RUSAGE_SELF, &ru);
-    printf("count=%lu delivered=%lu seconds=%.3f msgs_per_s=%.0f maxrss_kb=%ld\n", args.count,
-           delivered, t1 - t0, (double)args.count / (t1 - t0), ru.ru_maxrss);
+    printf("count=%lu delivered=%lu deferred=%lu failed=%lu seconds=%.3f msgs_per_s=%.0f "
+           "maxrss_kb=%ld cpu_s=%.2f\n", args.count, delivered, n_deferred, n_failed, t1 - t0,
+           (double)args.count / (t1 - t0), ru.ru_maxrss,
+           (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6
+           + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
     return delivered == args.count ? 0 : 1;
 }

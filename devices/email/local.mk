@@ -15,3 +15,8 @@ devices_email_libsmtp_la_SOURCES += \
 	devices/email/smtp_auth.c devices/email/smtp_auth.h
 devices_email_libsmtp_la_CFLAGS = $(AM_CFLAGS) $(MBEDTLS_CFLAGS)
 devices_email_libsmtp_la_LIBADD = $(MBEDTLS_LIBS)
+# The session pool's destinations (owner: concurrency): slots, the learned
+# per-host concurrency, waiting jobs; descriptors against max_sessions.
+devices_email_libsmtp_la_SOURCES += \
+	devices/email/smtp_dest.c devices/email/smtp_dest.h \
+	devices/email/smtp_fdlimit.c devices/email/smtp_fdlimit.h

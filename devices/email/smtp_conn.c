@@ -329,7 +329,12 @@ smtp_conn_new(struct herald_loop *loop, const struct herald_address *addr, uint1
     c->fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     c->ops_ctx = &c->fd;
     if (c->fd < 0) {
-        st = herald_diag_set(diag, HERALD_E_CONNECT, c->peer, "socket: %s", strerror(errno));
+        int err = errno;
+
+        /* Out of descriptors is this process's limit, not the peer's: a
+         * status of its own, so the caller can wait for one. */
+        st = herald_diag_set(diag, err == EMFILE || err == ENFILE ? HERALD_E_LIMIT
+                             : HERALD_E_CONNECT, c->peer, "socket: %s", strerror(err));
         free(c);
         return st;
     }

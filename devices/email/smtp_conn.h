@@ -67,7 +67,9 @@ struct smtp_conn;
  * smtp_conn_new - start connecting to addr:port; the connect timeout runs
  * from now (0: none).  The outcome comes as SMTP_CONN_CONNECTED, _ERROR or
  * _TIMEOUT.  HERALD_E_INVAL for bad arguments, HERALD_E_NOMEM,
- * HERALD_E_CONNECT when no socket could be made (diag says why).
+ * HERALD_E_LIMIT when the process or the system is out of file descriptors
+ * (EMFILE, ENFILE), HERALD_E_CONNECT when no socket could be made otherwise
+ * (diag says why).
  */
 herald_status smtp_conn_new(struct herald_loop *loop, const struct herald_address *addr,
                             uint16_t port, uint64_t connect_timeout_ms, smtp_conn_fn fn,

@@ -1422,7 +1422,7 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
     set_state(s, SMTP_S_CONNECT);
     st = smtp_conn_new(s->loop, &s->addr, s->port, s->opts.connect_ms, on_conn, s, &s->conn,
                        &diag);
-    if (st == HERALD_E_NOMEM || st == HERALD_E_INVAL) {
+    if (st == HERALD_E_NOMEM || st == HERALD_E_INVAL || st == HERALD_E_LIMIT) {
         free(s->rcpt);
         s->rcpt = NULL;
         s->busy = false;

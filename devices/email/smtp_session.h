@@ -159,7 +159,9 @@ void smtp_session_free(struct smtp_session **s);
 /*
  * smtp_session_send - send one message: connects first when needed.
  * HERALD_E_INVAL when the session is busy or closed, or an address holds a
- * control character or angle bracket (no callback then); HERALD_E_NOMEM.
+ * control character or angle bracket (no callback then); HERALD_E_NOMEM;
+ * HERALD_E_LIMIT when a new connection finds no free file descriptor (no
+ * callback either: the session is as before, the caller may wait for one).
  */
 herald_status smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
                                 const struct smtp_session_cb *cb);

@@ -7,6 +7,12 @@
  * same hop reuses it (RSET between).  Every session ends with QUIT and waits
  * for the 221: at once when it is not cached, after session_idle_ms when it
  * is, and at the latest when the device closes.
+ *
+ * The pool's limits and waiting jobs live per destination in smtp_dest.h:
+ * the sessions each hop may have adapt to what its server takes, and a
+ * session refused while others to the hop are open makes the message wait
+ * for one of them rather than fail (cb_done).  Descriptors are the
+ * process's own limit (smtp_fdlimit.h): a job that finds none waits too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,8 @@
 #include <herald/trace.h>
 #include <herald/transport.h>
 #include "smtp_auth.h"
+#include "smtp_dest.h"
+#include "smtp_fdlimit.h"
 #include "smtp_session.h"
 #include "smtp_tls.h"
 
@@ -62,6 +70,7 @@ struct smtp_transport_options {
     int64_t max_idle_sessions;
     int64_t max_sessions;
     int64_t max_sessions_per_host;
+    int64_t initial_sessions_per_host;
 };
 
 static const char *const tls_words[] = { "none", "opportunistic", "required", "verify", NULL };
@@ -129,6 +138,10 @@ static const struct herald_option smtp_option_table[] = {
       "sessions busy at the same time, per device; more messages wait their turn" },
     { "max_sessions_per_host", HERALD_OPT_INT, O(max_sessions_per_host), 0, 1, 1000, NULL,
       NULL, 0, NULL, "sessions busy at the same time to one address and port" },
+    { "initial_sessions_per_host", HERALD_OPT_INT, O(initial_sessions_per_host), 0, 1, 1000,
+      NULL, NULL, 0, NULL,
+      "sessions to one address and port before the server has been heard from; more as "
+      "messages go through, fewer when it refuses sessions while others are open" },
     HERALD_OPT_END
 };
 #undef TIMEOUT
@@ -154,7 +167,14 @@ static const struct smtp_transport_options smtp_defaults = {
     /* Postfix: default_process_limit 100, default_destination_concurrency_limit 20. */
     .max_sessions = 100,
     .max_sessions_per_host = 20,
+    /* Postfix: initial_destination_concurrency 5. */
+    .initial_sessions_per_host = 5,
 };
+
+/* A message refused this many times while other sessions were open stops waiting. */
+#define SMTP_REQUEUE_MAX 8
+/* Out of descriptors and none of ours to close: try again this often. */
+#define SMTP_FD_RETRY_MS 50
 
 struct idle_session {
     struct idle_session *next;
@@ -162,7 +182,7 @@ struct idle_session {
     struct smtp_session *session;
     char key[360];                /* "ADDR port host" */
     struct herald_timer *timer;
-    bool holds_slot;              /* closing: its busy count for key ends with the close */
+    struct smtp_dest *dest;       /* closing a busy session: it holds a slot of dest until closed */
 };
 
 struct smtp_transport {
@@ -175,17 +195,11 @@ struct smtp_transport {
     struct idle_session *idle;
     size_t idle_count;
     struct idle_session *closing; /* QUIT sent, waiting for the 221 or the close */
-    struct host_slot *slots;      /* busy sessions per key */
-    size_t busy;                  /* busy sessions in all */
-    struct smtp_job *wait_head, *wait_tail;  /* jobs waiting for a free session, FIFO */
+    struct smtp_dests *dests;     /* busy sessions, limits and waiting jobs per key */
+    size_t max_sessions;          /* max_sessions, as far as descriptors allow */
+    bool fd_short;                /* socket() said EMFILE/ENFILE: no new session for now */
+    struct herald_timer *fd_timer;
     bool pumping;
-};
-
-/* How many sessions are busy for one "ADDR port host" key. */
-struct host_slot {
-    struct host_slot *next;
-    size_t busy;
-    char key[360];
 };
 
 struct smtp_job {
@@ -197,8 +211,27 @@ struct smtp_job {
     struct smtp_message msg;
     char key[360];
     bool auth;                    /* this hop gets the credentials */
-    struct smtp_job *wait_next;
+    struct smtp_dest_waiter waiter;   /* while it waits for a session */
+    struct smtp_dest *dest;           /* while it waits or holds a slot */
+    bool fresh;                       /* its session was opened for it */
+    bool decided;                     /* a recipient has its final word */
+    unsigned requeues;                /* refused while others were open: waited again */
+    uint64_t fd_wait_since;           /* when socket() first found no descriptor */
+    /* The session failure of this attempt, held back until cb_done() knows
+     * whether it stands or the message waits for another session. */
+    bool failed;
+    bool fail_permanent;
+    herald_status fail_why;
+    char *fail_reply;                 /* also the reason kept from an earlier attempt */
+    char fail_dsn[16];
 };
+
+/* job_of - the job a waiter is part of */
+static struct smtp_job *
+job_of(struct smtp_dest_waiter *w)
+{
+    return (struct smtp_job *)(void *)((char *)w - offsetof(struct smtp_job, waiter));
+}
 
 /*
  * hop_gets_credentials - only a smart host the device file names: a hop
@@ -246,23 +279,22 @@ idle_unlink(struct idle_session *is)
     is->tp->idle_count--;
 }
 
-static void slot_give(struct smtp_transport *tp, const char *key);
 static void pump(struct smtp_transport *tp);
+static void fd_freed(struct smtp_transport *tp);
 
 static void
 on_quit_done(void *arg)
 {
     struct idle_session *is = arg;
     struct smtp_transport *tp = is->tp;
-    bool holds_slot = is->holds_slot;
 
     session_list_unlink(&tp->closing, is);
     smtp_session_free(&is->session);
-    if (holds_slot)
-        slot_give(tp, is->key);
+    if (is->dest != NULL)
+        smtp_dest_give(tp->dests, is->dest);
     free(is);
-    if (holds_slot)
-        pump(tp);
+    fd_freed(tp);
+    pump(tp);
 }
 
 /*
@@ -354,6 +386,7 @@ smtp_job_free(struct smtp_job *sj)
 {
     herald_body_close(&sj->reader);
     free(sj->rcpts);
+    free(sj->fail_reply);
     free(sj);
 }
 
@@ -386,6 +419,7 @@ cb_recipient(void *arg, size_t i, enum herald_result result, const char *reply,
 {
     struct smtp_job *sj = arg;
 
+    sj->decided = true;
     herald_job_recipient(sj->job, i, result, reply, dsn, possibly_delivered);
 }
 
@@ -393,90 +427,40 @@ static void
 cb_failed(void *arg, herald_status why, bool permanent, const char *reply, const char *dsn)
 {
     struct smtp_job *sj = arg;
+    char *copy = strdup(reply && *reply ? reply : herald_strerror(why));
 
-    herald_job_session_failed(sj->job, permanent,
-                              reply && *reply ? reply : herald_strerror(why), dsn);
-}
-
-/* slot_find - the busy count for key, or NULL */
-static struct host_slot *
-slot_find(struct smtp_transport *tp, const char *key)
-{
-    struct host_slot *h;
-
-    for (h = tp->slots; h != NULL; h = h->next)
-        if (strcmp(h->key, key) == 0)
-            return h;
-    return NULL;
-}
-
-/* slot_free_for - a new session to key fits in both limits */
-static bool
-slot_free_for(struct smtp_transport *tp, const char *key)
-{
-    const struct host_slot *h = slot_find(tp, key);
-
-    return tp->busy < (size_t)tp->opts->max_sessions
-           && (h == NULL || h->busy < (size_t)tp->opts->max_sessions_per_host);
-}
-
-/* slot_take - count one more busy session to key */
-static herald_status
-slot_take(struct smtp_transport *tp, const char *key)
-{
-    struct host_slot *h = slot_find(tp, key);
-
-    if (h == NULL) {
-        h = calloc(1, sizeof *h);
-        if (h == NULL)
-            return HERALD_E_NOMEM;
-        snprintf(h->key, sizeof h->key, "%s", key);
-        h->next = tp->slots;
-        tp->slots = h;
+    /* Held back: cb_done() decides whether it stands (on ENOMEM the
+     * reason kept from an earlier attempt, or the status text, stays). */
+    sj->failed = true;
+    sj->fail_permanent = permanent;
+    sj->fail_why = why;
+    if (copy != NULL) {
+        free(sj->fail_reply);
+        sj->fail_reply = copy;
     }
-    h->busy++;
-    tp->busy++;
-    return HERALD_OK;
-}
-
-/* slot_give - one session to key is no longer busy */
-static void
-slot_give(struct smtp_transport *tp, const char *key)
-{
-    struct host_slot **pp, *h;
-
-    for (pp = &tp->slots; (h = *pp) != NULL; pp = &h->next)
-        if (strcmp(h->key, key) == 0) {
-            tp->busy--;
-            if (--h->busy == 0) {
-                *pp = h->next;
-                free(h);
-            }
-            return;
-        }
+    snprintf(sj->fail_dsn, sizeof sj->fail_dsn, "%s", dsn != NULL ? dsn : "");
 }
 
 static void job_failed_now(struct smtp_job *sj, herald_status st);
 static void cb_done(void *arg);
 
 /*
- * retire_holding_slot - QUIT a session that was busy; its slot stays taken
- * until the connection is closed, so the limits count connections a server
- * sees, not only transactions.
+ * retire_holding_slot - QUIT a session that was busy; its slot of dest stays
+ * taken until the connection is closed, so the limits count connections a
+ * server sees, not only transactions.
  */
 static void
-retire_holding_slot(struct smtp_transport *tp, struct smtp_session *s, const char *key)
+retire_holding_slot(struct smtp_transport *tp, struct smtp_session *s, struct smtp_dest *dest)
 {
     struct idle_session *is = calloc(1, sizeof *is);
 
     if (is == NULL) {
         smtp_session_free(&s);
-        slot_give(tp, key);
+        smtp_dest_give(tp->dests, dest);
         pump(tp);
         return;
     }
-    snprintf(is->key, sizeof is->key, "%s", key);
-    is->holds_slot = true;
+    is->dest = dest;
     retire(tp, s, is);
 }
 
@@ -494,7 +478,75 @@ job_send(struct smtp_job *sj)
     return smtp_session_send(sj->session, &sj->msg, &cb);
 }
 
-/* job_run - take a slot and a session (an idle one for the hop, else a new one), send */
+/* job_fail - end sj (which holds no slot and waits nowhere): this hop did not take it */
+static void
+job_fail(struct smtp_job *sj, const char *reply, const char *dsn)
+{
+    struct herald_transport_job *job = sj->job;
+
+    herald_job_session_failed(job, false, reply, dsn);
+    smtp_job_free(sj);
+    herald_job_done(job);
+}
+
+/* on_fd_timer - time to try socket() again */
+static void
+on_fd_timer(void *arg)
+{
+    struct smtp_transport *tp = arg;
+
+    herald_timer_cancel(&tp->fd_timer);
+    tp->fd_short = false;
+    pump(tp);
+}
+
+/* fd_freed - one of our connections closed: a descriptor is free again */
+static void
+fd_freed(struct smtp_transport *tp)
+{
+    if (tp->fd_short) {
+        herald_timer_cancel(&tp->fd_timer);
+        tp->fd_short = false;
+    }
+}
+
+/*
+ * fd_wait - the process is out of descriptors (Herald's own limit, not the
+ * hop's): sj waits first in line for its hop, and no new session starts
+ * until one of ours closes or SMTP_FD_RETRY_MS passes.  Only when none
+ * comes for connect_timeout_ms does it fail.  sj holds no slot.
+ */
+static void
+fd_wait(struct smtp_job *sj)
+{
+    struct smtp_transport *tp = sj->tp;
+    uint64_t now = herald_loop_now_ms(herald_env_loop(tp->env));
+    char text[160];
+
+    if (sj->fd_wait_since == 0) {
+        sj->fd_wait_since = now > 0 ? now : 1;
+        herald_trace_log(herald_job_trace(sj->job), HERALD_TRACE_INFO, "smtp",
+                         "no file descriptor for a socket to %s port %u (%zu sessions busy): "
+                         "the message waits for one", herald_job_address(sj->job)->text,
+                         (unsigned)herald_job_port(sj->job), smtp_dests_busy(tp->dests));
+    } else if (now - sj->fd_wait_since >= (uint64_t)tp->opts->connect_timeout_ms) {
+        struct smtp_dest *dest = sj->dest;
+
+        snprintf(text, sizeof text, "out of file descriptors for %llu ms: no socket could be "
+                 "made (socket: Too many open files)", (unsigned long long)(now - sj->fd_wait_since));
+        job_fail(sj, text, "4.3.0");
+        smtp_dest_forget(tp->dests, dest);
+        return;
+    }
+    smtp_dest_wait(tp->dests, sj->dest, &sj->waiter, true);
+    tp->fd_short = true;
+    if (tp->fd_timer == NULL)
+        (void)herald_timer_start(herald_env_loop(tp->env), SMTP_FD_RETRY_MS, on_fd_timer, tp,
+                                 &tp->fd_timer);
+}
+
+/* job_run - take a slot and a session (an idle one for the hop, else a new
+ * one), send.  HERALD_OK also when sj went back to wait for a descriptor. */
 static herald_status
 job_run(struct smtp_job *sj)
 {
@@ -502,10 +554,9 @@ job_run(struct smtp_job *sj)
     struct herald_transport_job *job = sj->job;
     herald_status st;
 
-    st = slot_take(tp, sj->key);
-    if (st != HERALD_OK)
-        return st;
+    smtp_dest_take(tp->dests, sj->dest);
     sj->session = idle_take(tp, sj->key);
+    sj->fresh = sj->session == NULL;
     if (sj->session != NULL) {
         smtp_session_set_trace(sj->session, herald_job_trace(job));
         herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
@@ -522,7 +573,7 @@ job_run(struct smtp_job *sj)
                               herald_job_address(job), herald_job_port(job), &opts,
                               &sj->session);
         if (st != HERALD_OK) {
-            slot_give(tp, sj->key);
+            smtp_dest_give(tp->dests, sj->dest);
             return st;
         }
         if (herald_job_host(job) != NULL && herald_job_host(job)[0] != '\0'
@@ -533,28 +584,18 @@ job_run(struct smtp_job *sj)
     st = job_send(sj);
     if (st != HERALD_OK) {
         smtp_session_free(&sj->session);
-        slot_give(tp, sj->key);
+        if (st == HERALD_E_LIMIT) {
+            struct smtp_dest *dest = sj->dest;
+
+            fd_wait(sj);               /* waits (dest kept) or ends sj */
+            smtp_dest_give(tp->dests, dest);
+            return HERALD_OK;
+        }
+        smtp_dest_give(tp->dests, sj->dest);
+    } else {
+        sj->fd_wait_since = 0;
     }
     return st;
-}
-
-/* wait_take - the first waiting job for key (any key when key is NULL and
- * the job fits in the limits), removed from the queue; NULL if none */
-static struct smtp_job *
-wait_take(struct smtp_transport *tp, const char *key)
-{
-    struct smtp_job **pp, *sj, *prev = NULL;
-
-    for (pp = &tp->wait_head; (sj = *pp) != NULL; prev = sj, pp = &sj->wait_next) {
-        if (key != NULL ? strcmp(sj->key, key) != 0 : !slot_free_for(tp, sj->key))
-            continue;
-        *pp = sj->wait_next;
-        if (tp->wait_tail == sj)
-            tp->wait_tail = prev;
-        sj->wait_next = NULL;
-        return sj;
-    }
-    return NULL;
 }
 
 /*
@@ -565,16 +606,20 @@ wait_take(struct smtp_transport *tp, const char *key)
 static void
 pump(struct smtp_transport *tp)
 {
-    struct smtp_job *sj;
+    struct smtp_dest_waiter *w;
+    struct smtp_dest *dest;
 
     if (tp->pumping)
         return;
     tp->pumping = true;
-    while ((sj = wait_take(tp, NULL)) != NULL) {
+    while (!tp->fd_short && (w = smtp_dests_next(tp->dests, &dest)) != NULL) {
+        struct smtp_job *sj = job_of(w);
         herald_status st = job_run(sj);
 
-        if (st != HERALD_OK)
+        if (st != HERALD_OK) {
             job_failed_now(sj, st);
+            smtp_dest_forget(tp->dests, dest);
+        }
     }
     tp->pumping = false;
 }
@@ -583,27 +628,27 @@ pump(struct smtp_transport *tp)
 static void
 job_failed_now(struct smtp_job *sj, herald_status st)
 {
-    struct herald_transport_job *job = sj->job;
-
-    smtp_job_free(sj);
-    herald_job_session_failed(job, false, herald_strerror(st), "4.3.0");
-    herald_job_done(job);
+    job_fail(sj, herald_strerror(st), "4.3.0");
 }
 
 /*
- * session_release - sj's transaction is over.  With session_cache on, a job
- * waiting for the same hop gets the open session at once (RSET between, no new connection and no
- * new EHLO or TLS handshake); otherwise the session goes to the idle cache
- * (or QUITs), its slot is freed, and waiting jobs for other hops may start.
+ * session_release - a transaction to dest is over.  With session_cache on, a
+ * job waiting for the same hop gets the open session at once (RSET between,
+ * no new connection and no new EHLO or TLS handshake); otherwise the session
+ * goes to the idle cache (or QUITs), its slot is freed, and waiting jobs for
+ * other hops may start.
  */
 static void
-session_release(struct smtp_transport *tp, struct smtp_session *s, const char *key)
+session_release(struct smtp_transport *tp, struct smtp_session *s, struct smtp_dest *dest)
 {
-    struct smtp_job *next = tp->opts->session_cache && smtp_session_usable(s)
-                            ? wait_take(tp, key) : NULL;
+    struct smtp_dest_waiter *w = tp->opts->session_cache && smtp_session_usable(s)
+                                 ? smtp_dest_unwait(tp->dests, dest) : NULL;
 
-    if (next != NULL) {
+    if (w != NULL) {
+        struct smtp_job *next = job_of(w);
+
         next->session = s;
+        next->fresh = false;
         smtp_session_set_trace(s, herald_job_trace(next->job));
         herald_trace_log(herald_job_trace(next->job), HERALD_TRACE_INFO, "smtp",
                          "reusing the open session to %s (it was waiting for it)",
@@ -612,20 +657,69 @@ session_release(struct smtp_transport *tp, struct smtp_session *s, const char *k
             return;
         next->session = NULL;
         smtp_session_set_trace(s, herald_env_trace(tp->env));
-        slot_give(tp, key);
         job_failed_now(next, HERALD_E_IO);
         retire(tp, s, NULL);
+        smtp_dest_give(tp->dests, dest);
         pump(tp);
         return;
     }
-    if (idle_put(tp, s, key)) {
-        slot_give(tp, key);
+    if (smtp_session_state(s) == SMTP_S_CLOSED) {
+        /* Failed or closed by the server: no QUIT to wait for, and the
+         * server sees no connection any more, so neither do the limits. */
+        smtp_session_free(&s);
+        smtp_dest_give(tp->dests, dest);
+        fd_freed(tp);
         pump(tp);
         return;
     }
-    retire_holding_slot(tp, s, key);
+    if (idle_put(tp, s, smtp_dest_key(dest))) {
+        smtp_dest_give(tp->dests, dest);
+        pump(tp);
+        return;
+    }
+    retire_holding_slot(tp, s, dest);
 }
 
+/* may_wait - sj's session failure can wait for another session: nothing was
+ * decided (so nothing is sent twice), it is not a 5xx or a TLS policy
+ * failure, and it has not waited too often */
+static bool
+may_wait(const struct smtp_job *sj)
+{
+    return sj->failed && !sj->decided && !sj->fail_permanent && sj->fail_why != HERALD_E_TLS
+           && sj->requeues < SMTP_REQUEUE_MAX;
+}
+
+/*
+ * end_waiters - dest is dead: nothing to it is open and its last session was
+ * refused, so the jobs waiting for it move on now (to the next address or
+ * hop, else deferred), each with its own refusal if it had one, else this one.
+ */
+static void
+end_waiters(struct smtp_transport *tp, struct smtp_dest *dest, const char *reply,
+            const char *dsn)
+{
+    struct smtp_dest_waiter *w;
+
+    while ((w = smtp_dest_unwait(tp->dests, dest)) != NULL) {
+        struct smtp_job *wj = job_of(w);
+
+        if (wj->fail_reply != NULL)
+            job_fail(wj, wj->fail_reply, wj->fail_dsn);
+        else
+            job_fail(wj, reply, dsn);
+    }
+}
+
+/*
+ * cb_done - the session is finished with sj.  A session refused before it
+ * did anything, while other sessions to the hop are open, is the server
+ * capping sessions per client (a 421 greeting, a refused or closed
+ * connection), not a word on the message: the hop's concurrency goes down
+ * (smtp_dest.h) and the message waits first in line for a session that
+ * works.  Only when no other session to the hop is open does the failure
+ * stand; then the messages waiting for the hop move on too.
+ */
 static void
 cb_done(void *arg)
 {
@@ -633,13 +727,48 @@ cb_done(void *arg)
     struct smtp_transport *tp = sj->tp;
     struct herald_transport_job *job = sj->job;
     struct smtp_session *s = sj->session;
-    char key[sizeof sj->key];
+    struct smtp_dest *dest = sj->dest;
+    uint64_t now = herald_loop_now_ms(herald_env_loop(tp->env));
+    bool dead = false, rose = false;
+    char reply[512];
 
-    herald_job_set_peer(job, smtp_session_peer(s));
-    snprintf(key, sizeof key, "%s", sj->key);
     sj->session = NULL;
+    if (may_wait(sj)) {
+        size_t before = smtp_dest_limit(dest);
+
+        if (smtp_dest_refused(tp->dests, dest, sj->fresh, now) == SMTP_DEST_WAIT) {
+            herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
+                             "%s refused a session while %zu others to it are open: the "
+                             "message waits for one of them (sessions to it: at most %zu, "
+                             "were %zu)", smtp_session_peer(s), smtp_dest_busy(dest) - 1,
+                             smtp_dest_limit(dest), before);
+            sj->requeues++;
+            sj->failed = false;
+            herald_body_close(&sj->reader);
+            smtp_dest_wait(tp->dests, dest, &sj->waiter, true);
+            session_release(tp, s, dest);
+            return;
+        }
+        dead = true;
+        herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
+                         "no other session to %s is open: the refusal stands for this message "
+                         "and the %zu waiting for it", smtp_session_peer(s),
+                         smtp_dest_waiting(dest));
+    } else if (!sj->failed) {
+        rose = smtp_dest_success(tp->dests, dest, now);
+    }
+    herald_job_set_peer(job, smtp_session_peer(s));
+    if (sj->failed)
+        herald_job_session_failed(job, sj->fail_permanent,
+                                  sj->fail_reply != NULL ? sj->fail_reply
+                                  : herald_strerror(sj->fail_why), sj->fail_dsn);
+    snprintf(reply, sizeof reply, "%s", sj->fail_reply != NULL ? sj->fail_reply : "");
+    if (dead)
+        end_waiters(tp, dest, reply, sj->fail_dsn);
     smtp_job_free(sj);
-    session_release(tp, s, key);
+    session_release(tp, s, dest);
+    if (rose)
+        pump(tp);
     herald_job_done(job);
 }
 
@@ -692,25 +821,32 @@ smtp_start(void *state, struct herald_transport_job *job)
         herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
                          "%s (origin %s): no AUTH: the credentials go to smart hosts only",
                          herald_job_host(job), herald_job_origin(job));
+    sj->dest = smtp_dest_get(tp->dests, sj->key);
+    if (sj->dest == NULL) {
+        smtp_job_free(sj);
+        return HERALD_E_NOMEM;
+    }
 
-    /* Jobs waiting for this hop keep their turn: they wait only when its
-     * limit (or the device's) is reached, and then slot_free_for() is false. */
-    if (slot_free_for(tp, sj->key)) {
+    /* Jobs waiting for this hop keep their turn. */
+    if (!tp->fd_short && smtp_dest_waiting(sj->dest) == 0
+        && smtp_dest_can_start(tp->dests, sj->dest)) {
+        struct smtp_dest *dest = sj->dest;
+
         st = job_run(sj);
-        if (st != HERALD_OK)
+        if (st != HERALD_OK) {
             smtp_job_free(sj);
+            smtp_dest_forget(tp->dests, dest);
+        }
         return st;
     }
     herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
-                     "waiting for a session to %s port %u (%zu busy, at most %lld per host, "
-                     "%lld in all)", herald_job_address(job)->text, (unsigned)herald_job_port(job),
-                     tp->busy, (long long)tp->opts->max_sessions_per_host,
-                     (long long)tp->opts->max_sessions);
-    if (tp->wait_tail != NULL)
-        tp->wait_tail->wait_next = sj;
-    else
-        tp->wait_head = sj;
-    tp->wait_tail = sj;
+                     "waiting for a session to %s port %u (%zu busy to it, at most %zu now and "
+                     "%lld per host, %zu busy in all, at most %zu)",
+                     herald_job_address(job)->text, (unsigned)herald_job_port(job),
+                     smtp_dest_busy(sj->dest), smtp_dest_limit(sj->dest),
+                     (long long)tp->opts->max_sessions_per_host, smtp_dests_busy(tp->dests),
+                     tp->max_sessions);
+    smtp_dest_wait(tp->dests, sj->dest, &sj->waiter, false);
     return HERALD_OK;
 }
 
@@ -843,6 +979,40 @@ open_tls_auth(struct smtp_transport *tp, struct herald_diag *diag)
     return HERALD_OK;
 }
 
+/*
+ * open_pool - the session pool's limits: max_sessions as far as descriptors
+ * allow (smtp_fdlimit.h; the trace says when the open-file limit was raised
+ * or the sessions cut), the per-host window between initial and maximum
+ */
+static herald_status
+open_pool(struct smtp_transport *tp, struct herald_diag *diag)
+{
+    const struct smtp_transport_options *o = tp->opts;
+    const struct herald_trace *trace = herald_env_trace(tp->env);
+    struct smtp_dest_limits lim;
+    struct smtp_fd_budget b;
+
+    smtp_fd_budget((size_t)o->max_sessions, (size_t)o->max_idle_sessions, &b);
+    if (b.raised)
+        herald_trace_log(trace, b.clamped ? HERALD_TRACE_WARN : HERALD_TRACE_INFO, "smtp",
+                         "max_sessions = %lld needs about %zu file descriptors: raised the "
+                         "open-file limit (RLIMIT_NOFILE) from %lu to %lu", (long long)o->max_sessions,
+                         b.need, b.soft_before, b.soft);
+    if (b.clamped)
+        herald_trace_log(trace, HERALD_TRACE_WARN, "smtp",
+                         "max_sessions = %lld needs about %zu file descriptors, the open-file "
+                         "limit (RLIMIT_NOFILE) is %lu (hard limit %lu) and %zu are open: "
+                         "at most %zu sessions at once", (long long)o->max_sessions, b.need,
+                         b.soft, b.hard, b.open_now, b.sessions);
+    tp->max_sessions = b.sessions;
+    lim.max_sessions = b.sessions;
+    lim.max_per_dest = (size_t)o->max_sessions_per_host;
+    lim.initial_per_dest = (size_t)o->initial_sessions_per_host;
+    if (smtp_dests_new(&lim, &tp->dests) != HERALD_OK)
+        return herald_diag_set(diag, HERALD_E_NOMEM, "smtp", "out of memory");
+    return HERALD_OK;
+}
+
 static void smtp_close(void *state);
 
 static herald_status
@@ -875,7 +1045,9 @@ smtp_open(const void *options, struct herald_env *env, void **state_out,
     tp->session_opts.block_ms = (uint64_t)o->block_timeout_ms;
     tp->session_opts.dot_ms = (uint64_t)o->dot_timeout_ms;
     tp->session_opts.eightbit_downgrade = o->eightbit_downgrade;
-    st = open_tls_auth(tp, diag);
+    st = open_pool(tp, diag);
+    if (st == HERALD_OK)
+        st = open_tls_auth(tp, diag);
     if (st != HERALD_OK) {
         smtp_close(tp);
         return st;
@@ -905,6 +1077,7 @@ smtp_close(void *state)
     if (tp == NULL)
         return;
     tp->pumping = true;   /* a QUIT ending now must not start a waiting job */
+    herald_timer_cancel(&tp->fd_timer);
     while (tp->idle != NULL) {
         struct idle_session *is = tp->idle;
 
@@ -924,18 +1097,13 @@ smtp_close(void *state)
     }
     /* herald_close() waits for every delivery first, so nothing should be
      * waiting or busy here; whatever is left is freed, not started. */
-    while (tp->wait_head != NULL) {
-        struct smtp_job *sj = tp->wait_head;
+    if (tp->dests != NULL) {
+        struct smtp_dest_waiter *w;
 
-        tp->wait_head = sj->wait_next;
-        smtp_job_free(sj);
+        while ((w = smtp_dests_any(tp->dests)) != NULL)
+            smtp_job_free(job_of(w));
     }
-    while (tp->slots != NULL) {
-        struct host_slot *h = tp->slots;
-
-        tp->slots = h->next;
-        free(h);
-    }
+    smtp_dests_free(&tp->dests);
     smtp_tls_config_free(&tp->tls);
     free_secret(&tp->file_secret);
     free(tp);

@@ -24,3 +24,10 @@ herald_email_tests = \
 dist_check_SCRIPTS += $(herald_email_tests)
 TESTS += $(herald_email_tests)
 EXTRA_DIST += tests/lib/email_env.sh tests/lib/postfix.sh
+
+# Destination concurrency that adapts, descriptors as Herald's own limit
+# (owner: concurrency): busy_smtpd.py takes N sessions at once.
+herald_pool_tests = tests/integration/email_busy_mx.sh tests/integration/email_fd_limit.sh
+dist_check_SCRIPTS += $(herald_pool_tests)
+TESTS += $(herald_pool_tests)
+EXTRA_DIST += tests/servers/busy_smtpd.py

@@ -33,3 +33,10 @@ TESTS += tests/unit/test_smtp_params
 tests_unit_test_smtp_params_SOURCES = tests/unit/test_smtp_params.c
 tests_unit_test_smtp_params_CFLAGS = $(smtp_test_cflags)
 tests_unit_test_smtp_params_LDADD = $(smtp_test_ldadd)
+
+# The session pool's destinations and descriptor budget (owner: concurrency): hermetic.
+check_PROGRAMS += tests/unit/test_smtp_dest
+TESTS += tests/unit/test_smtp_dest
+tests_unit_test_smtp_dest_SOURCES = tests/unit/test_smtp_dest.c
+tests_unit_test_smtp_dest_CFLAGS = $(smtp_test_cflags)
+tests_unit_test_smtp_dest_LDADD = $(smtp_test_ldadd)
