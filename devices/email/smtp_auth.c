@@ -2,6 +2,7 @@
  * smtp_auth.c - SASL encoders and mechanism choice (see smtp_auth.h)
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -130,4 +131,98 @@ smtp_auth_xoauth2(const char *user, const char *token, char *out, size_t cap)
         st = encode((const unsigned char *)raw, (size_t)n, out, cap);
     mbedtls_platform_zeroize(raw, sizeof raw);
     return st;
+}
+
+/* is_b64 - an octet of the base64 alphabet (RFC 4648 4), padding included */
+static bool
+is_b64(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+           || c == '+' || c == '/' || c == '=';
+}
+
+/* The encoded forms of the credentials this client ever sends. */
+enum { FORM_PLAIN, FORM_XOAUTH2, FORM_SECRET, FORM_USER, FORM__N };
+
+#define REDACT_MIN 8                  /* shorter base64 runs are words, not secrets */
+#define REDACTED "<redacted>"
+
+/* b64_token_leaks - the token decodes to something holding the secret, or
+ * is a piece of the front of an encoded form (an echo cut short) */
+static bool
+b64_token_leaks(const char *tok, size_t len, const char *secret,
+                char forms[FORM__N][SMTP_AUTH_B64_MAX])
+{
+    unsigned char raw[SMTP_AUTH_B64_MAX];
+    size_t i, olen = 0, slen = strlen(secret), whole = len / 4 * 4;
+    bool leak = false;
+
+    if (len < REDACT_MIN)
+        return false;
+    for (i = 0; i < FORM__N; i++)
+        if (forms[i][0] != '\0' && len <= strlen(forms[i]) && memcmp(forms[i], tok, len) == 0)
+            return true;
+    if (whole > 0 && whole <= sizeof raw / 4 * 3
+        && mbedtls_base64_decode(raw, sizeof raw, &olen, (const unsigned char *)tok, whole) == 0
+        && olen >= slen) {
+        for (i = 0; i + slen <= olen && !leak; i++)
+            leak = memcmp(raw + i, secret, slen) == 0;
+    }
+    mbedtls_platform_zeroize(raw, sizeof raw);
+    return leak;
+}
+
+/* smtp_auth_redact - see smtp_auth.h */
+void
+smtp_auth_redact(const char *user, const char *secret, char *text, size_t cap)
+{
+    char forms[FORM__N][SMTP_AUTH_B64_MAX];
+    char *out;
+    size_t i = 0, n = 0, len, slen;
+
+    if (user == NULL || secret == NULL || secret[0] == '\0' || text == NULL || cap == 0)
+        return;
+    out = malloc(cap);
+    if (out == NULL) {
+        /* Nothing to redact with: keep nothing rather than a secret. */
+        snprintf(text, cap, "%s", REDACTED);
+        return;
+    }
+    memset(forms, 0, sizeof forms);
+    (void)smtp_auth_plain(user, secret, forms[FORM_PLAIN], sizeof forms[0]);
+    (void)smtp_auth_xoauth2(user, secret, forms[FORM_XOAUTH2], sizeof forms[0]);
+    (void)smtp_auth_b64(secret, forms[FORM_SECRET], sizeof forms[0]);
+    (void)smtp_auth_b64(user, forms[FORM_USER], sizeof forms[0]);
+    len = strlen(text);
+    slen = strlen(secret);
+    while (i < len && n + 1 < cap) {
+        size_t j = i;
+        const char *put = NULL;
+
+        if (len - i >= slen && memcmp(text + i, secret, slen) == 0) {
+            put = REDACTED;
+            j = i + slen;
+        } else if (is_b64((unsigned char)text[i])
+                   && (i == 0 || !is_b64((unsigned char)text[i - 1]))) {
+            while (j < len && is_b64((unsigned char)text[j]))
+                j++;
+            if (b64_token_leaks(text + i, j - i, secret, forms))
+                put = REDACTED;
+            else
+                j = i;
+        }
+        if (put != NULL) {
+            n += (size_t)snprintf(out + n, cap - n, "%s", put);
+            if (n >= cap)
+                n = cap - 1;
+            i = j;
+        } else {
+            out[n++] = text[i++];
+        }
+    }
+    out[n] = '\0';
+    memcpy(text, out, n + 1);
+    mbedtls_platform_zeroize(forms, sizeof forms);
+    mbedtls_platform_zeroize(out, cap);
+    free(out);
 }

@@ -51,4 +51,14 @@ herald_status smtp_auth_xoauth2(const char *user, const char *token, char *out, 
 /* smtp_auth_b64 - base64 of text (LOGIN's user name and password steps) */
 herald_status smtp_auth_b64(const char *text, char *out, size_t cap);
 
+/*
+ * smtp_auth_redact - make text (NUL-terminated, cap octets of room) safe to
+ * keep when a server may have echoed what AUTH sent (some do, in a 500):
+ * the secret itself, and every base64 run that decodes to something holding
+ * it or that is the front of an encoded form this client sends (PLAIN,
+ * XOAUTH2, LOGIN's user name and password, 8 characters at least), become
+ * "<redacted>".  Nothing is done when user or secret is NULL.
+ */
+void smtp_auth_redact(const char *user, const char *secret, char *text, size_t cap);
+
 #endif

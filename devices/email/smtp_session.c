@@ -289,10 +289,40 @@ command_secret(struct smtp_session *s, const char *shown, const char *prefix, co
     return st;
 }
 
+/* redact - what a server may have echoed of the credentials, out of text */
+static void
+redact(const struct smtp_session *s, char *text, size_t cap)
+{
+    smtp_auth_redact(s->opts.auth_user, s->opts.auth_secret, text, cap);
+}
+
+/* reply_text - the one printable line of a reply that is kept (outcomes,
+ * failures, trace), with any echo of the credentials redacted */
+static void
+reply_text(const struct smtp_session *s, const struct smtp_reply *r, char *text, size_t cap)
+{
+    smtp_reply_format(r, text, cap);
+    redact(s, text, cap);
+}
+
+/* reply_dsn - the reply's enhanced status code, else one derived from its
+ * class as Postfix does ("5.0.0"): an outcome always has a dsn */
+static const char *
+reply_dsn(const struct smtp_reply *r)
+{
+    static const char *const by_class[] = { "", "", "2.0.0", "", "4.0.0", "5.0.0" };
+    int cls = smtp_reply_class(r);
+
+    if (r->dsn[0] != '\0')
+        return r->dsn;
+    return cls >= 0 && cls <= 5 ? by_class[cls] : "";
+}
+
 /* trace_reply - each line of a reply, as "S: 250-PIPELINING" */
 static void
 trace_reply(const struct smtp_session *s, const struct smtp_reply *r)
 {
+    char line[SMTP_CONN_IN_MAX + 8];
     size_t i;
 
     if (!herald_trace_enabled(s->trace, HERALD_TRACE_INFO))
@@ -300,9 +330,11 @@ trace_reply(const struct smtp_session *s, const struct smtp_reply *r)
     for (i = 0; i < r->nlines; i++) {
         const char *t = smtp_reply_line(r, i);
 
+        snprintf(line, sizeof line, "%s", t);
+        redact(s, line, sizeof line);
         herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "S: %03d%s%s", r->code,
                          t[0] == '\0' && i + 1 == r->nlines ? "" : (i + 1 < r->nlines ? "-" : " "),
-                         t);
+                         line);
     }
 }
 
@@ -340,7 +372,9 @@ report_fire(void *arg)
 static void
 end_transaction(struct smtp_session *s)
 {
-    if (s->conn != NULL && s->state != SMTP_S_CLOSED) {
+    if (s->state == SMTP_S_QUIT) {
+        /* a refused session saying goodbye: the QUIT reply closes it */
+    } else if (s->conn != NULL && s->state != SMTP_S_CLOSED) {
         enter(s, SMTP_S_READY);
     } else {
         drop_conn(s);
@@ -368,6 +402,27 @@ close_conn(struct smtp_session *s)
 {
     drop_conn(s);
     set_state(s, SMTP_S_CLOSED);
+}
+
+/*
+ * hang_up - end the connection after a failure.  polite: the server is in
+ * step and waits for a command (it refused something, or a policy of ours
+ * did), so QUIT and wait for the 221 as RFC 5321 4.1.1.10 and RFC 3207 4.1
+ * ask, bounded by the QUIT timeout; otherwise (I/O, timeout, grammar, a
+ * broken TLS stream, 421) close at once.
+ */
+static void
+hang_up(struct smtp_session *s, bool polite)
+{
+    if (polite && s->conn != NULL && s->state != SMTP_S_CONNECT
+        && s->state != SMTP_S_BODY && s->state != SMTP_S_QUIT
+        && (s->state != SMTP_S_TLS || smtp_tls_established(s->tls))
+        && command(s, "QUIT") == HERALD_OK) {
+        enter(s, SMTP_S_QUIT);
+        if (smtp_conn_flush(s->conn) == HERALD_OK)
+            return;
+    }
+    close_conn(s);
 }
 
 /* decide - the final word on recipient i */
@@ -398,7 +453,7 @@ result_of(int code)
  */
 static void
 session_fail(struct smtp_session *s, herald_status why, bool permanent, const char *reply,
-             const char *dsn)
+             const char *dsn, bool polite)
 {
     size_t i;
 
@@ -416,7 +471,7 @@ session_fail(struct smtp_session *s, herald_status why, bool permanent, const ch
     snprintf(s->fail_dsn, sizeof s->fail_dsn, "%s", dsn);
     herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: session failed (%s): %s",
                      s->peer, permanent ? "permanent" : "temporary", reply);
-    close_conn(s);
+    hang_up(s, polite);
     if (s->busy)
         end_transaction(s);
 }
@@ -427,12 +482,12 @@ fail_reply(struct smtp_session *s, const struct smtp_reply *r, const char *prefi
 {
     char text[REPLY_TEXT_MAX], both[REPLY_TEXT_MAX + 64];
 
-    smtp_reply_format(r, text, sizeof text);
+    reply_text(s, r, text, sizeof text);
     if (prefix != NULL)
         snprintf(both, sizeof both, "%s: %s", prefix, text);
     else
         snprintf(both, sizeof both, "%s", text);
-    session_fail(s, HERALD_E_REJECTED, r->code >= 500, both, r->dsn);
+    session_fail(s, HERALD_E_REJECTED, r->code >= 500, both, reply_dsn(r), r->code != 421);
 }
 
 /* fail_local - session failure with Herald's own words (timeouts, I/O, grammar) */
@@ -448,14 +503,16 @@ fail_local(struct smtp_session *s, herald_status why, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    session_fail(s, why, false, text, why == HERALD_E_TIMEOUT ? "4.4.2" : "4.4.0");
+    session_fail(s, why, false, text, why == HERALD_E_TIMEOUT ? "4.4.2" : "4.4.0", false);
 }
 
-/* fail_tls - session failure for TLS or AUTH policy reasons: always temporary */
+/* fail_tls - session failure for TLS or AUTH policy reasons: always
+ * temporary; polite unless the TLS stream itself is broken */
 static void
-fail_tls(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+fail_tls(struct smtp_session *s, bool polite, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void
-fail_tls(struct smtp_session *s, const char *fmt, ...)
+fail_tls(struct smtp_session *s, bool polite, const char *fmt, ...)
 {
     char text[REPLY_TEXT_MAX];
     va_list ap;
@@ -463,7 +520,7 @@ fail_tls(struct smtp_session *s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    session_fail(s, HERALD_E_TLS, false, text, "4.7.0");
+    session_fail(s, HERALD_E_TLS, false, text, "4.7.0", polite);
 }
 
 /* flush - send what is queued; a write error fails the session */
@@ -588,20 +645,20 @@ start_auth(struct smtp_session *s)
     herald_status st;
 
     if (s->opts.auth_require_tls != SMTP_AUTH_TLS_NONE && s->tls == NULL) {
-        fail_tls(s, "AUTH not sent: the connection to %s is not encrypted "
+        fail_tls(s, true, "AUTH not sent: the connection to %s is not encrypted "
                  "(auth.require_tls = %s)", s->peer,
                  s->opts.auth_require_tls == SMTP_AUTH_TLS_VERIFY ? "verify" : "encrypted");
         return;
     }
     if (s->opts.auth_require_tls == SMTP_AUTH_TLS_VERIFY && !smtp_tls_verified(s->tls)) {
-        fail_tls(s, "AUTH not sent: the certificate of %s was not verified for %s: %s "
+        fail_tls(s, true, "AUTH not sent: the certificate of %s was not verified for %s: %s "
                  "(auth.require_tls = verify)", s->peer, tls_name(s),
                  smtp_tls_verify_text(s->tls));
         return;
     }
     s->auth_mech = smtp_auth_choose(&s->ehlo, allowed, s->opts.auth_token);
     if (s->auth_mech == 0) {
-        fail_tls(s, "no usable AUTH mechanism: %s offers \"%s\"", s->peer, s->ehlo.auth);
+        fail_tls(s, true, "no usable AUTH mechanism: %s offers \"%s\"", s->peer, s->ehlo.auth);
         return;
     }
     s->auth_step = 0;
@@ -671,9 +728,18 @@ auth_reply(struct smtp_session *s, const struct smtp_reply *r)
         return;
     }
     if (smtp_reply_class(r) == 4 || smtp_reply_class(r) == 5) {
-        herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: AUTH %s failed", s->peer,
+        /* A rotated password or a glitch in the relay's auth backend: defer
+         * (Postfix's smtp_sasl_auth_soft_bounce), never bounce the queue. */
+        char text[REPLY_TEXT_MAX], why[2 * REPLY_TEXT_MAX], dsn[16];
+
+        reply_text(s, r, text, sizeof text);
+        snprintf(why, sizeof why, "authentication refused by %s (AUTH %s): %s", s->peer,
+                 smtp_auth_name(s->auth_mech), text);
+        snprintf(dsn, sizeof dsn, "4%s", reply_dsn(r)[0] != '\0' ? reply_dsn(r) + 1 : ".7.0");
+        herald_trace_log(s->trace, HERALD_TRACE_WARN, SUBSYS,
+                         "%s: authentication refused (AUTH %s): deferred", s->peer,
                          smtp_auth_name(s->auth_mech));
-        fail_reply(s, r, "AUTH failed");
+        session_fail(s, HERALD_E_REJECTED, false, why, dsn, true);
         return;
     }
     fail_local(s, HERALD_E_PROTOCOL, "unexpected reply to AUTH %s (code %d)",
@@ -708,7 +774,7 @@ tls_failed(struct smtp_session *s)
              s->peer, smtp_tls_verify_text(s->tls));
     if (s->opts.tls_policy != SMTP_TLS_OPPORTUNISTIC || s->opts.implicit_tls
         || s->tls_fell_back || !s->busy) {
-        fail_tls(s, "%s", why);
+        fail_tls(s, false, "%s", why);
         return;
     }
     herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
@@ -751,7 +817,7 @@ on_tls_done(void *arg)
                      "%s: certificate verification for %s: %s", s->peer, tls_name(s),
                      smtp_tls_verify_text(s->tls));
     if (s->opts.tls_policy == SMTP_TLS_VERIFY && !smtp_tls_verified(s->tls)) {
-        fail_tls(s, "certificate verification failed for %s (%s): %s", tls_name(s), s->peer,
+        fail_tls(s, true, "certificate verification failed for %s (%s): %s", tls_name(s), s->peer,
                  smtp_tls_verify_text(s->tls));
         after_event(s);
         return;
@@ -793,7 +859,7 @@ begin_tls(struct smtp_session *s)
     st = smtp_tls_new(s->opts.tls_config, s->loop, smtp_conn_fd(s->conn), tls_name(s),
                       on_tls_done, s, &s->tls);
     if (st != HERALD_OK) {
-        fail_tls(s, "cannot set up TLS for %s: %s", s->peer, herald_strerror(st));
+        fail_tls(s, false, "cannot set up TLS for %s: %s", s->peer, herald_strerror(st));
         return;
     }
     smtp_conn_set_stream(s->conn, smtp_tls_stream(), s->tls);
@@ -814,7 +880,7 @@ after_ehlo(struct smtp_session *s)
     enter(s, SMTP_S_READY);
     if (s->tls == NULL && policy != SMTP_TLS_NONE) {
         if (s->opts.tls_config == NULL && must) {
-            fail_tls(s, "TLS is required but not set up for this device");
+            fail_tls(s, true, "TLS is required but not set up for this device");
             return;
         }
         if (s->opts.tls_config != NULL && (s->ehlo.flags & SMTP_EXT_STARTTLS)
@@ -828,7 +894,7 @@ after_ehlo(struct smtp_session *s)
             return;
         }
         if (must) {
-            fail_tls(s, "TLS is required but %s does not offer STARTTLS: no mail in clear",
+            fail_tls(s, true, "TLS is required but %s does not offer STARTTLS: no mail in clear",
                      s->peer);
             return;
         }
@@ -1019,7 +1085,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
     size_t i;
 
     trace_reply(s, r);
-    smtp_reply_format(r, text, sizeof text);
+    reply_text(s, r, text, sizeof text);
     /* 421 anywhere before the dot: the server is closing the session. */
     if (r->code == 421 && s->state != SMTP_S_DOT && s->state != SMTP_S_QUIT) {
         fail_reply(s, r, NULL);
@@ -1066,7 +1132,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
         if (r->code == 220) {
             begin_tls(s);
         } else if (s->opts.tls_policy >= SMTP_TLS_REQUIRED) {
-            fail_tls(s, "TLS is required but %s refused STARTTLS: %s", s->peer, text);
+            fail_tls(s, true, "TLS is required but %s refused STARTTLS: %s", s->peer, text);
         } else {
             s->starttls_refused = true;
             after_ehlo(s);
@@ -1083,7 +1149,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
         return;
     case SMTP_S_MAIL:
         snprintf(s->mail_reply, sizeof s->mail_reply, "%s", text);
-        snprintf(s->mail_dsn, sizeof s->mail_dsn, "%s", r->dsn);
+        snprintf(s->mail_dsn, sizeof s->mail_dsn, "%s", reply_dsn(r));
         s->mail_failed = cls != 2;
         s->next_rcpt = 0;
         if (s->pipelining) {
@@ -1110,7 +1176,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
                 s->accepted++;
             } else {
                 decide(s, i, cls == 5 ? HERALD_RESULT_FAILED : HERALD_RESULT_DEFERRED, text,
-                       r->dsn, false);
+                       reply_dsn(r), false);
             }
         }
         if (s->next_rcpt < s->msg.nrcpt) {
@@ -1147,7 +1213,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
         } else if (cls == 4 || cls == 5) {
             for (i = 0; i < s->msg.nrcpt; i++)
                 if (s->rcpt[i].word == RCPT_ACCEPTED)
-                    decide(s, i, result_of(r->code), text, r->dsn, false);
+                    decide(s, i, result_of(r->code), text, reply_dsn(r), false);
         } else if (s->accepted > 0) {
             /* A 2xx to DATA breaks the protocol: we cannot know what it took. */
             fail_local(s, HERALD_E_PROTOCOL, "unexpected reply to DATA: %s", text);
@@ -1162,7 +1228,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
         } else {
             for (i = 0; i < s->msg.nrcpt; i++)
                 if (s->rcpt[i].word == RCPT_ACCEPTED)
-                    decide(s, i, result_of(r->code), text, r->dsn, false);
+                    decide(s, i, result_of(r->code), text, reply_dsn(r), false);
         }
         end_transaction(s);
         return;
@@ -1467,6 +1533,8 @@ smtp_session_quit(struct smtp_session *s, void (*fn)(void *arg), void *arg)
         return;
     s->quit_fn = fn;
     s->quit_arg = arg;
+    if (s->state == SMTP_S_QUIT && !s->busy)
+        return;                       /* a refused session's QUIT is on its way */
     if (s->state == SMTP_S_READY && !s->busy && s->conn != NULL
         && command(s, "QUIT") == HERALD_OK) {
         enter(s, SMTP_S_QUIT);
