@@ -23,7 +23,12 @@
  *                lost before the dot, protocol error): recipients without a
  *                word may go to the next hop.  Only RCPT 5xx answers are
  *                reported with a session failure.  permanent is true for a
- *                5xx refusal of the session.
+ *                5xx refusal of the session, never for a refused AUTH (the
+ *                reply says "authentication refused", the dsn is 4.x.x).
+ *                After a refusal the session says QUIT and waits for the 221.
+ *                A reply without an enhanced status code gets a dsn from its
+ *                class ("5.0.0"); any echo of the credentials in a reply is
+ *                "<redacted>" (smtp_auth_redact).
  *   done()       exactly once per smtp_session_send(), last; the caller may
  *                free the session or send the next message from it.
  * An 8-bit body (smtp_message.eight_bit) to a server without 8BITMIME
