@@ -4,8 +4,11 @@
  * c-ares tells us which sockets to watch through ARES_OPT_SOCK_STATE_CB; we
  * mirror them as herald_io watchers, and one herald timer follows
  * ares_timeout() so retries and timeouts happen without anyone polling.
- * ARES_FLAG_NOCHECKRESP keeps SERVFAIL and REFUSED distinguishable from a
- * dead server, and lookups "b" keeps /etc/hosts out of mail routing.
+ * Each configured server has its own channel: a SERVFAIL, REFUSED or
+ * timeout from one moves the query on to the next (try_next_server), so a
+ * lookup is deferred only when every server has failed, and the reason
+ * still says how the last one failed.  lookups "b" keeps /etc/hosts out of
+ * mail routing.
  *
  * Every answer is classified, validated (c-ares passes hostile names
  * through: CR LF, '<', '@' come back as ordinary strings) and delivered
@@ -25,15 +28,31 @@
 #include <herald/loop.h>
 #include <herald/trace.h>
 #include "dns.h"
+#include "dns_wire.h"
 #include "env.h"
 
 #define DNS_DEFAULT_TIMEOUT_MS 5000
 #define DNS_DEFAULT_TRIES 2
 #define DNS_MAX_RECORDS 64        /* answers beyond this are dropped: a plan never needs more */
 #define DNS_TRACE_LIST 512        /* bytes of record list shown in one trace line */
+#define DNS_MAX_SERVERS 8         /* configured servers asked in turn; more are not used */
+
+struct dns;
+
+/* One c-ares channel per configured server, so that Herald decides when to
+ * move on to the next one (c-ares 1.18 either gives up at the first
+ * SERVFAIL, with ARES_FLAG_NOCHECKRESP, or hides the SERVFAIL behind
+ * "could not contact DNS servers" after trying them all). */
+struct dns_chan {
+    struct dns *dns;
+    ares_channel channel;
+    bool ok;
+    char label[64];               /* "127.0.0.1:53", for the trace */
+};
 
 struct dns_sock {
     int fd;
+    struct dns_chan *chan;
     struct herald_io *io;
 };
 
@@ -42,8 +61,8 @@ struct dns_query;
 struct dns {
     struct herald_env *env;
     struct herald_loop *loop;
-    ares_channel channel;
-    bool channel_ok;
+    struct dns_chan chans[DNS_MAX_SERVERS];
+    size_t nchan;
     bool closing;
     int tries;
     int timeout_ms;
@@ -66,6 +85,7 @@ struct dns_query {
     void *arg;
     bool starting;               /* inside the call that started it */
     bool from_cache;
+    size_t server;               /* index of the channel asked now */
     int timeouts;                /* c-ares' count of timed-out tries, for the trace */
     struct dns_answer *answer;   /* set once known */
     struct herald_timer *later;  /* delivery of an answer known at once */
@@ -355,9 +375,11 @@ static void
 on_tick(void *arg)
 {
     struct dns *dns = arg;
+    size_t i;
 
     herald_timer_cancel(&dns->tick);   /* fired: release the handle */
-    ares_process_fd(dns->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    for (i = 0; i < dns->nchan; i++)
+        ares_process_fd(dns->chans[i].channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     dns_reschedule(dns);
 }
 
@@ -365,13 +387,19 @@ on_tick(void *arg)
 static void
 dns_reschedule(struct dns *dns)
 {
-    struct timeval tv, *tvp;
+    struct timeval tv[DNS_MAX_SERVERS], *tvp = NULL;
     uint64_t ms;
+    size_t i;
 
     herald_timer_cancel(&dns->tick);
     if (dns->closing || dns->pending == NULL)
         return;
-    tvp = ares_timeout(dns->channel, NULL, &tv);
+    for (i = 0; i < dns->nchan; i++) {   /* the soonest of every channel's next timeout */
+        struct timeval *t = ares_timeout(dns->chans[i].channel, tvp, &tv[i]);
+
+        if (t != NULL)
+            tvp = t;
+    }
     if (tvp == NULL)
         return;
     ms = (uint64_t)tvp->tv_sec * 1000u + (uint64_t)(tvp->tv_usec + 999) / 1000u;
@@ -385,9 +413,10 @@ dns_reschedule(struct dns *dns)
 static void
 on_socket(void *arg, int fd, unsigned events)
 {
-    struct dns *dns = arg;
+    struct dns_chan *chan = arg;
+    struct dns *dns = chan->dns;
 
-    ares_process_fd(dns->channel,
+    ares_process_fd(chan->channel,
                     (events & (HERALD_IO_READ | HERALD_IO_ERROR)) ? fd : ARES_SOCKET_BAD,
                     (events & HERALD_IO_WRITE) ? fd : ARES_SOCKET_BAD);
     dns_reschedule(dns);
@@ -397,7 +426,8 @@ on_socket(void *arg, int fd, unsigned events)
 static void
 sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
-    struct dns *dns = data;
+    struct dns_chan *chan = data;
+    struct dns *dns = chan->dns;
     unsigned events = (readable ? HERALD_IO_READ : 0u) | (writable ? HERALD_IO_WRITE : 0u);
     size_t i;
 
@@ -425,7 +455,8 @@ sock_state(void *data, ares_socket_t fd, int readable, int writable)
         dns->sock_cap = cap;
     }
     dns->socks[dns->sock_count].fd = fd;
-    if (herald_io_add(dns->loop, fd, events, on_socket, dns, &dns->socks[dns->sock_count].io)
+    dns->socks[dns->sock_count].chan = chan;
+    if (herald_io_add(dns->loop, fd, events, on_socket, chan, &dns->socks[dns->sock_count].io)
         == HERALD_OK)
         dns->sock_count++;
 }
@@ -453,12 +484,98 @@ servers_csv(const struct herald_strlist *servers)
     return csv;
 }
 
+/* chan_init - a channel with the resolver's options whose sockets report to chan */
+static int
+chan_init(struct dns *dns, struct dns_chan *chan)
+{
+    struct ares_options o;
+    char lookups[] = "b";
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    chan->dns = dns;
+    o.sock_state_cb = sock_state;
+    o.sock_state_cb_data = chan;
+    o.timeout = dns->timeout_ms;
+    o.tries = dns->tries;
+    /* No ARES_FLAG_NOCHECKRESP would make c-ares skip a server that said
+     * SERVFAIL or REFUSED but then report "could not contact DNS servers";
+     * with one server per channel, moving on is ours (try_next_server). */
+    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+    o.lookups = lookups;
+    rc = ares_init_options(&chan->channel, &o,
+                           ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES
+                           | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS);
+    chan->ok = rc == ARES_SUCCESS;
+    return rc;
+}
+
+/* node_label - "ADDR:PORT" of a server, for the trace */
+static void
+node_label(const struct ares_addr_port_node *n, char *out, size_t size)
+{
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned port = n->udp_port ? (unsigned)n->udp_port : 53u;
+
+    inet_ntop(n->family, &n->addr, addr, sizeof addr);
+    snprintf(out, size, n->family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, port);
+}
+
+/* split_servers - one channel per server of the first channel's list, in order */
+static int
+split_servers(struct dns *dns)
+{
+    struct ares_addr_port_node *list = NULL, *n, *next;
+    size_t count = 0;
+    int rc;
+
+    rc = ares_get_servers_ports(dns->chans[0].channel, &list);
+    if (rc != ARES_SUCCESS)
+        return rc;
+    for (n = list; n != NULL && rc == ARES_SUCCESS; n = next, count++) {
+        struct dns_chan *chan = &dns->chans[count];
+
+        next = n->next;
+        if (count == DNS_MAX_SERVERS) {
+            herald_trace_log(&dns->env->trace, HERALD_TRACE_WARN, "dns",
+                             "more than %d DNS servers: the others are not asked",
+                             DNS_MAX_SERVERS);
+            break;
+        }
+        if (count > 0 && (rc = chan_init(dns, chan)) != ARES_SUCCESS)
+            break;
+        dns->nchan = count + 1;
+        node_label(n, chan->label, sizeof chan->label);
+        n->next = NULL;   /* this server alone */
+        rc = ares_set_servers_ports(chan->channel, n);
+        n->next = next;
+    }
+    ares_free_data(list);
+    return rc;
+}
+
+/* dns_free - destroy the channels (each outstanding callback runs) and free */
+static void
+dns_free(struct dns *dns)
+{
+    size_t i;
+
+    for (i = 0; i < DNS_MAX_SERVERS; i++)
+        if (dns->chans[i].ok)
+            ares_destroy(dns->chans[i].channel);
+    while (dns->sock_count > 0)
+        herald_io_remove(&dns->socks[--dns->sock_count].io);
+    free(dns->socks);
+    herald_timer_cancel(&dns->tick);
+    dns_cache_free(&dns->cache);
+    ares_library_cleanup();
+    free(dns);
+}
+
 /* dns_new - the env's resolver, from its dns settings */
 static herald_status
 dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
 {
-    struct ares_options o;
-    char lookups[] = "b";
     struct dns *dns;
     char *csv;
     int rc;
@@ -474,52 +591,45 @@ dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
     dns->loop = env->loop;
     dns->tries = env->dns_tries > 0 && env->dns_tries <= 100 ? (int)env->dns_tries
                                                              : DNS_DEFAULT_TRIES;
+    dns->timeout_ms = env->dns_timeout_ms > 0 && env->dns_timeout_ms <= 600000
+                          ? (int)env->dns_timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
     rc = ares_library_init(ARES_LIB_INIT_ALL);
     if (rc != ARES_SUCCESS) {
         dns_cache_free(&dns->cache);
         free(dns);
         return herald_diag_set(diag, HERALD_E_DNS, "dns", "c-ares: %s", ares_strerror(rc));
     }
-    memset(&o, 0, sizeof o);
-    o.sock_state_cb = sock_state;
-    o.sock_state_cb_data = dns;
-    o.timeout = env->dns_timeout_ms > 0 && env->dns_timeout_ms <= 600000
-                    ? (int)env->dns_timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
-    o.tries = dns->tries;
-    dns->timeout_ms = o.timeout;
-    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
-    o.lookups = lookups;
-    rc = ares_init_options(&dns->channel, &o,
-                           ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES
-                           | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS);
+    rc = chan_init(dns, &dns->chans[0]);
     if (rc != ARES_SUCCESS) {
-        ares_library_cleanup();
-        dns_cache_free(&dns->cache);
-        free(dns);
+        dns_free(dns);
         return herald_diag_set(diag, HERALD_E_DNS, "dns", "cannot set up the resolver: %s",
                                ares_strerror(rc));
     }
-    dns->channel_ok = true;
+    dns->nchan = 1;
     csv = servers_csv(env->dns_servers);
     if (env->dns_servers != NULL && env->dns_servers->count > 0) {
-        rc = csv != NULL ? ares_set_servers_ports_csv(dns->channel, csv) : ARES_ENOMEM;
+        rc = csv != NULL ? ares_set_servers_ports_csv(dns->chans[0].channel, csv) : ARES_ENOMEM;
         if (rc != ARES_SUCCESS) {
             char shown[256];
 
             printable_copy(shown, sizeof shown, csv != NULL ? csv : "");
             free(csv);
-            ares_destroy(dns->channel);
-            ares_library_cleanup();
-            dns_cache_free(&dns->cache);
-            free(dns);
+            dns_free(dns);
             return herald_diag_set(diag, HERALD_E_DNS, "dns", "bad DNS servers \"%s\": %s",
                                    shown, ares_strerror(rc));
         }
     }
+    rc = split_servers(dns);
+    if (rc != ARES_SUCCESS) {
+        free(csv);
+        dns_free(dns);
+        return herald_diag_set(diag, HERALD_E_DNS, "dns", "cannot set up the resolver: %s",
+                               ares_strerror(rc));
+    }
     herald_trace_log(&env->trace, HERALD_TRACE_DEBUG, "dns",
                      "resolver for device %s: servers %s, timeout %d ms, %d tries",
                      env->device_name ? env->device_name : "-",
-                     csv != NULL ? csv : "from resolv.conf", o.timeout, o.tries);
+                     csv != NULL ? csv : "from resolv.conf", dns->timeout_ms, dns->tries);
     free(csv);
     *dns_out = dns;
     return HERALD_OK;
@@ -531,6 +641,7 @@ dns_env_close(struct herald_env *env)
 {
     struct dns *dns;
     struct dns_query *q, *next;
+    size_t i;
 
     if (env == NULL || env->dns == NULL)
         return;
@@ -547,161 +658,167 @@ dns_env_close(struct herald_env *env)
         }
     }
     /* ares_destroy calls every outstanding callback with ARES_EDESTRUCTION. */
-    if (dns->channel_ok)
-        ares_destroy(dns->channel);
+    for (i = 0; i < DNS_MAX_SERVERS; i++)
+        if (dns->chans[i].ok) {
+            ares_destroy(dns->chans[i].channel);
+            dns->chans[i].ok = false;
+        }
     while (dns->pending != NULL) {   /* should be none; never leave one unanswered */
         q = dns->pending;
         dns_answer_free(&q->answer);
         q->answer = answer_fail(HERALD_DNS_CANCELLED, "resolver closing");
         query_deliver(q);
     }
-    while (dns->sock_count > 0)
-        herald_io_remove(&dns->socks[--dns->sock_count].io);
-    free(dns->socks);
-    herald_timer_cancel(&dns->tick);
-    dns_cache_free(&dns->cache);
-    ares_library_cleanup();
-    free(dns);
+    dns_free(dns);
     env->dns = NULL;
 }
 
 /* ---- answers from c-ares ---- */
 
-/* skip_name - length of the (possibly compressed) name at p, or -1 */
-static long
-skip_name(const unsigned char *p, const unsigned char *abuf, int alen)
+/* What mx_take gathers from the records of an MX reply. */
+struct mx_take {
+    struct dns_query *q;
+    struct dns_answer *a;
+    size_t cap, dropped;
+};
+
+/* mx_take - one MX record owned by the question: validate it, keep it */
+static int
+mx_take(void *arg, const struct dns_wire_rr *rr)
 {
-    char *name = NULL;
-    long enclen = 0;
+    struct mx_take *mt = arg;
+    struct dns_answer *a = mt->a;
+    unsigned pref;
+    char *host;
+    size_t hl;
+    bool literal;
+    int rc;
 
-    if (ares_expand_name(p, abuf, alen, &name, &enclen) != ARES_SUCCESS)
-        return -1;
-    ares_free_string(name);
-    return enclen;
-}
+    if (a->count >= DNS_MAX_RECORDS)
+        return ARES_SUCCESS;   /* a plan never needs more */
+    rc = dns_wire_mx_rdata(rr, &pref, &host);
+    if (rc != ARES_SUCCESS)
+        return rc;
+    hl = strlen(host);
+    if (hl > 0 && host[hl - 1] == '.')
+        host[--hl] = '\0';
+    literal = parse_ip_literal(host, NULL);
+    if (hl > 0 && !literal && !herald_dns_valid_hostname(host)) {
+        char shown[128];
 
-/* be16, be32 - network-order integers from a reply */
-static unsigned
-be16(const unsigned char *p)
-{
-    return (unsigned)p[0] << 8 | p[1];
-}
-
-static uint32_t
-be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* answer_min_ttl - smallest TTL of the records of type in the answer section (0 if none) */
-static uint32_t
-answer_min_ttl(const unsigned char *abuf, int alen, int type)
-{
-    const unsigned char *p = abuf + HFIXEDSZ, *end = abuf + alen;
-    unsigned qd, an, i;
-    uint32_t ttl = 0;
-    bool any = false;
-
-    if (alen < HFIXEDSZ)
-        return 0;
-    qd = be16(abuf + 4);
-    an = be16(abuf + 6);
-    for (i = 0; i < qd; i++) {
-        long n = skip_name(p, abuf, alen);
-
-        if (n < 0 || end - p < n + QFIXEDSZ)
-            return 0;
-        p += n + QFIXEDSZ;
+        printable_copy(shown, sizeof shown, host);
+        herald_trace_log(&mt->q->trace, HERALD_TRACE_WARN, "dns",
+                         "MX %s: target \"%s\" is not a valid host name, ignored", mt->q->name,
+                         shown);
+        free(host);
+        mt->dropped++;
+        return ARES_SUCCESS;
     }
-    for (i = 0; i < an; i++) {
-        long n = skip_name(p, abuf, alen);
-        uint32_t t;
+    if (a->count == mt->cap) {
+        size_t cap = mt->cap ? mt->cap * 2 : 4;
+        struct herald_mx *mx = realloc(a->mx, cap * sizeof *mx);
+        char **hosts;
 
-        if (n < 0 || end - p < n + RRFIXEDSZ)
-            break;
-        p += n;
-        t = be32(p + 4);
-        if (be16(p) == (unsigned)type && (!any || t < ttl)) {
-            ttl = t;
-            any = true;
+        if (mx == NULL) {
+            free(host);
+            return ARES_ENOMEM;
         }
-        if (end - p < RRFIXEDSZ + (long)be16(p + 8))
-            break;
-        p += RRFIXEDSZ + (long)be16(p + 8);
+        a->mx = mx;
+        hosts = realloc(a->hosts, cap * sizeof *hosts);
+        if (hosts == NULL) {
+            free(host);
+            return ARES_ENOMEM;
+        }
+        a->hosts = hosts;
+        mt->cap = cap;
     }
-    /* RFC 2181 8: a TTL with the top bit set counts as 0. */
-    return any && ttl <= 0x7fffffffu ? ttl : 0;
+    a->hosts[a->count] = host;
+    a->mx[a->count].host = host;
+    a->mx[a->count].preference = (uint16_t)pref;
+    a->mx[a->count].is_ip_literal = literal;
+    a->count++;
+    return ARES_SUCCESS;
 }
 
-/* mx_answer - parse and validate an MX reply into an owned answer */
+/* mx_answer - the MX records of a reply that belong to the question, validated.
+ * Records owned by another name are ignored (c-ares passes them): an answer
+ * may only speak for the name that was asked. */
 static struct dns_answer *
 mx_answer(struct dns_query *q, const unsigned char *abuf, int alen)
 {
-    const struct herald_trace *t = &q->trace;
-    struct ares_mx_reply *list = NULL, *r;
-    struct dns_answer *a;
-    size_t n = 0, dropped = 0;
+    struct mx_take mt = { q, NULL, 0, 0 };
+    size_t foreign = 0;
+    uint32_t ttl = 0;
     int rc;
 
-    rc = ares_parse_mx_reply(abuf, alen, &list);
-    if (rc != ARES_SUCCESS)
-        return classify(rc, q->dns);
-    for (r = list; r != NULL; r = r->next)
-        n++;
-    if (n == 0) {   /* e.g. a CNAME chain that ends nowhere */
-        ares_free_data(list);
-        return answer_fail(HERALD_DNS_NODATA, "no MX records in the answer");
-    }
-    if (n > DNS_MAX_RECORDS)
-        n = DNS_MAX_RECORDS;
-    a = dns_answer_new();
-    if (a == NULL || (a->mx = calloc(n, sizeof *a->mx)) == NULL
-        || (a->hosts = calloc(n, sizeof *a->hosts)) == NULL) {
-        ares_free_data(list);
-        dns_answer_free(&a);
+    mt.a = dns_answer_new();
+    if (mt.a == NULL)
         return NULL;
+    mt.a->dns_class = HERALD_DNS_OK;
+    rc = dns_wire_records(abuf, alen, q->name, T_MX, mx_take, &mt, &foreign, &ttl);
+    if (rc != ARES_SUCCESS) {
+        dns_answer_free(&mt.a);
+        return rc == ARES_ENOMEM ? NULL : classify(rc, q->dns);
     }
-    a->dns_class = HERALD_DNS_OK;
-    a->ttl = answer_min_ttl(abuf, alen, T_MX);
-    for (r = list; r != NULL && a->count < n; r = r->next) {
-        const char *host = r->host != NULL ? r->host : "";
-        size_t hl = strlen(host);
-        bool literal = parse_ip_literal(host, NULL);
-        char *copy;
-
-        if (hl > 0 && host[hl - 1] == '.')
-            hl--;
-        if (hl > 0 && !literal && !herald_dns_valid_hostname(host)) {
-            char shown[128];
-
-            printable_copy(shown, sizeof shown, host);
-            herald_trace_log(t, HERALD_TRACE_WARN, "dns",
-                             "MX %s: target \"%s\" is not a valid host name, ignored", q->name,
-                             shown);
-            dropped++;
-            continue;
-        }
-        copy = strndup(host, hl);
-        if (copy == NULL) {
-            ares_free_data(list);
-            dns_answer_free(&a);
-            return NULL;
-        }
-        a->hosts[a->count] = copy;
-        a->mx[a->count].host = copy;
-        a->mx[a->count].preference = r->priority;
-        a->mx[a->count].is_ip_literal = literal;
-        a->count++;
+    mt.a->ttl = ttl;
+    if (foreign > 0)
+        herald_trace_log(&q->trace, HERALD_TRACE_WARN, "dns",
+                         "MX %s: %zu record%s owned by another name ignored", q->name, foreign,
+                         foreign == 1 ? "" : "s");
+    if (mt.a->count == 0 && mt.dropped == 0) {   /* e.g. a CNAME chain that ends nowhere */
+        dns_answer_free(&mt.a);
+        return answer_fail(HERALD_DNS_NODATA, foreign > 0 ? "no MX record of this name"
+                                                          : "no MX records in the answer");
     }
-    ares_free_data(list);
-    if (a->count == 0) {
-        dns_answer_free(&a);
+    if (mt.a->count == 0) {
+        dns_answer_free(&mt.a);
         return answer_fail(HERALD_DNS_BADNAME, "no MX target is a valid host name");
     }
-    if (dropped > 0)
-        snprintf(a->reason, sizeof a->reason, "%zu invalid MX target%s ignored", dropped,
-                 dropped == 1 ? "" : "s");
-    return a;
+    if (mt.dropped > 0)
+        snprintf(mt.a->reason, sizeof mt.a->reason, "%zu invalid MX target%s ignored",
+                 mt.dropped, mt.dropped == 1 ? "" : "s");
+    return mt.a;
+}
+
+static void query_send(struct dns_query *q);
+
+/* server_failed - the status says nothing about the name, only about the server */
+static bool
+server_failed(int status)
+{
+    switch (status) {
+    case ARES_SUCCESS:
+    case ARES_ENODATA:
+    case ARES_ENOTFOUND:
+    case ARES_EBADNAME:
+    case ARES_ENOMEM:
+    case ARES_EDESTRUCTION:
+    case ARES_ECANCELLED:
+        return false;
+    default:   /* SERVFAIL, REFUSED, NOTIMP, FORMERR, bad reply, timeout, no contact */
+        return true;
+    }
+}
+
+/* try_next_server - a server failed q: ask the next configured one, if any.
+ * True when q went on (its callback comes later). */
+static bool
+try_next_server(struct dns_query *q, int status)
+{
+    struct dns *dns = q->dns;
+    struct dns_answer *why;
+
+    if (dns->closing || !server_failed(status) || q->server + 1 >= dns->nchan)
+        return false;
+    why = classify(status, dns);
+    herald_trace_log(&q->trace, HERALD_TRACE_INFO, "dns", "%s %s: server %s: %s; asking %s",
+                     kind_label(q), q->name, dns->chans[q->server].label,
+                     why != NULL ? why->reason : ares_strerror(status),
+                     dns->chans[q->server + 1].label);
+    dns_answer_free(&why);
+    q->server++;
+    query_send(q);
+    return true;
 }
 
 /* on_mx - ares_query callback for MX lookups */
@@ -711,7 +828,9 @@ on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     struct dns_query *q = arg;
     struct dns_answer *a;
 
-    q->timeouts = timeouts;
+    q->timeouts += timeouts;
+    if (try_next_server(q, status))
+        return;
     if (status == ARES_SUCCESS && abuf != NULL)
         a = mx_answer(q, abuf, alen);
     else
@@ -787,7 +906,12 @@ on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
     struct dns_query *q = arg;
     struct dns_answer *a;
 
-    q->timeouts = timeouts;
+    q->timeouts += timeouts;
+    if (try_next_server(q, status)) {
+        if (res != NULL)
+            ares_freeaddrinfo(res);
+        return;
+    }
     if (status == ARES_SUCCESS)
         a = addr_answer(res);
     else
@@ -801,6 +925,26 @@ on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 }
 
 /* ---- starting lookups ---- */
+
+/* query_send - hand q to the channel of its current server */
+static void
+query_send(struct dns_query *q)
+{
+    ares_channel ch = q->dns->chans[q->server].channel;
+
+    if (q->kind == DNS_KIND_MX) {
+        ares_query(ch, q->name, C_IN, T_MX, on_mx, q);
+    } else {
+        struct ares_addrinfo_hints hints;
+
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = q->family == HERALD_FAMILY_IPV4 ? AF_INET
+                          : q->family == HERALD_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
+        /* Keep the server's order: choosing among addresses is the transport's job. */
+        hints.ai_flags = ARES_AI_NOSORT;
+        ares_getaddrinfo(ch, q->name, NULL, &hints, on_addr, q);
+    }
+}
 
 /* query_new - a pending query for name on env's resolver (created on first use) */
 static herald_status
@@ -886,7 +1030,7 @@ herald_dns_query_mx(struct herald_env *env, const struct herald_trace *trace, co
     }
     herald_trace_log(&q->trace, HERALD_TRACE_DEBUG, "dns", "query MX %s", q->name);
     dns->starting = q;
-    ares_query(dns->channel, q->name, C_IN, T_MX, on_mx, q);
+    query_send(q);
     query_started(dns, q);
     return HERALD_OK;
 }
@@ -898,7 +1042,6 @@ herald_dns_resolve(struct herald_env *env, const struct herald_trace *trace, con
                    struct herald_diag *diag)
 {
     struct herald_address lit;
-    struct ares_addrinfo_hints hints;
     struct dns_query *q;
     struct dns_answer *hit;
     struct dns *dns;
@@ -952,15 +1095,10 @@ herald_dns_resolve(struct herald_env *env, const struct herald_trace *trace, con
         query_answer(q, hit);
         return HERALD_OK;
     }
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = family == HERALD_FAMILY_IPV4 ? AF_INET
-                      : family == HERALD_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
-    /* Keep the server's order: choosing among addresses is the transport's job. */
-    hints.ai_flags = ARES_AI_NOSORT;
     herald_trace_log(&q->trace, HERALD_TRACE_DEBUG, "dns", "query %s %s", kind_label(q),
                      q->name);
     dns->starting = q;
-    ares_getaddrinfo(dns->channel, q->name, NULL, &hints, on_addr, q);
+    query_send(q);
     query_started(dns, q);
     return HERALD_OK;
 }

@@ -15,6 +15,9 @@
  *   HERALD_DNS_BADNAME   the name or an answer is not a valid host name (permanent)
  *   HERALD_DNS_CANCELLED the context is closing; do nothing but release
  * A result and everything it points to is borrowed for the callback only.
+ * TEMPFAIL comes only when every configured server has failed: a SERVFAIL,
+ * REFUSED or timeout from one sends the query on to the next.  Only records
+ * owned by the queried name (or the end of its CNAME chain) count.
  * Host names in answers are validated (LDH labels, 253 octets); an MX target
  * that is an IP literal is passed with is_ip_literal set, for the strategy
  * to refuse or allow.  A null MX (RFC 7505) is one entry with host "".

@@ -6,12 +6,13 @@ Usage: dns_servers.py DNSMASQ LOGFILE
 Starts, all on 127.0.0.1 and on ports the kernel picks (no collisions with
 other tests):
   * an RCODE responder that answers every query with SERVFAIL,
+  * one that answers every query with REFUSED,
   * a silent UDP socket that never answers (timeouts),
   * a hostile responder with crafted MX answers that c-ares passes through,
   * dnsmasq with the records of TESTING.md section 3, forwarding
     servfail.test and timeout.test to the two servers above.
 Once dnsmasq answers a query, prints one line
-  READY dnsmasq=PORT servfail=PORT silent=PORT hostile=PORT
+  READY dnsmasq=PORT servfail=PORT silent=PORT hostile=PORT refused=PORT
 and serves until stdin reaches EOF (the test exited, even by a crash) or
 SIGTERM, then stops dnsmasq.  Exit 99 when something cannot start.
 """
@@ -97,6 +98,15 @@ HOSTILE = {
                             (20, [b"mx2", b"mixed", b"hostile", b"test"], 0)],
     b"iplit.hostile.test": [(10, [b"127", b"0", b"0", b"1"], 0)],
     b"ttl.hostile.test": [(10, [b"mx", b"ttl", b"hostile", b"test"], 300)],
+    # Records owned by other names (c-ares 1.18 passes them): only the
+    # question's own, or its CNAME target's, may count.
+    b"foreign.hostile.test": [(5, [b"evil", b"attacker", b"test"], 0, [b"victim", b"test"])],
+    b"mixedowner.hostile.test": [(5, [b"evil", b"attacker", b"test"], 0, [b"victim", b"test"]),
+                                 (10, [b"mx", b"mixedowner", b"hostile", b"test"], 0, None)],
+    b"alias.hostile.test": [("CNAME", [b"real", b"hostile", b"test"]),
+                            (10, [b"mx", b"real", b"hostile", b"test"], 0,
+                             [b"real", b"hostile", b"test"]),
+                            (1, [b"evil", b"attacker", b"test"], 0, None)],
 }
 
 
@@ -110,9 +120,16 @@ def hostile_reply(msg):
     if name not in HOSTILE:
         return rcode_reply(msg, 3)          # NXDOMAIN
     answers = b""
-    for pref, target, ttl in records or []:
+    for rec in records or []:
+        if rec[0] == "CNAME":      # the question's name is an alias of rec[1]
+            rdata = wire_name(rec[1])
+            answers += struct.pack(">HHHIH", 0xC00C, 5, 1, 0, len(rdata)) + rdata
+            continue
+        pref, target, ttl = rec[:3]
+        owner = rec[3] if len(rec) > 3 else None
         rdata = struct.pack(">H", pref) + wire_name(target)
-        answers += struct.pack(">HHHIH", 0xC00C, 15, 1, ttl, len(rdata)) + rdata
+        head = wire_name(owner) if owner else struct.pack(">H", 0xC00C)
+        answers += head + struct.pack(">HHIH", 15, 1, ttl, len(rdata)) + rdata
     count = len(records or [])
     hdr = struct.pack(">HHHHHH", qid, 0x8400 | (flags & 0x0100) | 0x80, 1, count, 0, 0)
     return hdr + msg[12:end] + answers
@@ -172,6 +189,7 @@ def main():
         return 99
     dnsmasq, log = sys.argv[1], sys.argv[2]
     servfail, silent, hostile = udp_socket(), udp_socket(), udp_socket()
+    refused = udp_socket()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     proc = None
@@ -204,13 +222,14 @@ def main():
                 return 99
             sys.stderr.write("port %d was taken before dnsmasq bound it (try %d of 5)\n"
                              % (port, attempt))
-        print("READY dnsmasq=%d servfail=%d silent=%d hostile=%d" % (
+        print("READY dnsmasq=%d servfail=%d silent=%d hostile=%d refused=%d" % (
             port, servfail.getsockname()[1], silent.getsockname()[1],
-            hostile.getsockname()[1]), flush=True)
+            hostile.getsockname()[1], refused.getsockname()[1]), flush=True)
         stdin = sys.stdin.buffer
         while not stop and proc.poll() is None:
             try:
-                ready, _, _ = select.select([stdin, servfail, hostile, silent], [], [], 1.0)
+                ready, _, _ = select.select([stdin, servfail, hostile, silent, refused], [],
+                                         [], 1.0)
             except InterruptedError:
                 continue
             for s in ready:
@@ -221,7 +240,12 @@ def main():
                 data, peer = s.recvfrom(4096)
                 if s is silent:
                     continue
-                reply = rcode_reply(data, 2) if s is servfail else hostile_reply(data)
+                if s is servfail:
+                    reply = rcode_reply(data, 2)
+                elif s is refused:
+                    reply = rcode_reply(data, 5)
+                else:
+                    reply = hostile_reply(data)
                 if reply is not None:
                     s.sendto(reply, peer)
         return 0

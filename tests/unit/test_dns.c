@@ -28,7 +28,7 @@
 
 static pid_t helper_pid = -1;
 static int helper_stdin = -1;
-static int port_dnsmasq, port_servfail, port_silent, port_hostile;
+static int port_dnsmasq, port_servfail, port_silent, port_hostile, port_refused;
 static struct herald_loop *loop;
 static struct trace_sink *sink;
 static char trace_path[128];
@@ -85,8 +85,8 @@ start_helper(void)
         used += (size_t)n;
     }
     close(out[0]);
-    if (sscanf(line, "READY dnsmasq=%d servfail=%d silent=%d hostile=%d", &port_dnsmasq,
-               &port_servfail, &port_silent, &port_hostile) != 4) {
+    if (sscanf(line, "READY dnsmasq=%d servfail=%d silent=%d hostile=%d refused=%d",
+               &port_dnsmasq, &port_servfail, &port_silent, &port_hostile, &port_refused) != 5) {
         fprintf(stderr, "dns_servers.py did not get ready: \"%s\"\n", line);
         return -1;
     }
@@ -152,19 +152,21 @@ suite_clean(void)
 
 struct test_env {
     struct herald_env env;
-    char server[64];
-    const char *items[1];
+    char server[64], server2[64];
+    const char *items[2];
     struct herald_strlist servers;
 };
 
-/* env_init - an env whose resolver asks only 127.0.0.1:port */
+/* env_init2 - an env whose resolver asks 127.0.0.1:port, then 127.0.0.1:port2 (0: none) */
 static void
-env_init(struct test_env *te, int port, int64_t timeout_ms, int64_t tries)
+env_init2(struct test_env *te, int port, int port2, int64_t timeout_ms, int64_t tries)
 {
     memset(te, 0, sizeof *te);
     snprintf(te->server, sizeof te->server, "127.0.0.1:%d", port);
+    snprintf(te->server2, sizeof te->server2, "127.0.0.1:%d", port2);
     te->items[0] = te->server;
-    te->servers.count = 1;
+    te->items[1] = te->server2;
+    te->servers.count = port2 > 0 ? 2 : 1;
     te->servers.items = te->items;
     te->env.loop = loop;
     trace_scope_init(&te->env.trace, sink, "-");
@@ -172,6 +174,13 @@ env_init(struct test_env *te, int port, int64_t timeout_ms, int64_t tries)
     te->env.dns_servers = &te->servers;
     te->env.dns_timeout_ms = timeout_ms;
     te->env.dns_tries = tries;
+}
+
+/* env_init - an env whose resolver asks only 127.0.0.1:port */
+static void
+env_init(struct test_env *te, int port, int64_t timeout_ms, int64_t tries)
+{
+    env_init2(te, port, 0, timeout_ms, tries);
 }
 
 struct mx_got {
@@ -538,6 +547,82 @@ test_cache(void)
     free(t);
 }
 
+/* test_foreign_owner - MX records owned by another name never count (issue 8 item 7) */
+static void
+test_foreign_owner(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    char *t;
+
+    env_init(&te, port_hostile, 2000, 1);
+    /* only a record of victim.test: the question's name has none */
+    query_mx(&te, "foreign.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_NODATA);
+    CU_ASSERT_EQUAL(g.count, 0);
+    /* one of each: the foreign one (preference 5, first in the reply) is dropped */
+    query_mx(&te, "mixedowner.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.count, 1);
+    CU_ASSERT(has_mx(&g, 10, "mx.mixedowner.hostile.test"));
+    CU_ASSERT_FALSE(has_mx(&g, 5, "evil.attacker.test"));
+    /* an alias: the CNAME target's records count, the alias's own MX does not */
+    query_mx(&te, "alias.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.count, 1);
+    CU_ASSERT(has_mx(&g, 10, "mx.real.hostile.test"));
+    dns_env_close(&te.env);
+    t = trace_text();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX mixedowner.hostile.test: 1 record owned by another "
+                                     "name ignored"));
+    CU_ASSERT_PTR_NULL(strstr(t, "evil.attacker.test (ttl"));
+    free(t);
+}
+
+/* test_next_server - SERVFAIL or REFUSED from the first resolver: the next one is asked */
+static void
+test_next_server(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    struct addr_got a;
+    char want[160], *t;
+
+    env_init2(&te, port_servfail, port_dnsmasq, 2000, 1);
+    query_mx(&te, "multi.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.count, 3);
+    resolve(&te, "mx1.multi.test", HERALD_FAMILY_IPV4, &a);
+    CU_ASSERT_EQUAL(a.cls, HERALD_DNS_OK);
+    CU_ASSERT(has_addr(&a, "127.0.0.2"));
+    dns_env_close(&te.env);
+    env_init2(&te, port_refused, port_dnsmasq, 2000, 2);
+    query_mx(&te, "equal.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(g.count, 2);
+    dns_env_close(&te.env);
+    /* every server fails: still SERVFAIL or REFUSED, never a timeout */
+    env_init2(&te, port_refused, port_servfail, 2000, 2);
+    query_mx(&te, "multi.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_TEMPFAIL);
+    CU_ASSERT(strcmp(g.reason, "SERVFAIL") == 0 || strcmp(g.reason, "REFUSED") == 0);
+    dns_env_close(&te.env);
+    /* NXDOMAIN is an answer, not a server failure: the second server is not asked */
+    env_init2(&te, port_dnsmasq, port_servfail, 2000, 1);
+    query_mx(&te, "nx.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_NXDOMAIN);
+    dns_env_close(&te.env);
+    t = trace_text();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    snprintf(want, sizeof want, "MX multi.test: server 127.0.0.1:%d: SERVFAIL; asking "
+             "127.0.0.1:%d", port_servfail, port_dnsmasq);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, want));
+    snprintf(want, sizeof want, "MX nx.test: server 127.0.0.1:%d", port_dnsmasq);
+    CU_ASSERT_PTR_NULL(strstr(t, want));
+    free(t);
+}
+
 /* ---- no server needed ---- */
 
 static void
@@ -686,6 +771,8 @@ main(void)
         || CU_add_test(s, "timeout", test_timeout) == NULL
         || CU_add_test(s, "hostile MX targets", test_hostile) == NULL
         || CU_add_test(s, "cache by TTL", test_cache) == NULL
+        || CU_add_test(s, "MX of another owner ignored", test_foreign_owner) == NULL
+        || CU_add_test(s, "SERVFAIL/REFUSED: next server", test_next_server) == NULL
         || CU_add_test(s, "IP literals", test_ip_literal) == NULL
         || CU_add_test(s, "bad names", test_bad_names) == NULL
         || CU_add_test(s, "cancel on close", test_cancel) == NULL) {
