@@ -8,6 +8,13 @@ bench_herald_blast_LDADD = core/libherald.la
 # -no-install: a real binary in the build tree, not libtool's wrapper script,
 # whose start-up would be timed with the run.
 bench_herald_blast_LDFLAGS = $(AM_LDFLAGS) -no-install
+# herald_enqueue: many messages into the queue through the batch API (group
+# commit); the queue tests and bench "queue" mode use it.
+check_PROGRAMS += bench/herald_enqueue
+bench_herald_enqueue_SOURCES = bench/herald_enqueue.c
+bench_herald_enqueue_CFLAGS = $(AM_CFLAGS)
+bench_herald_enqueue_LDADD = core/libherald.la
+bench_herald_enqueue_LDFLAGS = $(AM_LDFLAGS) -no-install
 EXTRA_DIST += bench/run.sh bench/RESULTS.md bench/NOTES.md
 
 .PHONY: bench

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <sysexits.h>
 #include <herald/herald.h>
+#include <herald/queue.h>
 
 struct cli_globals {
     const char *config_path;   /* -c FILE, else $HERALD_CONF, else the default; never NULL */

@@ -3,12 +3,16 @@
  * recipient's result
  *
  *   herald [-c FILE] send [-d DEV] -f FROM -t RCPT... [--json] [--trace FILE|-]
- *                         [-N NOTIFY] [-R full|hdrs] [-V ENVID] [MSGFILE|-]
+ *                         [-N NOTIFY] [-R full|hdrs] [-V ENVID] [--queue] [MSGFILE|-]
  *   herald [-c FILE] send ... --subject TEXT [--text FILE|-] [--html FILE]
  *                         [--attach FILE[;TYPE[;NAME]]]...
  *
  * With --subject the message is composed (cli/compose.c, herald/mime.h):
  * From is FROM, To every RCPT; without it, MSGFILE is a complete message.
+ *
+ * --queue hands the message to the durable queue instead (herald/queue.h):
+ * "queued: ID" or {"queued":"ID"} once it is on disk, exit 0; the queue
+ * runner delivers it.  Too large 65, queue unusable 78, disk full 75.
  *
  * -N, -R and -V are sendmail's DSN options (RFC 3461), passed on to servers
  * that offer DSN.
@@ -43,6 +47,7 @@ struct send_args {
     const char *rcpt[SEND_RCPT_MAX];
     size_t rcpt_count;
     bool json;
+    bool queue;              /* --queue: enqueue, do not deliver now */
     unsigned notify;         /* HERALD_DSN_NOTIFY_* */
     enum herald_dsn_ret ret;
     const char *envid;
@@ -69,6 +74,8 @@ send_usage(FILE *out)
           "                    that offer DSN: never, or any of success,failure,delay\n"
           "  -R, --ret WHAT    what a notification returns: full or hdrs\n"
           "  -V, --envid ID    envelope id echoed in notifications (printable ASCII)\n"
+          "      --queue       hand the message to the durable queue: prints\n"
+          "                    \"queued: ID\" once it is on disk (herald queue run delivers)\n"
           "\n"
           "Composing (instead of MSGFILE): a MIME message from FROM to every RCPT\n"
           "      --subject TEXT  the subject (UTF-8)\n"
@@ -117,13 +124,14 @@ parse_notify(const char *text, unsigned *out)
 static int
 parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
 {
-    enum { OPT_JSON = 256, OPT_TRACE, OPT_SUBJECT, OPT_TEXT, OPT_HTML, OPT_ATTACH };
+    enum { OPT_JSON = 256, OPT_TRACE, OPT_SUBJECT, OPT_TEXT, OPT_HTML, OPT_ATTACH, OPT_QUEUE };
     static const struct option longopts[] = {
         { "device", required_argument, NULL, 'd' },
         { "from", required_argument, NULL, 'f' },
         { "to", required_argument, NULL, 't' },
         { "json", no_argument, NULL, OPT_JSON },
         { "trace", required_argument, NULL, OPT_TRACE },
+        { "queue", no_argument, NULL, OPT_QUEUE },
         { "notify", required_argument, NULL, 'N' },
         { "ret", required_argument, NULL, 'R' },
         { "envid", required_argument, NULL, 'V' },
@@ -155,6 +163,9 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
             break;
         case OPT_TRACE:
             a->trace = optarg;
+            break;
+        case OPT_QUEUE:
+            a->queue = true;
             break;
         case 'N':
             if (parse_notify(optarg, &a->notify) != 0)
@@ -399,6 +410,28 @@ outcome_exit(const struct herald_outcome *o)
     return EX_OK;
 }
 
+/* enqueue - the message into the queue; prints its id once it is durable */
+static int
+enqueue(const struct send_args *a, struct herald_device *dev, struct herald_message *msg)
+{
+    char id[HERALD_QUEUE_ID_SIZE];
+    struct herald_diag diag;
+    herald_status st;
+
+    memset(&diag, 0, sizeof diag);
+    st = herald_enqueue(dev, msg, id, &diag);
+    if (st != HERALD_OK) {
+        cli_print_diag(&diag, herald_device_name(dev));
+        return st == HERALD_E_LIMIT ? EX_DATAERR : st == HERALD_E_IO ? EX_TEMPFAIL
+                                                                     : cli_exit_code(st);
+    }
+    if (a->json)
+        printf("{\"queued\":\"%s\"}\n", id);
+    else
+        printf("queued: %s\n", id);
+    return fflush(stdout) != 0 ? EX_IOERR : EX_OK;
+}
+
 /* deliver - open the file, pick the device, read the body, send, report */
 static int
 deliver(const struct send_args *a, struct herald_message *msg, const struct cli_globals *g)
@@ -428,7 +461,9 @@ deliver(const struct send_args *a, struct herald_message *msg, const struct cli_
                                                                     : cli_exit_code(st);
         }
     }
-    if (rc == EX_OK) {
+    if (rc == EX_OK && a->queue) {
+        rc = enqueue(a, dev, msg);
+    } else if (rc == EX_OK) {
         st = herald_send(dev, msg, &outcome, &diag);
         if (st != HERALD_OK) {
             cli_print_diag(&diag, herald_device_name(dev));

@@ -65,6 +65,14 @@ const struct herald_option config_core_options[] = {
     HERALD_OPT_END
 };
 
+/* herald.queue names a module, so it is applied once the plugin folders are
+ * known (see apply_queue); the first pass skips it. */
+static const struct herald_option queue_option[] = {
+    { "queue", HERALD_OPT_MODULE, CO(queue), 0, 0, 0, NULL, NULL, HERALD_KIND_QUEUE, "module",
+      "the durable queue: module (\"spool\") and its options" },
+    HERALD_OPT_END
+};
+
 static const struct config_core core_defaults = {
     .dns = { .servers = { 0, NULL }, .timeout_ms = 5000, .tries = 2 },
     .trace = { .file = NULL, .format = 0, .level = 2 /* info */ },
@@ -278,6 +286,34 @@ find_driver(struct loader *ld, const config_setting_t *ds, const char *label,
     return herald_diag_set(diag, st, d.where, "%s (driver of %s at %s)", d.text, label, loc);
 }
 
+/* apply_queue - herald.queue, against the queue module's own table */
+static herald_status
+apply_queue(struct loader *ld, const config_setting_t *herald, struct herald_diag *diag)
+{
+    const config_setting_t *q = config_setting_get_member(herald, "queue");
+    const char **skip;
+    struct options_env env;
+    int i, n = config_setting_length(herald), k = 0;
+
+    if (q == NULL)
+        return HERALD_OK;
+    /* Every other member was checked by the first pass. */
+    skip = arena_alloc(ld->arena, ((size_t)n + 1) * sizeof *skip);
+    if (skip == NULL)
+        return herald_diag_set(diag, HERALD_E_NOMEM, ld->cfg->path, "out of memory");
+    for (i = 0; i < n; i++) {
+        const char *name = config_setting_name(config_setting_get_elem(herald, (unsigned)i));
+
+        if (name != NULL && strcmp(name, "queue") != 0)
+            skip[k++] = name;
+    }
+    skip[k] = NULL;
+    where_of(q, ld->cfg->core.queue_where, sizeof ld->cfg->core.queue_where);
+    env_for(ld, "herald", &env);
+    env.on_module = NULL;   /* not a device's module */
+    return options_apply(queue_option, herald, &ld->cfg->core, skip, &env, diag);
+}
+
 /* load_device - validate one entry of the devices list */
 static herald_status
 load_device(struct loader *ld, const config_setting_t *dg, size_t index,
@@ -412,12 +448,16 @@ validate(struct loader *ld, struct herald_diag *diag)
     if (herald != NULL) {
         if (config_setting_type(herald) != CONFIG_TYPE_GROUP)
             return fail_at(diag, herald, "herald: wrong type: expected a group { ... }");
+        static const char *const later[] = { "queue", NULL };
+
         env_for(ld, "herald", &env);
-        st = options_apply(config_core_options, herald, &ld->cfg->core, NULL, &env, diag);
+        st = options_apply(config_core_options, herald, &ld->cfg->core, later, &env, diag);
         if (st != HERALD_OK)
             return st;
     }
     st = set_plugin_dirs(ld, herald, diag);
+    if (st == HERALD_OK && herald != NULL)
+        st = apply_queue(ld, herald, diag);
     if (st != HERALD_OK)
         return st;
     if (devices != NULL)

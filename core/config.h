@@ -49,6 +49,8 @@ struct config_core {
     struct herald_strlist plugin_dirs;
     struct config_dns dns;
     struct config_trace trace;
+    struct herald_module_ref queue;  /* herald.queue: module NULL when the group is absent */
+    char queue_where[256];           /* FILE:LINE of herald.queue, "" when absent */
 };
 
 struct config_device {

@@ -16,6 +16,7 @@
 #include "dns.h"
 #include "delivery.h"
 #include "module_abi.h"
+#include "queue_store.h"
 #include "registry.h"
 #include "trace_sink.h"
 
@@ -305,6 +306,7 @@ herald_close(struct herald_context **ctxp)
      * by its own timeout) rather than vanishing with the devices. */
     if (ctx->pending > 0 && ctx->loop != NULL)
         (void)herald_run(ctx, 0, NULL);
+    queue_store_close(ctx);
     /* Resolvers next: a cancelled lookup calls back into its strategy and
      * device, which must still be open then. */
     for (i = 0; i < ctx->device_count; i++)
@@ -493,13 +495,13 @@ herald_module_lookup(struct herald_context *ctx, const char *kind, const char *n
     if (ctx == NULL || kind == NULL || name == NULL || mod_out == NULL)
         return herald_diag_set(diag, HERALD_E_INVAL, "",
                                "herald_module_lookup: missing argument");
-    for (k = HERALD_KIND_DEVICE; k <= HERALD_KIND_TRANSPORT; k++)
+    for (k = HERALD_KIND_DEVICE; k <= HERALD_KIND_QUEUE; k++)
         if (strcmp(herald_module_kind_name(k), kind) == 0)
             break;
-    if (k > HERALD_KIND_TRANSPORT)
+    if (k > HERALD_KIND_QUEUE)
         return herald_diag_set(diag, HERALD_E_INVAL, "",
-                               "unknown module kind \"%.32s\" (device, route or transport)",
-                               kind);
+                               "unknown module kind \"%.32s\" (device, route, transport or "
+                               "queue)", kind);
     st = registry_find(ctx->registry, k, name, &mod, diag);
     if (st != HERALD_OK)
         return st;

@@ -50,6 +50,7 @@ struct herald_context {
      * is pending (context_free_retired_sinks). */
     struct trace_sink **retired;
     size_t retired_count, retired_cap;
+    struct queue_store *queue;             /* opened on first use (queue.c) */
 };
 
 /* context_free_retired_sinks - close the replaced sinks; only when nothing is pending */

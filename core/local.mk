@@ -26,6 +26,8 @@ core_libherald_core_la_SOURCES = \
 	core/random.c core/random.h
 # The resolver's own files (owner: dns), on their own lines to keep merges apart.
 core_libherald_core_la_SOURCES += core/dns_wire.c core/dns_wire.h
+# The durable queue (owner: queue).
+core_libherald_core_la_SOURCES += core/queue.c core/queue_store.h
 # No mbed TLS: TLS lives in the smtp transport, which links it itself.
 core_libherald_core_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CARES_CFLAGS)
 core_libherald_core_la_LIBADD = $(LIBCONFIG_LIBS) $(CARES_LIBS) $(DL_LIBS)
@@ -45,4 +47,5 @@ heraldinclude_HEADERS = \
 	core/herald/module.h core/herald/loop.h core/herald/trace.h \
 	core/herald/message.h core/herald/outcome.h core/herald/device.h \
 	core/herald/dns.h core/herald/route.h core/herald/transport.h \
-	core/herald/mime.h
+	core/herald/mime.h \
+	core/herald/queue.h

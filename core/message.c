@@ -43,6 +43,7 @@ struct herald_message {
     enum body_kind body;
     const unsigned char *buf; /* BODY_BUFFER: borrowed */
     int fd;                   /* BODY_FD: owned, O_CLOEXEC */
+    uint64_t base;            /* BODY_FD: where the body starts in fd (a queue file) */
     uint64_t size;            /* octets, fixed when the body was set */
     bool eight_bit;           /* an octet >= 0x80: known once, when the body was set */
     unsigned dsn_notify;      /* HERALD_DSN_NOTIFY_* bits; 0: the server's default */
@@ -84,6 +85,7 @@ body_clear(struct herald_message *m)
         close(m->fd);
     m->fd = -1;
     m->buf = NULL;
+    m->base = 0;
     m->size = 0;
     m->eight_bit = false;
     m->body = BODY_NONE;
@@ -685,6 +687,30 @@ herald_message_set_body_fd(struct herald_message *msg, int fd)
     return HERALD_OK;
 }
 
+/* herald_message_set_body_range - len octets of fd from offset (a queue file
+ * holding the envelope before the body); fd is duplicated, the caller keeps
+ * its own.  eight_bit is what herald_message_body_8bit() said when the body
+ * was first set: the runner must not read every queued body again for it. */
+herald_status
+herald_message_set_body_range(struct herald_message *msg, int fd, uint64_t offset,
+                              uint64_t len, bool eight_bit)
+{
+    int copy;
+
+    if (msg == NULL || fd < 0 || offset > (uint64_t)INT64_MAX - len)
+        return HERALD_E_INVAL;
+    copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0)
+        return errno == EMFILE || errno == ENFILE ? HERALD_E_LIMIT : HERALD_E_IO;
+    body_clear(msg);
+    msg->body = BODY_FD;
+    msg->fd = copy;
+    msg->base = offset;
+    msg->size = len;
+    msg->eight_bit = eight_bit;
+    return HERALD_OK;
+}
+
 /* herald_message_sender - borrowed; "" for the null reverse-path */
 const char *
 herald_message_sender(const struct herald_message *msg)
@@ -768,7 +794,7 @@ herald_body_read(struct herald_body_reader *reader, void *buf, size_t cap, size_
         ssize_t r;
 
         do
-            r = pread(m->fd, buf, want, (off_t)reader->offset);
+            r = pread(m->fd, buf, want, (off_t)(m->base + reader->offset));
         while (r < 0 && errno == EINTR);
         /* 0 before the recorded size: the file shrank under us; never send a short body. */
         if (r <= 0)

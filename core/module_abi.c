@@ -13,6 +13,7 @@
 #include <herald/device.h>
 #include <herald/route.h>
 #include <herald/transport.h>
+#include <herald/queue.h>
 #include "module_abi.h"
 
 struct ops_member {
@@ -41,6 +42,21 @@ static const struct ops_member route_required[] = {
 static const struct ops_member transport_required[] = {
     OPS_MEMBER(struct herald_transport_ops, start),
 };
+static const struct ops_member queue_required[] = {
+    OPS_MEMBER(struct herald_queue_ops, open),
+    OPS_MEMBER(struct herald_queue_ops, put),
+    OPS_MEMBER(struct herald_queue_ops, commit),
+    OPS_MEMBER(struct herald_queue_ops, abort),
+    OPS_MEMBER(struct herald_queue_ops, scan_open),
+    OPS_MEMBER(struct herald_queue_ops, scan_next),
+    OPS_MEMBER(struct herald_queue_ops, scan_close),
+    OPS_MEMBER(struct herald_queue_ops, claim),
+    OPS_MEMBER(struct herald_queue_ops, update),
+    OPS_MEMBER(struct herald_queue_ops, remove),
+    OPS_MEMBER(struct herald_queue_ops, sync),
+    OPS_MEMBER(struct herald_queue_ops, release),
+    OPS_MEMBER(struct herald_queue_ops, quarantined),
+};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 static const struct ops_rule rules[] = {
@@ -49,6 +65,7 @@ static const struct ops_rule rules[] = {
     { HERALD_KIND_ROUTE, sizeof(struct herald_route_ops), route_required, N(route_required) },
     { HERALD_KIND_TRANSPORT, sizeof(struct herald_transport_ops), transport_required,
       N(transport_required) },
+    { HERALD_KIND_QUEUE, sizeof(struct herald_queue_ops), queue_required, N(queue_required) },
 };
 
 /* largest_table - no table of any kind is longer in this core */

@@ -189,7 +189,7 @@ kind_of_word(const char *word, size_t len)
 {
     unsigned k;
 
-    for (k = HERALD_KIND_DEVICE; k <= HERALD_KIND_TRANSPORT; k++) {
+    for (k = HERALD_KIND_DEVICE; k <= HERALD_KIND_QUEUE; k++) {
         const char *kn = herald_module_kind_name(k);
 
         if (kn != NULL && strlen(kn) == len && memcmp(kn, word, len) == 0)
@@ -537,7 +537,8 @@ registry_load_file(struct registry *reg, const char *path,
     /* Refuse before dlopen runs any of the file's code. */
     if (!parse_file_name(path, &fkind, fname))
         return herald_diag_set(diag, HERALD_E_MODULE, path,
-                               "file name is not KIND-NAME.so (KIND device, route or transport;"
+                               "file name is not KIND-NAME.so (KIND device, route, transport or "
+                               "queue;"
                                " NAME [a-z0-9-], 1..%d characters)", REG_NAME_MAX);
     st = check_file(path, diag);
     if (st != HERALD_OK)

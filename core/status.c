@@ -62,7 +62,7 @@ herald_diag_set(struct herald_diag *diag, herald_status status, const char *wher
     return status;
 }
 
-/* herald_module_kind_name - "device", "route", "transport" */
+/* herald_module_kind_name - "device", "route", "transport", "queue" */
 const char *
 herald_module_kind_name(unsigned kind)
 {
@@ -70,6 +70,7 @@ herald_module_kind_name(unsigned kind)
     case HERALD_KIND_DEVICE: return "device";
     case HERALD_KIND_ROUTE: return "route";
     case HERALD_KIND_TRANSPORT: return "transport";
+    case HERALD_KIND_QUEUE: return "queue";
     default: return NULL;
     }
 }

@@ -22,6 +22,13 @@ plugins_route_mx_then_smarthost_la_SOURCES = plugins/route_mx_then_smarthost.c \
 plugins_route_mx_then_smarthost_la_LDFLAGS = $(herald_module_ldflags)
 plugins_route_mx_then_smarthost_la_LIBADD = core/libherald.la
 
+# Queue stores (owner: queue): $(pkglibdir)/queue-NAME.so, module kind "queue".
+pkglib_LTLIBRARIES += plugins/queue-spool.la
+plugins_queue_spool_la_SOURCES = plugins/queue_spool.c plugins/spool_file.c \
+	plugins/spool_file.h
+plugins_queue_spool_la_LDFLAGS = $(herald_module_ldflags)
+plugins_queue_spool_la_LIBADD = core/libherald.la
+
 # The example strategy, the plugin author's template (docs/plugins.md).
 plugins_route_static_la_SOURCES = plugins/example/route_static.c $(plugin_walk_sources)
 plugins_route_static_la_LDFLAGS = $(herald_module_ldflags)

@@ -24,6 +24,7 @@
 #include <herald/outcome.h>
 #include <herald/device.h>
 #include <herald/mime.h>
+#include <herald/queue.h>
 
 #ifdef __cplusplus
 extern "C" {

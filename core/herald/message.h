@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <herald/status.h>
 
 #ifdef __cplusplus
@@ -58,6 +59,12 @@ herald_status herald_message_set_body_file(struct herald_message *msg, const cha
 herald_status herald_message_set_body_buffer(struct herald_message *msg,
                                              const void *data, size_t len);
 herald_status herald_message_set_body_fd(struct herald_message *msg, int fd);
+/* herald_message_set_body_range - len octets of fd from offset (a queue
+ * module's file: envelope first, body after it).  fd is duplicated; eight_bit
+ * is herald_message_body_8bit() of the body as first set (not re-read).
+ * HERALD_E_INVAL, HERALD_E_LIMIT (no descriptor left), HERALD_E_IO. */
+herald_status herald_message_set_body_range(struct herald_message *msg, int fd,
+                                            uint64_t offset, uint64_t len, bool eight_bit);
 
 /*
  * herald_message_set_dsn - ask for delivery status notifications: notify is 0

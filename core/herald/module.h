@@ -2,7 +2,8 @@
  * herald/module.h - the one ABI every Herald module speaks
  *
  * A module is a shared object in a configured plugin directory, named
- * KIND-NAME.so ("device-file.so", "route-mx.so", "transport-smtp.so").  It
+ * KIND-NAME.so ("device-file.so", "route-mx.so", "transport-smtp.so",
+ * "queue-spool.so").  It
  * exports exactly one object, HERALD_MODULE_SYMBOL, of type
  * struct herald_module.  The loader refuses, naming the file and the reason:
  *   - a relative path, or a file or directory writable by group or others,
@@ -33,13 +34,15 @@ extern "C" {
 /* Major 2: herald_dns_query_mx() and herald_dns_resolve() take the caller's
  * trace scope; a module built for 1 would pass its arguments one place off. */
 #define HERALD_ABI_MAJOR      2
-#define HERALD_ABI_MINOR      0
+/* Minor 1: the queue kind (herald/queue.h) and herald_message_set_body_range(). */
+#define HERALD_ABI_MINOR      1
 #define HERALD_MODULE_SYMBOL  "herald_module"
 
 enum herald_module_kind {
     HERALD_KIND_DEVICE = 1,     /* ops: struct herald_device_ops    (herald/device.h)    */
     HERALD_KIND_ROUTE = 2,      /* ops: struct herald_route_ops     (herald/route.h)     */
-    HERALD_KIND_TRANSPORT = 3   /* ops: struct herald_transport_ops (herald/transport.h) */
+    HERALD_KIND_TRANSPORT = 3,  /* ops: struct herald_transport_ops (herald/transport.h) */
+    HERALD_KIND_QUEUE = 4       /* ops: struct herald_queue_ops     (herald/queue.h)     */
 };
 
 struct herald_module {
@@ -71,7 +74,7 @@ struct herald_module {
     .struct_size = (uint32_t)sizeof(struct herald_module),   \
     .kind = (kind_)
 
-/* Name of a kind ("device", "route", "transport"), or NULL if unknown. */
+/* Name of a kind ("device", "route", "transport", "queue"), or NULL if unknown. */
 const char *herald_module_kind_name(unsigned kind);
 
 #ifdef __cplusplus
