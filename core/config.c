@@ -6,18 +6,17 @@
  * checked by options_apply() against a table; this file adds the rules a
  * table cannot say (device names, duplicates, which driver, plugin dirs).
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <libconfig.h>
 #include <herald/status.h>
 #include "config.h"
+#include "config_source.h"
 #include "options.h"
 
 #define DEVICE_NAME_MAX 64
@@ -26,6 +25,7 @@
 
 struct config_impl {
     config_t lc;
+    struct config_source *src;      /* the text lc was parsed from */
 };
 
 #define CO(f) offsetof(struct config_core, f)
@@ -465,19 +465,6 @@ validate(struct loader *ld, struct herald_diag *diag)
     return HERALD_OK;
 }
 
-/* config_source_path - where an @include'd file really is (see config.h) */
-const char *
-config_source_path(const config_t *lc, const char *file, char *buf, size_t size)
-{
-    int n;
-
-    if (file == NULL || lc == NULL || lc->include_dir == NULL || lc->num_filenames == 0 ||
-        strcmp(file, lc->filenames[0]) == 0)
-        return file;
-    n = snprintf(buf, size, "%s/%s", lc->include_dir, file);
-    return n >= 0 && (size_t)n < size ? buf : file;
-}
-
 /* config_new_empty - a config with an initialised libconfig tree */
 static herald_status
 config_new_empty(struct config **cfg_out)
@@ -498,17 +485,37 @@ config_new_empty(struct config **cfg_out)
 
 /* parse_error - libconfig's syntax error as "FILE:LINE" and its own text */
 static herald_status
-parse_error(const config_t *lc, const char *fallback, struct herald_diag *diag)
+parse_error(const struct config_impl *impl, struct herald_diag *diag)
 {
-    char loc[sizeof diag->where], real[sizeof diag->where];
-    const char *file = config_source_path(lc, config_error_file(lc), real, sizeof real);
+    char loc[sizeof diag->where];
+    const char *file = NULL;
+    unsigned line = 0;
     int n;
 
-    n = snprintf(loc, sizeof loc, "%s:%d", file ? file : fallback, config_error_line(lc));
+    if (!config_source_origin(impl->src, (unsigned)config_error_line(&impl->lc), &file, &line))
+        line = (unsigned)config_error_line(&impl->lc);
+    n = snprintf(loc, sizeof loc, "%s:%u", file ? file : "(string)", line);
     if (n < 0 || (size_t)n >= sizeof loc)
         snprintf(loc, sizeof loc, "%s", "(path too long)");
     return herald_diag_set(diag, HERALD_E_CONFIG, loc, "%s",
-                           config_error_text(lc) ? config_error_text(lc) : "syntax error");
+                           config_error_text(&impl->lc) ? config_error_text(&impl->lc)
+                                                        : "syntax error");
+}
+
+/* parse - libconfig reads the expanded text; the source stays with the tree */
+static herald_status
+parse(struct config *cfg, struct config_source *src, struct herald_diag *diag)
+{
+    herald_status hs;
+
+    cfg->impl->src = src;
+    if (!config_read_string(&cfg->impl->lc, config_source_text(src))) {
+        hs = parse_error(cfg->impl, diag);
+        config_free(&cfg);
+        return hs;
+    }
+    config_source_attach(&cfg->impl->lc, src);
+    return HERALD_OK;
 }
 
 /* finish - validate a parsed tree and hand the config out, or free it */
@@ -541,50 +548,30 @@ config_load(const char *path, struct registry *reg, struct arena *arena,
             config_secret_fn on_secret_fn, void *secret_arg, struct config **cfg_out,
             struct herald_diag *diag)
 {
+    struct config_source *src = NULL;
     struct config *cfg;
-    struct stat st;
     herald_status hs;
-    const char *incdir = ".";
-    char *dir, *slash;
-    FILE *fp;
 
     if (path == NULL || arena == NULL)
         return herald_diag_set(diag, HERALD_E_INVAL, "", "config_load: no path or arena");
-    /* libconfig says only "file I/O error": find the reason first. */
-    fp = fopen(path, "r");
-    if (fp == NULL)
-        return herald_diag_set(diag, HERALD_E_CONFIG, path, "cannot read: %s", strerror(errno));
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-
-        fclose(fp);
-        return herald_diag_set(diag, HERALD_E_CONFIG, path, "cannot read: %s",
-                               e == EISDIR ? strerror(e) : "not a regular file");
-    }
-    fclose(fp);
-    hs = config_new_empty(&cfg);
+    /* Herald expands @include itself: libconfig 1.5 cannot open absolute paths. */
+    hs = config_source_read(path, &src, diag);
     if (hs != HERALD_OK)
+        return hs;
+    hs = config_new_empty(&cfg);
+    if (hs != HERALD_OK) {
+        config_source_free(&src);
         return herald_diag_set(diag, hs, path, "out of memory");
+    }
     cfg->path = arena_strdup(arena, path);
-    dir = arena_strdup(arena, path);
-    if (cfg->path == NULL || dir == NULL) {
+    if (cfg->path == NULL) {
         config_free(&cfg);
+        config_source_free(&src);
         return herald_diag_set(diag, HERALD_E_NOMEM, path, "out of memory");
     }
-    /* @include "x.conf" is relative to the including file's directory. */
-    slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-    if (slash != NULL)
-        incdir = dir;
-    config_set_include_dir(&cfg->impl->lc, incdir);
-    if (!config_read_file(&cfg->impl->lc, path)) {
-        hs = parse_error(&cfg->impl->lc, path, diag);
-        config_free(&cfg);
+    hs = parse(cfg, src, diag);
+    if (hs != HERALD_OK)
         return hs;
-    }
     return finish(cfg, reg, arena, on_secret_fn, secret_arg, cfg_out, diag);
 }
 
@@ -594,20 +581,24 @@ config_load_string(const char *text, struct registry *reg, struct arena *arena,
                    config_secret_fn on_secret_fn, void *secret_arg, struct config **cfg_out,
                    struct herald_diag *diag)
 {
+    struct config_source *src = NULL;
     struct config *cfg;
     herald_status hs;
 
     if (text == NULL || arena == NULL)
         return herald_diag_set(diag, HERALD_E_INVAL, "", "config_load_string: no text or arena");
-    hs = config_new_empty(&cfg);
+    hs = config_source_read_text(text, &src, diag);
     if (hs != HERALD_OK)
-        return herald_diag_set(diag, hs, "(string)", "out of memory");
-    cfg->path = "(string)";
-    if (!config_read_string(&cfg->impl->lc, text)) {
-        hs = parse_error(&cfg->impl->lc, "(string)", diag);
-        config_free(&cfg);
         return hs;
+    hs = config_new_empty(&cfg);
+    if (hs != HERALD_OK) {
+        config_source_free(&src);
+        return herald_diag_set(diag, hs, "(string)", "out of memory");
     }
+    cfg->path = "(string)";
+    hs = parse(cfg, src, diag);
+    if (hs != HERALD_OK)
+        return hs;
     return finish(cfg, reg, arena, on_secret_fn, secret_arg, cfg_out, diag);
 }
 
@@ -618,6 +609,7 @@ config_free(struct config **cfg)
     if (cfg == NULL || *cfg == NULL)
         return;
     config_destroy(&(*cfg)->impl->lc);
+    config_source_free(&(*cfg)->impl->src);
     free((*cfg)->impl);
     free(*cfg);
     *cfg = NULL;

@@ -1,8 +1,8 @@
 /*
  * config.h - read and validate a device file (internal)
  *
- * config_load() reads a libconfig file (@include relative to the file's own
- * directory), validates the top-level "herald" group against the core table
+ * config_load() reads a libconfig file (@include relative to the including
+ * file's own directory, or absolute: see config_source.h), validates the top-level "herald" group against the core table
  * and every entry of the "devices" list against its driver's table, and sets
  * the registry's plugin directories: herald.plugin_dirs, else
  * $HERALD_PLUGIN_PATH (colon-separated), else HERALD_PKGLIBDIR.
@@ -84,14 +84,6 @@ herald_status config_load_string(const char *text, struct registry *reg, struct 
                                  config_secret_fn on_secret, void *secret_arg,
                                  struct config **cfg_out, struct herald_diag *diag);
 void config_free(struct config **cfg);
-
-/* config_source_path - the real path of a file libconfig read.  libconfig
- * 1.5 records an @include'd file as written in the directive, though it
- * opened it as INCLUDE_DIR/NAME: give that path back (into buf), so that
- * messages, permission checks and re-reads use the file actually parsed.
- * The top-level file and text without an include dir come back unchanged.
- * NULL for NULL. */
-const char *config_source_path(const config_t *lc, const char *file, char *buf, size_t size);
 
 /* The core option table of the "herald" group (for "herald options" and tests). */
 extern const struct herald_option config_core_options[];

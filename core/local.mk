@@ -10,6 +10,7 @@ core_libherald_core_la_SOURCES = \
 	core/arena.c core/arena.h \
 	core/options.c core/options.h \
 	core/config.c core/config.h \
+	core/config_source.c core/config_source.h \
 	core/context.c core/context.h \
 	core/registry.c core/registry.h core/module_abi.c core/module_abi.h \
 	core/loop.c \

@@ -24,12 +24,11 @@
 
 #include <herald/module.h>
 #include "config.h"
+#include "config_source.h"
 #include "options.h"
 #include "registry.h"
 
 #define OPT_PATH_MAX 256         /* dotted option name, "transport.auth.user" */
-#define LITERAL_SCAN_LINES 4     /* a value may sit a few lines below its name */
-#define LITERAL_LINE_MAX 8192    /* longer source lines are not re-read */
 
 struct walk {
     const struct options_env *env;
@@ -40,27 +39,19 @@ static herald_status apply_table(const struct walk *w, const struct herald_optio
                                  const config_setting_t *group, void *block,
                                  const char *const *skip, const char *prefix);
 
-/* source_file - the real path of the file a setting came from, or NULL */
-static const char *
-source_file(const config_setting_t *s, char *buf, size_t size)
-{
-    return config_source_path(s->config, config_setting_source_file(s), buf, size);
-}
-
 /* options_where - "FILE:LINE" of a setting; "(string)" for text without a file */
 void
 options_where(const config_setting_t *setting, char *buf, size_t size)
 {
-    char real[512];
-    const char *file = setting ? source_file(setting, real, sizeof real) : NULL;
+    const char *file = NULL;
+    unsigned line = 0;
 
     if (size == 0)
         return;
-    if (setting == NULL)
+    if (!config_setting_origin(setting, &file, &line))
         snprintf(buf, size, "(string)");
     else
-        snprintf(buf, size, "%s:%u", file ? file : "(string)",
-                 (unsigned)config_setting_source_line(setting));
+        snprintf(buf, size, "%s:%u", file ? file : "(string)", line);
 }
 
 /* opt_fail - fill diag with the setting's place and "<label>: option "x.y": why" */
@@ -130,153 +121,15 @@ has_ctl(const char *s)
     return false;
 }
 
-/* literal_parse - parse an integer literal at p as libconfig would write it;
- * false when it does not fit in 64 bits (the case libconfig wraps silently). */
-static bool
-literal_parse(const char *p, int64_t *value_out)
-{
-    bool neg = false;
-    unsigned long long u;
-    char *end;
-
-    if (*p == '+' || *p == '-')
-        neg = *p++ == '-';
-    errno = 0;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-        u = strtoull(p + 2, &end, 16);
-    else
-        u = strtoull(p, &end, 10);
-    if (errno == ERANGE)
-        return false;
-    if (neg) {
-        if (u > (unsigned long long)INT64_MAX + 1u)
-            return false;
-        *value_out = u == (unsigned long long)INT64_MAX + 1u ? INT64_MIN : -(int64_t)u;
-    } else {
-        if (u > (unsigned long long)INT64_MAX)
-            return false;
-        *value_out = (int64_t)u;
-    }
-    return true;
-}
-
-/* is_ident - may c be part of a setting name? */
-static bool
-is_ident(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '*';
-}
-
-/* literal_at - verdict on the literal at p: 1 it equals value, -1 it does not
- * or does not fit in 64 bits, 0 no number there */
-static int
-literal_at(const char *p, int64_t value)
-{
-    const char *d;
-    int64_t lit = 0;
-
-    while (*p == ' ' || *p == '\t')
-        p++;
-    d = (*p == '-' || *p == '+') ? p + 1 : p;
-    if (!(*d >= '0' && *d <= '9'))
-        return 0;
-    if (!literal_parse(p, &lit))
-        return -1;
-    return lit == value ? 1 : -1;
-}
-
-/* literal_scan_line - look for "name =" / "name:" on one line; returns
- * 1 when a literal equal to value is found, -1 when only a different or
- * oversized one is, 0 when the name is not there; *pending is set when the
- * name ends the line and the literal must be on the next one. */
-static int
-literal_scan_line(const char *line, const char *name, int64_t value, bool *pending)
-{
-    size_t nlen = strlen(name);
-    const char *p = line;
-    int verdict = 0;
-
-    while ((p = strstr(p, name)) != NULL) {
-        const char *q = p + nlen;
-        int v;
-
-        if ((p > line && is_ident(p[-1])) || is_ident(*q)) {
-            p = q;
-            continue;
-        }
-        while (*q == ' ' || *q == '\t')
-            q++;
-        if (*q != '=' && *q != ':') {
-            p = q;
-            continue;
-        }
-        q++;
-        v = literal_at(q, value);
-        if (v == 1)
-            return 1;
-        if (v == -1)
-            verdict = -1;
-        else if (q[strspn(q, " \t\r\n")] == '\0')
-            *pending = true;
-        p = q;
-    }
-    return verdict;
-}
-
-/* literal_fits - false when the source text of an integer setting holds a
- * literal libconfig 1.5 wrapped (4294967321 reads as 25): the value read
- * back differs from the literal written.  Text without a file passes. */
-static bool
-literal_fits(const config_setting_t *s, int64_t value)
-{
-    char real[512];
-    const char *file = source_file(s, real, sizeof real);
-    const char *name = config_setting_name(s);
-    unsigned line_no = config_setting_source_line(s);
-    char *line = NULL;
-    size_t cap = 0;
-    unsigned n = 0;
-    int verdict = 0;
-    bool pending = false;
-    FILE *fp;
-
-    if (file == NULL || name == NULL || line_no == 0)
-        return true;
-    fp = fopen(file, "r");
-    if (fp == NULL)
-        return true;   /* the file was just parsed; nothing better to say */
-    while (n < line_no + LITERAL_SCAN_LINES && getline(&line, &cap, fp) != -1) {
-        n++;
-        if (n < line_no || strlen(line) > LITERAL_LINE_MAX)
-            continue;
-        if (pending) {
-            /* "name =" ended the previous line: the literal starts this one. */
-            if (line[strspn(line, " \t\r\n")] == '\0')
-                continue;
-            verdict = literal_at(line, value);
-            if (verdict != 0)
-                break;
-            pending = false;
-        }
-        verdict = literal_scan_line(line, name, value, &pending);
-        if (verdict != 0)
-            break;
-    }
-    free(line);
-    fclose(fp);
-    return verdict >= 0;
-}
-
 /* secret_file_ok - refuse a secret held in a file others can read */
 static herald_status
 secret_file_ok(const struct walk *w, const config_setting_t *s, const char *path)
 {
-    char real[512];
-    const char *file = source_file(s, real, sizeof real);
+    const char *file = NULL;
+    unsigned line;
     struct stat st;
 
-    if (file == NULL)
+    if (!config_setting_origin(s, &file, &line) || file == NULL)
         return HERALD_OK;
     if (stat(file, &st) != 0)
         return opt_fail(w, HERALD_E_CONFIG, s, path, "cannot check permissions of %s: %s",
@@ -317,7 +170,7 @@ get_int(const struct walk *w, const config_setting_t *s, const char *path,
     if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
         return wrong_type(w, s, path, "an integer");
     v = config_setting_get_int64(s);
-    if (!literal_fits(s, v))
+    if (!config_literal_fits(s, v))
         return opt_fail(w, HERALD_E_CONFIG, s, path, "integer literal too large");
     *value_out = v;
     return HERALD_OK;

@@ -9,6 +9,7 @@
  * are written into a mkdtemp directory.  Every broken file is asserted with
  * HERALD_E_CONFIG, the exact FILE:LINE and a key phrase.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -390,6 +391,112 @@ test_include_checks(void)
     CU_ASSERT_PTR_NULL(ctx);
 }
 
+/* expect_error - opening path fails with HERALD_E_CONFIG at where_file:line, text has phrase */
+static void
+expect_error(const char *path, const char *where_file, int line, const char *phrase)
+{
+    struct herald_context *ctx = NULL;
+    struct herald_diag d;
+    char where[300];
+
+    snprintf(where, sizeof where, "%s:%d", where_file, line);
+    CU_ASSERT_EQUAL(open_with_fakes(path, &ctx, &d), HERALD_E_CONFIG);
+    CU_ASSERT_STRING_EQUAL(d.where, where);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text, phrase));
+    CU_ASSERT_PTR_NULL(ctx);
+    if (strcmp(d.where, where) != 0 || strstr(d.text, phrase) == NULL)
+        fprintf(stderr, "%s: got %s: %s\n", path, d.where, d.text);
+    herald_close(&ctx);
+}
+
+/* test_literal_own_token - the wrap check reads the setting's own literal,
+ * never a "name = value" in a comment or string on the same line, nor a
+ * same-named setting of another group (issue 8 item 8) */
+static void
+test_literal_own_token(void)
+{
+    struct herald_context *ctx = NULL;
+    struct herald_device *dev = NULL;
+    struct herald_diag d;
+    const char *path;
+
+    path = write_tmp("lit.conf",
+                     "devices = ( { name = \"s\"; driver = \"fake\"; path = \"/s\";\n"
+                     "  route: { strategy = \"fakeroute\";\n"
+                     "           port = 4294967321; # port = 25\n"
+                     "  }; } );\n", 0600);
+    expect_error(path, path, 3, "option \"route.port\": integer literal too large");
+    write_tmp("lit.conf",
+              "devices = ( { name = \"s\"; driver = \"fake\"; path = \"/s\";\n"
+              "  route: { strategy = \"fakeroute\"; /* port = 25 */ port = 4294967321; }; } );\n",
+              0600);
+    expect_error(path, path, 2, "integer literal too large");
+    write_tmp("lit.conf",
+              "devices = ( { name = \"s\"; driver = \"fake\"; path = \"/s port = 25\";\n"
+              "  route: { strategy = \"fakeroute\"; port = 4294967321; }; } );\n", 0600);
+    expect_error(path, path, 2, "integer literal too large");
+    /* Two devices on one line: the second one's port is its own. */
+    write_tmp("lit.conf",
+              "devices = ( { name = \"a\"; driver = \"fake\"; path = \"/a\"; route: { strategy"
+              " = \"fakeroute\"; port = 25; }; }, { name = \"b\"; driver = \"fake\"; path = \"/b\";"
+              " route: { strategy = \"fakeroute\"; port = 4294967321; }; } );\n", 0600);
+    expect_error(path, path, 1, "option \"route.port\": integer literal too large");
+    /* Legitimate: the value in a comment may be anything, the literal may sit below. */
+    write_tmp("lit.conf",
+              "devices = ( { name = \"s\"; driver = \"fake\"; path = \"/s\";\n"
+              "  route: { strategy = \"fakeroute\"; port = # port = 4294967321\n"
+              "    /* 99999999999999999999 */ 2525; }; } );\n", 0600);
+    CU_ASSERT_EQUAL(open_with_fakes(path, &ctx, &d), HERALD_OK);
+    CU_ASSERT_EQUAL(herald_device(ctx, "s", &dev, &d), HERALD_OK);
+    herald_close(&ctx);
+}
+
+/* test_include_paths - an absolute @include works (libconfig 1.5 would put
+ * the include directory in front), a relative one is relative to the file
+ * that says it, and errors name the file and line they are in */
+static void
+test_include_paths(void)
+{
+    struct herald_context *ctx = NULL;
+    struct herald_device *dev = NULL;
+    struct herald_diag d;
+    char text[400], where[400], sub[200], inner[300];
+    const char *path;
+
+    snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+    CU_ASSERT_FATAL(mkdir(sub, 0700) == 0 || errno == EEXIST);
+    write_tmp("sub/inner.inc",
+              "devices = ( { name = \"inner\"; driver = \"fake\"; path = \"/i\"; } );\n", 0600);
+    write_tmp("sub/outer.inc", "# the folder of this file\n@include \"inner.inc\" # after\n", 0600);
+    snprintf(text, sizeof text, "herald: { };\n  @include \"%s/outer.inc\"\n", sub);
+    path = write_tmp("abs.conf", text, 0600);
+    CU_ASSERT_EQUAL(open_with_fakes(path, &ctx, &d), HERALD_OK);
+    if (ctx == NULL)
+        fprintf(stderr, "abs.conf: %s: %s\n", d.where, d.text);
+    CU_ASSERT_EQUAL(herald_device(ctx, "inner", &dev, &d), HERALD_OK);
+    snprintf(inner, sizeof inner, "%s/inner.inc", sub);
+    snprintf(where, sizeof where, "%s:1", inner);
+    if (dev != NULL)
+        CU_ASSERT_STRING_EQUAL(herald_device_where(dev), where);
+    herald_close(&ctx);
+
+    /* An error after an include: the line of the including file. */
+    snprintf(text, sizeof text, "@include \"%s/outer.inc\"\nherald: { colour = 1; };\n", sub);
+    path = write_tmp("abs.conf", text, 0600);
+    expect_error(path, path, 2, "option \"colour\": unknown option");
+    /* In the included file: its own name and line. */
+    write_tmp("sub/inner.inc", "devices = ( { name = \"inner\"; driver = \"fake\";\n"
+                               "  path = \"/i\"; port = 4294967321; } );\n", 0600);
+    expect_error(path, inner, 2, "option \"port\"");
+    /* A file that is not there: the directive's file and line. */
+    path = write_tmp("abs.conf", "herald: { };\n@include \"/nonexistent/herald.inc\"\n", 0600);
+    expect_error(path, path, 2, "/nonexistent/herald.inc");
+    /* A cycle ends, with a reason. */
+    path = write_tmp("sub/self.inc", "@include \"self.inc\"\n", 0600);
+    snprintf(where, sizeof where, "%s", path);
+    expect_error(where, where, 1, "nested too deep");
+}
+
 /* test_open_failure - a driver open() error names the device's line */
 static void
 test_open_failure(void)
@@ -469,14 +576,17 @@ suite_init(void)
 static int
 suite_clean(void)
 {
-    static const char *const files[] = { "secret.conf", "fail.conf", "inc.conf", "part.inc", "trace.log", "trace2.log",
-                                         NULL };
+    static const char *const files[] = { "secret.conf", "fail.conf", "inc.conf", "part.inc",
+                                         "trace.log", "trace2.log", "lit.conf", "abs.conf",
+                                         "sub/inner.inc", "sub/outer.inc", "sub/self.inc",
+                                         "sub", NULL };
     char path[128];
     size_t k;
 
     for (k = 0; files[k] != NULL; k++) {
         snprintf(path, sizeof path, "%s/%s", tmpdir, files[k]);
-        unlink(path);
+        if (unlink(path) != 0)
+            rmdir(path);
     }
     rmdir(tmpdir);
     return 0;
@@ -496,6 +606,8 @@ main(void)
         CU_add_test(s, "good file", test_good_file) == NULL ||
         CU_add_test(s, "trace and secret", test_trace_and_secret) == NULL ||
         CU_add_test(s, "include checks", test_include_checks) == NULL ||
+        CU_add_test(s, "integer literal: its own token", test_literal_own_token) == NULL ||
+        CU_add_test(s, "include paths", test_include_paths) == NULL ||
         CU_add_test(s, "driver open failure", test_open_failure) == NULL ||
         CU_add_test(s, "send", test_send) == NULL ||
         CU_add_test(s, "misc", test_misc) == NULL) {

@@ -378,6 +378,15 @@ static const struct errcase wrapped[] = {
       "option \"ms\": integer literal too large" },
     { "g = { s = \"a\";\n\n  mode = 4294967296640; };\n", HERALD_E_CONFIG, 3,
       "option \"mode\": integer literal too large" },
+    /* The setting's own token, not a "name = value" in a comment or a string. */
+    { "g = {\n  s = \"a\";\n  i = 4294967321; # i = 25\n};\n", HERALD_E_CONFIG, 3,
+      "option \"i\": integer literal too large" },
+    { "g = {\n  s = \"a\";\n  i = 4294967321; // i = 25\n};\n", HERALD_E_CONFIG, 3,
+      "option \"i\": integer literal too large" },
+    { "g = { s = \"i = 25\"; i = 4294967321; };\n", HERALD_E_CONFIG, 1,
+      "option \"i\": integer literal too large" },
+    { "g = { s = \"a\"; /* i = 25 */ i =\n 4294967321; };\n", HERALD_E_CONFIG, 1,
+      "option \"i\": integer literal too large" },
 };
 
 /* test_wrapped_literals - libconfig 1.5 wraps these; the source line tells */
