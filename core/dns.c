@@ -25,6 +25,7 @@
 
 #include <ares.h>
 
+#include <herald/host.h>
 #include <herald/loop.h>
 #include <herald/trace.h>
 #include "dns.h"
@@ -107,37 +108,11 @@ herald_dns_class_name(enum herald_dns_class c)
     return class_names[c];
 }
 
-/* herald_dns_valid_hostname - LDH labels of 1..63 octets, 253 in all, one trailing dot allowed */
+/* herald_dns_valid_hostname - herald/host.h's rule, one trailing dot allowed */
 bool
 herald_dns_valid_hostname(const char *name)
 {
-    size_t len, label = 0, i;
-
-    if (name == NULL)
-        return false;
-    len = strlen(name);
-    if (len > 0 && name[len - 1] == '.')
-        len--;
-    if (len == 0 || len > 253)
-        return false;
-    for (i = 0; i < len; i++) {
-        char c = name[i];
-
-        if (c == '.') {
-            if (label == 0 || name[i - 1] == '-')
-                return false;
-            label = 0;
-            continue;
-        }
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '-'))
-            return false;
-        if (c == '-' && label == 0)
-            return false;
-        if (++label > 63)
-            return false;
-    }
-    return name[len - 1] != '-';
+    return herald_host_name_check(name, true) == NULL;
 }
 
 /* parse_ip_literal - "127.0.0.1", "::1" or "[::1]" into addr; false when not a literal */

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <herald/host.h>
 #include <herald/message.h>
 #include "utf8.h"
 
@@ -123,14 +124,6 @@ herald_address_domain(const char *address)
     return at != NULL ? at + 1 : NULL;
 }
 
-/* is_ldh - a letter, digit or hyphen: the host name alphabet (RFC 1123) */
-static int
-is_ldh(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-';
-}
-
 /* domain_check_literal - "[1.2.3.4]" or "[IPv6:...]" (RFC 5321 4.1.3) */
 static const char *
 domain_check_literal(const char *d, size_t len)
@@ -156,41 +149,17 @@ domain_check_literal(const char *d, size_t len)
     return NULL;
 }
 
-/* domain_check - a plausible host name (LDH labels, 1..63 each, at most 253) or a literal */
+/* domain_check - a host name (herald/host.h's one rule, no trailing dot) or a literal */
 static const char *
 domain_check(const char *d)
 {
-    size_t len = strlen(d), label = 0, i;
+    size_t len = strlen(d);
 
     if (len == 0)
         return "empty domain";
     if (d[0] == '[')
         return domain_check_literal(d, len);
-    if (len > 253)
-        return "domain is longer than 253 octets";
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)d[i];
-
-        if (c == '.') {
-            if (label == 0)
-                return "domain has an empty label";
-            if (d[i - 1] == '-')
-                return "domain label ends with '-'";
-            label = 0;
-            continue;
-        }
-        if (!is_ldh(c))
-            return "domain holds a character other than letters, digits, '-' and '.'";
-        if (label == 0 && c == '-')
-            return "domain label starts with '-'";
-        if (++label > 63)
-            return "domain label is longer than 63 octets";
-    }
-    if (label == 0)
-        return "domain ends with '.'";
-    if (d[len - 1] == '-')
-        return "domain label ends with '-'";
-    return NULL;
+    return herald_host_name_check(d, false);
 }
 
 /* is_atext - RFC 5321 atext, with RFC 6531's UTF-8 octets (checked as UTF-8 elsewhere) */

@@ -18,23 +18,23 @@
 #include <herald/module.h>
 #include <herald/option.h>
 #include <herald/route.h>
-#include "mx_walk.h"
-#include "smarthost_list.h"
+#include <herald/host.h>
+#include "mx_options.h"
 
 struct mxsh_options {
     struct herald_strlist smarthost;
-    struct mx_walk_options mx;
+    struct mx_options mx;
 };
 
 static const struct mxsh_options mxsh_defaults = {
-    .smarthost = { 0, NULL }, .mx = MX_WALK_DEFAULTS,
+    .smarthost = { 0, NULL }, .mx = MX_OPTIONS_DEFAULTS,
 };
 
 static const struct herald_option mxsh_option_table[] = {
     { "smarthost", HERALD_OPT_STRLIST, offsetof(struct mxsh_options, smarthost),
       HERALD_OPT_REQUIRED, 0, 0, NULL, NULL, 0, NULL,
       "last-resort relays, in order: host[:port] or [address]:port" },
-    MX_WALK_OPTION_ROWS(struct mxsh_options, "port of MX hosts and of relays written without one"),
+    MX_OPTION_ROWS(struct mxsh_options, "port of MX hosts and of relays written without one"),
     HERALD_OPT_END
 };
 
@@ -44,7 +44,7 @@ mxsh_check(const void *options, struct herald_diag *diag)
 {
     const struct mxsh_options *o = options;
 
-    return smarthost_check_list(&o->smarthost, diag);
+    return herald_hostport_check_list(&o->smarthost, "smarthost", diag);
 }
 
 /* mxsh_plan - MX walk with the relays appended */
@@ -52,12 +52,13 @@ static herald_status
 mxsh_plan(const void *options, struct herald_route_request *req)
 {
     const struct mxsh_options *o = options;
-    struct walk_config cfg;
+    struct herald_route_mx_options walk;
 
-    mx_walk_config_mx(&cfg, &o->mx);
-    cfg.fixed = &o->smarthost;
-    cfg.fixed_origin = "smarthost";
-    return mx_walk_start(req, &cfg);
+    mx_options_walk(&walk, &o->mx);
+    walk.fixed = o->smarthost.items;
+    walk.fixed_count = o->smarthost.count;
+    walk.fixed_origin = "smarthost";
+    return herald_route_mx(req, &walk);
 }
 
 static const struct herald_route_ops mxsh_ops = {

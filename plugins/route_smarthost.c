@@ -13,8 +13,8 @@
 #include <herald/module.h>
 #include <herald/option.h>
 #include <herald/route.h>
-#include "mx_walk.h"
-#include "smarthost_list.h"
+#include <herald/host.h>
+#include "mx_options.h"
 
 struct smarthost_options {
     struct herald_strlist smarthost;
@@ -24,7 +24,7 @@ struct smarthost_options {
 };
 
 static const struct smarthost_options smarthost_defaults = {
-    .smarthost = { 0, NULL }, .port = 25, .family = MX_FAMILY_ANY, .max_addresses = 5,
+    .smarthost = { 0, NULL }, .port = 25, .family = HERALD_MX_FAMILY_ANY, .max_addresses = 5,
 };
 
 #define O(f) offsetof(struct smarthost_options, f)
@@ -47,7 +47,7 @@ smarthost_check(const void *options, struct herald_diag *diag)
 {
     const struct smarthost_options *o = options;
 
-    return smarthost_check_list(&o->smarthost, diag);
+    return herald_hostport_check_list(&o->smarthost, "smarthost", diag);
 }
 
 /* smarthost_plan - resolve the relays, nothing else */
@@ -55,14 +55,16 @@ static herald_status
 smarthost_plan(const void *options, struct herald_route_request *req)
 {
     const struct smarthost_options *o = options;
-    struct walk_config cfg = {
-        .use_mx = false, .port = (uint16_t)o->port, .seed = 0,
-        .family = (enum mx_family)o->family, .max_hops = 1,
-        .max_addresses = (size_t)o->max_addresses, .allow_ip_mx = false,
-        .fixed = &o->smarthost, .fixed_origin = "smarthost",
-    };
+    struct herald_route_mx_options walk = HERALD_ROUTE_MX_OPTIONS_INIT;
 
-    return mx_walk_start(req, &cfg);
+    walk.flags = HERALD_MX_FIXED_ONLY;
+    walk.port = (uint16_t)o->port;
+    walk.family = (enum herald_mx_family)o->family;
+    walk.max_addresses = (uint32_t)o->max_addresses;
+    walk.fixed = o->smarthost.items;
+    walk.fixed_count = o->smarthost.count;
+    walk.fixed_origin = "smarthost";
+    return herald_route_mx(req, &walk);
 }
 
 static const struct herald_route_ops smarthost_ops = {

@@ -34,7 +34,8 @@ extern "C" {
 /* Major 2: herald_dns_query_mx() and herald_dns_resolve() take the caller's
  * trace scope; a module built for 1 would pass its arguments one place off. */
 #define HERALD_ABI_MAJOR      2
-/* Minor 1: the queue kind (herald/queue.h) and herald_message_set_body_range(). */
+/* Minor 1: the queue kind (herald/queue.h), herald_message_set_body_range(),
+ * herald_route_mx() (the MX walk as API) and herald/host.h. */
 #define HERALD_ABI_MINOR      1
 #define HERALD_MODULE_SYMBOL  "herald_module"
 

@@ -59,6 +59,71 @@ void herald_route_done(struct herald_route_request *req);
 void herald_route_fail(struct herald_route_request *req, enum herald_result result,
                        const char *dsn, const char *reason);
 
+/*
+ * The MX walk, for any strategy (the built-in mx, mx-then-smarthost and
+ * smarthost strategies are nothing else).  herald_route_mx() answers req
+ * itself, exactly once, from the loop:
+ *
+ *   1. unless HERALD_MX_FIXED_ONLY, the domain's MX records (RFC 5321 5.1):
+ *      lowest preference first, equal preferences shuffled (Fisher-Yates;
+ *      seed != 0 makes the order repeatable), a host listed twice used once,
+ *      at most max_hops hosts;
+ *   2. then the fixed hops ("host[:port]" entries, in order, origin
+ *      fixed_origin), as the last resort;
+ *   3. every host resolved in parallel (family, at most max_addresses each);
+ *      the hosts with an address become the plan's hops, each traced.
+ *
+ * Verdicts:
+ *   no MX records        implicit MX: the domain itself, preference 0, origin
+ *                        "implicit-mx" (HERALD_MX_NO_IMPLICIT: no such hop)
+ *   null MX (RFC 7505)   FAILED 5.1.0, fixed hops NOT used
+ *                        (HERALD_MX_NULL_USES_FIXED: the fixed hops are tried)
+ *   NXDOMAIN, bad name   FAILED 5.1.2, fixed hops NOT used
+ *   SERVFAIL, timeout    fixed hops used; without any: DEFERRED 4.4.3
+ *   MX naming an address skipped, traced (HERALD_MX_ALLOW_IP: used)
+ *   no host has address  DEFERRED 4.4.4; implicit MX with neither MX nor
+ *                        address records and no fixed hop: FAILED 5.4.4
+ * A strategy therefore never resolves addresses itself when it uses the walk:
+ * every hop it hands over has them (the transport connects to addresses only).
+ */
+enum herald_mx_family {
+    HERALD_MX_FAMILY_ANY = 0,          /* as DNS answers */
+    HERALD_MX_FAMILY_IPV4 = 1,         /* only A records are asked for */
+    HERALD_MX_FAMILY_IPV6 = 2,         /* only AAAA */
+    HERALD_MX_FAMILY_PREFER_IPV4 = 3,  /* both, IPv4 first */
+    HERALD_MX_FAMILY_PREFER_IPV6 = 4   /* both, IPv6 first */
+};
+
+#define HERALD_MX_NO_IMPLICIT      0x1u  /* no MX records: no implicit-MX hop */
+#define HERALD_MX_NULL_USES_FIXED  0x2u  /* null MX: still try the fixed hops */
+#define HERALD_MX_ALLOW_IP         0x4u  /* accept an MX that names an IP address */
+#define HERALD_MX_FIXED_ONLY       0x8u  /* no MX query at all: only the fixed hops */
+
+/* Options of one walk.  Zero means the default; start from
+ * HERALD_ROUTE_MX_OPTIONS_INIT so struct_size is set (the core reads a
+ * member only when struct_size covers it, as for operations tables). */
+struct herald_route_mx_options {
+    uint32_t struct_size;       /* sizeof(struct herald_route_mx_options) */
+    uint32_t flags;             /* HERALD_MX_* */
+    uint16_t port;              /* MX, implicit-MX hops and fixed entries without one; 0: 25 */
+    uint64_t seed;              /* order of equal preferences; 0: random */
+    enum herald_mx_family family;
+    uint32_t max_hops;          /* MX hosts kept (fixed hops come on top); 0: 10, at most 100 */
+    uint32_t max_addresses;     /* addresses kept per host; 0: 5, at most 64 */
+    const char *const *fixed;   /* "host[:port]" entries (herald/host.h); copied */
+    size_t fixed_count;
+    const char *fixed_origin;   /* origin of the fixed hops; NULL: "smarthost" */
+};
+#define HERALD_ROUTE_MX_OPTIONS_INIT \
+    { .struct_size = (uint32_t)sizeof(struct herald_route_mx_options) }
+
+/* herald_route_mx - plan req with the MX walk (opts NULL: every default).
+ * HERALD_OK: the answer will come (it may already have: a bad domain fails
+ * at once).  HERALD_E_INVAL (opts->struct_size too small), HERALD_E_NOMEM:
+ * nothing was answered; plan() may return the status as its own. */
+herald_status herald_route_mx(struct herald_route_request *req,
+                              const struct herald_route_mx_options *opts);
+
 /* Reading a finished plan (the email device, "herald route"). */
 struct herald_hop {
     const char *host;

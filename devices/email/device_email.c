@@ -227,6 +227,7 @@ domain_next_attempt(struct domain_run *dr)
     while (dr->hop < nhops) {
         const struct herald_hop *hop = herald_plan_hop(dr->plan, dr->hop);
         const char **rcpts;
+        char pref[32];
         size_t i, n = 0;
         herald_status st;
 
@@ -243,11 +244,14 @@ domain_next_attempt(struct domain_run *dr)
                 rcpts[n++] = herald_message_recipient(herald_delivery_message(ed->delivery),
                                                       dr->index[i]);
         dr->attempts++;
+        /* "(mx preference 10)", "(implicit-mx preference 0)", "(smarthost)":
+         * the origin never runs into a number. */
+        pref[0] = '\0';
+        if (hop->preference >= 0)
+            snprintf(pref, sizeof pref, " preference %d", hop->preference);
         herald_trace_log(ed->trace, HERALD_TRACE_INFO, "email",
-                         "domain %s: hop %zu/%zu %s (%s%s%d), address %zu/%zu %s port %u, %zu recipient(s)",
-                         dr->domain, dr->hop + 1, nhops, hop->host, hop->origin,
-                         hop->preference >= 0 ? " preference " : "",
-                         hop->preference >= 0 ? hop->preference : 0,
+                         "domain %s: hop %zu/%zu %s (%s%s), address %zu/%zu %s port %u, %zu recipient(s)",
+                         dr->domain, dr->hop + 1, nhops, hop->host, hop->origin, pref,
                          dr->addr + 1, hop->address_count, hop->addresses[dr->addr].text,
                          (unsigned)hop->port, n);
         st = herald_transport_run(&ed->dev->opts->transport, ed->dev->transport_state,

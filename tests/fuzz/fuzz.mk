@@ -51,10 +51,8 @@ tests_fuzz_fuzz_mime7_CPPFLAGS = $(fuzz_test_cppflags) -DFUZZ_CORPUS='"mime7"'
 tests_fuzz_fuzz_mime7_CFLAGS = $(fuzz_test_cflags)
 tests_fuzz_fuzz_mime7_LDADD = $(fuzz_test_ldadd)
 
-# smarthost_list.c is not in any library: compiled into the harness, as into
-# the route modules (plugins/local.mk).
-tests_fuzz_fuzz_smarthost_SOURCES = tests/fuzz/fuzz_smarthost.c $(fuzz_common) \
-	plugins/smarthost_list.c plugins/smarthost_list.h
+# "host[:port]" entries: herald_hostport_parse, public in libherald (core/host.c).
+tests_fuzz_fuzz_smarthost_SOURCES = tests/fuzz/fuzz_smarthost.c $(fuzz_common)
 tests_fuzz_fuzz_smarthost_CPPFLAGS = $(fuzz_test_cppflags) -DFUZZ_CORPUS='"smarthost"'
 tests_fuzz_fuzz_smarthost_CFLAGS = $(fuzz_test_cflags)
 tests_fuzz_fuzz_smarthost_LDADD = $(fuzz_test_ldadd)
@@ -71,7 +69,7 @@ fuzz_clang = $(CLANG) $(FUZZ_CLANG_FLAGS) -std=c11 -Wall -Wextra \
 	-I$(top_srcdir)/devices/email -I$(top_srcdir)/plugins
 fuzz_hdr = $(top_srcdir)/tests/fuzz/fuzz.h $(top_srcdir)/tests/fuzz/sbuf.h
 fuzz_core_src = $(top_srcdir)/core/message.c $(top_srcdir)/core/utf8.c \
-	$(top_srcdir)/core/status.c
+	$(top_srcdir)/core/host.c $(top_srcdir)/core/status.c
 
 fuzz_reply_src = $(top_srcdir)/tests/fuzz/fuzz_reply.c $(top_srcdir)/devices/email/smtp_reply.c
 fuzz_ehlo_src = $(top_srcdir)/tests/fuzz/fuzz_ehlo.c $(top_srcdir)/devices/email/smtp_reply.c \
@@ -82,7 +80,7 @@ fuzz_params_src = $(top_srcdir)/tests/fuzz/fuzz_params.c \
 	$(top_srcdir)/devices/email/smtp_params.c $(top_srcdir)/devices/email/smtp_body.c \
 	$(fuzz_core_src)
 fuzz_smarthost_src = $(top_srcdir)/tests/fuzz/fuzz_smarthost.c \
-	$(top_srcdir)/plugins/smarthost_list.c $(top_srcdir)/core/status.c
+	$(top_srcdir)/core/host.c $(top_srcdir)/core/status.c
 fuzz_mime7_src = $(top_srcdir)/tests/fuzz/fuzz_mime7.c $(top_srcdir)/devices/email/mime_7bit.c \
 	$(top_srcdir)/devices/email/smtp_body.c
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_smarthost.c - smart host entries "host[:port]" (plugins/smarthost_list.h),
+ * fuzz_smarthost.c - smart host entries "host[:port]" (herald/host.h),
  * parsed from device files that may hold any octets
  *
  * Input: octets 0-1 are the default port (big-endian), octet 2 the size of
@@ -14,20 +14,20 @@
  *    digits of that value; brackets only around an IP literal; a bare host
  *    with a ':' only as an IPv6 address without port);
  *  - an IP literal is an address inet_pton takes; any other host passes
- *    smarthost_valid_hostname and is not an IPv4 address;
- *  - smarthost_valid_hostname agrees with a reference (LDH labels of 1..63,
+ *    herald_host_name_check and is not an IPv4 address;
+ *  - herald_host_name_check agrees with a reference (LDH labels of 1..63,
  *    no '-' at either end of a label, no empty label or trailing dot, 253
  *    octets at most);
- *  - smarthost_check_list on the one entry agrees with smarthost_parse
+ *  - herald_hostport_check_list on the one entry agrees with herald_hostport_parse
  *    (default port 25) and its diag is printable.
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "smarthost_list.h"
+#include <herald/host.h>
 
-/* ref_hostname - the rules smarthost_list.h states */
+/* ref_hostname - the rules herald/host.h states */
 static bool
 ref_hostname(const char *s)
 {
@@ -78,7 +78,7 @@ port_text(const char *s, uint16_t port)
 
 /* check_ok - a parsed entry against the text it came from */
 static void
-check_ok(const char *text, uint16_t default_port, const struct smarthost *sh)
+check_ok(const char *text, uint16_t default_port, const struct herald_hostport *sh)
 {
     size_t hl = strnlen(sh->host, sizeof sh->host), tl = strlen(text);
     const char *after;
@@ -89,7 +89,7 @@ check_ok(const char *text, uint16_t default_port, const struct smarthost *sh)
     if (sh->is_ip_literal)
         FUZZ_CHECK(is_ip(sh->host, AF_INET) || is_ip(sh->host, AF_INET6));
     else
-        FUZZ_CHECK(smarthost_valid_hostname(sh->host) && !is_ip(sh->host, AF_INET));
+        FUZZ_CHECK((herald_host_name_check(sh->host, false) == NULL) && !is_ip(sh->host, AF_INET));
     if (text[0] == '[') {
         FUZZ_CHECK(sh->is_ip_literal);
         FUZZ_CHECK(tl >= hl + 2 && memcmp(text + 1, sh->host, hl) == 0 && text[hl + 1] == ']');
@@ -109,7 +109,7 @@ check_ok(const char *text, uint16_t default_port, const struct smarthost *sh)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct smarthost sh, untouched;
+    struct herald_hostport sh, untouched;
     struct herald_diag diag;
     struct herald_strlist list;
     const char *items[1];
@@ -128,7 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&sh, 0x5a, sizeof sh);
     untouched = sh;
 
-    st = smarthost_parse(text, default_port, &sh, why, why_size);
+    st = herald_hostport_parse(text, default_port, &sh, why, why_size);
     FUZZ_CHECK(st == HERALD_OK || st == HERALD_E_CONFIG);
     if (st == HERALD_OK) {
         check_ok(text, default_port, &sh);
@@ -137,23 +137,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(memchr(why, '\0', why_size) != NULL && fuzz_printable(why));
         FUZZ_CHECK(why_size == 1 || why[0] != '\0');
     }
-    FUZZ_CHECK(smarthost_valid_hostname(text) == ref_hostname(text));
+    FUZZ_CHECK((herald_host_name_check(text, false) == NULL) == ref_hostname(text));
 
     /* The list check uses default port 25. */
-    st25 = smarthost_parse(text, 25, &sh, why, why_size);
+    st25 = herald_hostport_parse(text, 25, &sh, why, why_size);
     items[0] = text;
     list.count = 1;
     list.items = items;
     memset(&diag, 0, sizeof diag);
-    st = smarthost_check_list(&list, &diag);
+    st = herald_hostport_check_list(&list, "smarthost", &diag);
     FUZZ_CHECK(st == st25);
     if (st != HERALD_OK)
         FUZZ_CHECK(diag.text[0] != '\0' && fuzz_printable(diag.text) && fuzz_printable(diag.where));
-    FUZZ_CHECK(smarthost_valid_hostname(NULL) == false);
+    FUZZ_CHECK((herald_host_name_check(NULL, false) == NULL) == false);
     /* An empty list is refused. */
     list.count = 0;
-    FUZZ_CHECK(smarthost_check_list(&list, &diag) == HERALD_E_CONFIG);
-    FUZZ_CHECK(smarthost_check_list(NULL, NULL) == HERALD_E_CONFIG);
+    FUZZ_CHECK(herald_hostport_check_list(&list, "smarthost", &diag) == HERALD_E_CONFIG);
+    FUZZ_CHECK(herald_hostport_check_list(NULL, NULL, NULL) == HERALD_E_CONFIG);
     free(why);
     free(text);
     return 0;

@@ -3,7 +3,7 @@
 # itself.  smtp: tls with its four words and default opportunistic,
 # connect_timeout_ms 100..3600000 default 30000, auth.password secret,
 # auth.user required; route mx: port default 25; the example strategy
-# "static" is found without KIND; email: the module members; --json parses
+# "split" is found without KIND; email: the module members; --json parses
 # and says the same; exit 69 for an unknown name (naming the folders
 # searched), 64 for a bad KIND or no NAME, 78 for a broken device file.
 set -euo pipefail
@@ -173,22 +173,22 @@ expect_grep "options transport mx" "$ERR" "$DEVICE_DIR"
 expect_grep "options transport mx" "$ERR" "$ROUTE_DIR"
 
 # --- the example strategy, which the device file does not name -------------------
-run_herald "$OUT" "$ERR" -c "$CONF" options static
-expect_rc "options static" 0 "$ERR"
-expect_grep "options static" "$OUT" "route static ($ROUTE_DIR/route-static.so): "
-expect_option "options static" "$OUT" routes "string list" "required"
-expect_option "options static" "$OUT" fallback "mx|fail" "default mx"
-run_herald "$OUT" "$ERR" -c "$CONF" options --json static
-expect_rc "options static --json" 0 "$ERR"
+run_herald "$OUT" "$ERR" -c "$CONF" options split
+expect_rc "options split" 0 "$ERR"
+expect_grep "options split" "$OUT" "route split ($ROUTE_DIR/route-split.so): "
+expect_option "options split" "$OUT" internal "string list" "required"
+expect_option "options split" "$OUT" port "int 1..65535" "default 25"
+run_herald "$OUT" "$ERR" -c "$CONF" options --json split
+expect_rc "options split --json" 0 "$ERR"
 if "$TEST_PYTHON" -c '
 import json, sys
 d = json.load(sys.stdin)
 m, = d["modules"]
-assert (m["kind"], m["name"]) == ("route", "static"), m
+assert (m["kind"], m["name"]) == ("route", "split"), m
 o = {x["name"]: x for x in m["options"]}
-assert o["routes"]["type"] == "strlist" and o["routes"]["default"] == [], o["routes"]
-assert o["fallback"]["choices"] == ["mx", "fail"], o["fallback"]
-' <"$OUT"; then pass "options static --json"; else fail "options static --json: $(cat "$OUT")"; fi
+assert o["hosts"]["type"] == "strlist" and o["hosts"]["default"] == [], o["hosts"]
+assert o["port"]["default"] == 25, o["port"]
+' <"$OUT"; then pass "options split --json"; else fail "options split --json: $(cat "$OUT")"; fi
 
 # --- a device with module members, and one with a file mode ---------------------
 run_herald "$OUT" "$ERR" -c "$CONF" options device email

@@ -36,7 +36,7 @@ else
 fi
 
 # The public API is still there (the filter did not hide everything).
-for sym in herald_open herald_route herald_module_kind_name herald_dns_resolve \
+for sym in herald_open herald_route herald_route_mx herald_hostport_parse herald_module_kind_name herald_dns_resolve \
            herald_strerror; do
   if grep -qx "$sym" "$T_DIR/defined"; then
     pass "exports $sym"

@@ -8,3 +8,8 @@ TESTS += tests/integration/lib_symbols.sh
 # tests/unit/registry.mk (built for make check only, so not in installcheck).
 dist_check_SCRIPTS += tests/integration/module_abi.sh
 TESTS += tests/integration/module_abi.sh
+
+# The plugin author's path against a private install of the build tree
+# (make install DESTDIR=tmp); plugins/local.mk runs it on the real install.
+dist_check_SCRIPTS += tests/integration/plugin_out_of_tree.sh
+TESTS += tests/integration/plugin_out_of_tree.sh

@@ -1,85 +1,116 @@
 #!/bin/bash
-# plugin_out_of_tree.sh - a route strategy built OUTSIDE the Herald tree,
-# against the INSTALLED headers and herald.pc only, is loaded and used by the
-# installed herald (issue 3).  Run by "make installcheck" (so by distcheck):
+# plugin_out_of_tree.sh - the plugin author's path, end to end: copy
+# plugins/example anywhere, run "make" there with PKG_CONFIG_PATH at the
+# INSTALLED herald.pc (nothing else of the source tree), and the installed
+# herald loads the route-split.so it makes and routes with it.
 #
-#   plugin_out_of_tree.sh SRCDIR PCDIR PREFIX INCLUDEDIR LIBDIR PKGLIBDIR BINDIR
+#   plugin_out_of_tree.sh                      make check: installs the build
+#                                              tree into a private DESTDIR first
+#   plugin_out_of_tree.sh DESTDIR PCDIR BINDIR PKGLIBDIR LIBDIR
+#                                              make installcheck (DESTDIR may be "")
 #
-# The example (plugins/example/Makefile, route_static.c) is built in a temp
-# folder; the folder Herald loads from holds that route-static.so and copies
-# of the installed email device and smtp transport (the installed folder has
-# its own route-static.so, and the loader refuses a module found twice).
-# Nothing is sent: "herald devices" must name the out-of-tree file, and
-# "herald route" must give the plan the strategy computes.
+# The folder Herald loads from holds that route-split.so and copies of the
+# installed email device and smtp transport (the installed folder has its own
+# route-split.so, and the loader refuses a module found twice).  Nothing is
+# sent and no DNS server answers: internal domains need none, the others must
+# come back deferred from the MX walk.
 set -euo pipefail
-srcdir=$1 pcdir=$2 prefix=$3 includedir=$4 libdir=$5 pkglibdir=$6 bindir=$7
-PKG_CONFIG=${PKG_CONFIG:-pkg-config}
+# shellcheck source=tests/lib/common.sh
+. "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
 MAKE=${MAKE:-make}
+PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 
-fails=0
-pass() { echo "ok: $*"; }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/herald-plugin.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-chmod 0700 "$tmp"
-mkdir -m 0700 "$tmp/build" "$tmp/modules"
-
-export PKG_CONFIG_PATH=$pcdir
-"$PKG_CONFIG" --exists herald || { echo "ERROR: pkg-config finds no herald in $pcdir" >&2; exit 99; }
-# Under DESTDIR the .pc still names the configured prefix: redirect it.
-cflags=$("$PKG_CONFIG" --define-variable=prefix="$prefix" --cflags herald)
-libs=$("$PKG_CONFIG" --define-variable=prefix="$prefix" --libs herald)
-case $cflags in *"$includedir"*) ;; *) cflags="-I$includedir $cflags" ;; esac
-case $libs in *"$libdir"*) ;; *) libs="-L$libdir $libs" ;; esac
-
-if (cd "$tmp/build" && "$MAKE" -s -f "$srcdir/plugins/example/Makefile" \
-      HERALD_CFLAGS="$cflags" HERALD_LIBS="$libs" CFLAGS='-O2 -Wall -Wextra -Werror'); then
-  pass "the example builds out of tree with pkg-config herald"
+if [ $# -eq 0 ]; then
+  # make check: a private install of this build tree.
+  T_BIN_DEFERRED=1
+  tmp_dest=$(mktemp -d "${TMPDIR:-/tmp}/herald-dest.XXXXXX") || hard_error "mktemp failed"
+  trap 'rm -rf "$tmp_dest"' EXIT
+  if ! "$MAKE" -s -C "${HERALD_BUILD_DIR:?}" install DESTDIR="$tmp_dest" >"$tmp_dest.log" 2>&1; then
+    sed 's/^/  | /' "$tmp_dest.log" >&2; rm -f "$tmp_dest.log"
+    hard_error "make install DESTDIR=$tmp_dest failed"
+  fi
+  rm -f "$tmp_dest.log"
+  destdir=$tmp_dest
+  pc=$(find "$tmp_dest" -name herald.pc | head -n 1)
+  bin=$(find "$tmp_dest" -name herald -type f -perm -u+x | head -n 1)
+  dev=$(find "$tmp_dest" -name device-email.so | head -n 1)
+  lib=$(find "$tmp_dest" -name 'libherald.so' | head -n 1)
+  [ -n "$pc" ] && [ -n "$bin" ] && [ -n "$dev" ] && [ -n "$lib" ] ||
+    hard_error "the private install lacks herald.pc, herald, device-email.so or libherald.so"
+  pcdir=$(dirname "$pc") bindir=$(dirname "$bin") pkglibdir=$(dirname "$dev") libdir=$(dirname "$lib")
+  HERALD_BIN=$bin
+  export HERALD_BIN
 else
-  fail "the example does not build out of tree"
-  exit 1
+  [ $# -eq 5 ] || hard_error "usage: $0 [DESTDIR PCDIR BINDIR PKGLIBDIR LIBDIR]"
+  destdir=$1 pcdir=$2 bindir=$3 pkglibdir=$4 libdir=$5
+  HERALD_BIN=$bindir/herald
+  export HERALD_BIN
 fi
-install -m 0755 "$tmp/build/route-static.so" "$tmp/modules/"
-install -m 0755 "$pkglibdir/device-email.so" "$pkglibdir/transport-smtp.so" "$tmp/modules/"
-cat >"$tmp/herald.conf" <<CONF
+herald_test_init
+: "${T_BIN_DEFERRED:=0}"
+if [ "$T_BIN_DEFERRED" = 1 ]; then
+  # herald_test_init set its own EXIT trap: remove the private install too.
+  trap 'herald_test_cleanup; rm -rf "$tmp_dest"' EXIT
+fi
+
+# The author's steps, exactly: a copy of the folder, anywhere, and make.
+cp -r "$HERALD_SRC_DIR/plugins/example" "$T_DIR/myplugin"
+chmod -R u+w "$T_DIR/myplugin"
+rm -f "$T_DIR/myplugin/route-split.so"
+if (cd "$T_DIR/myplugin" &&
+    env PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$destdir" PKG_CONFIG="$PKG_CONFIG" \
+      "$MAKE" -s CFLAGS='-O2 -Wall -Wextra -Werror') >"$T_DIR/make.out" 2>&1 &&
+   [ -f "$T_DIR/myplugin/route-split.so" ]; then
+  pass "cp -r plugins/example && make: route-split.so from the installed headers and herald.pc"
+else
+  fail "the copied example does not build:"
+  sed 's/^/  | /' "$T_DIR/make.out" >&2
+  herald_test_done
+fi
+# Only installed files were used: the source tree's core/ is never named.
+if grep -q "$HERALD_SRC_DIR/core" "$T_DIR/make.out"; then
+  fail "the build named the source tree"
+fi
+
+M=$T_DIR/modules
+mkdir -m 0700 "$M"
+install -m 0644 "$T_DIR/myplugin/route-split.so" "$M/"
+install -m 0644 "$pkglibdir/device-email.so" "$pkglibdir/transport-smtp.so" "$M/"
+cat >"$T_DIR/herald.conf" <<CONF
 herald: {
-  plugin_dirs = [ "$tmp/modules" ];
-  # Nothing here needs DNS; a server that cannot answer proves it.
+  plugin_dirs = [ "$M" ];
+  # No server answers on port 9: internal domains need no DNS, others defer.
   dns: { servers = [ "127.0.0.1:9" ]; timeout_ms = 200; tries = 1; };
 };
 devices = (
   { name = "corp"; driver = "email";
-    route: { strategy = "static"; routes = [ "*.corp.test=[127.0.0.1]:2626" ]; fallback = "fail"; };
+    route: { strategy = "split"; internal = [ "corp.test" ]; hosts = [ "[127.0.0.1]:2626" ]; };
     transport: { name = "smtp"; helo_name = "herald.test"; }; }
 );
 CONF
-chmod 0600 "$tmp/herald.conf"
+chmod 0600 "$T_DIR/herald.conf"
+export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+OUT=$T_DIR/out ERR=$T_DIR/err
 
-run() { LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} timeout 30 "$bindir/herald" -c "$tmp/herald.conf" "$@"; }
+run_herald "$OUT" "$ERR" -c "$T_DIR/herald.conf" devices
+expect_rc "herald devices" 0 "$ERR"
+expect_grep "herald devices loads the copy" "$OUT" "$M/route-split.so"
 
-rc=0; run devices >"$tmp/devices.out" 2>&1 || rc=$?
-if [ "$rc" = 0 ] && grep -qF "$tmp/modules/route-static.so" "$tmp/devices.out"; then
-  pass "herald devices loads route-static.so from the out-of-tree build"
-else
-  fail "herald devices (exit $rc) does not name $tmp/modules/route-static.so:"
-  sed 's/^/  | /' "$tmp/devices.out" >&2
-fi
-rc=0; run route -d corp --json a.corp.test >"$tmp/route.out" 2>&1 || rc=$?
-if [ "$rc" = 0 ] && grep -qF '"host":"127.0.0.1","port":2626' "$tmp/route.out" &&
-   grep -qF '"origin":"static"' "$tmp/route.out"; then
-  pass "herald route uses the out-of-tree strategy"
-else
-  fail "herald route (exit $rc) gave:"
-  sed 's/^/  | /' "$tmp/route.out" >&2
-fi
-rc=0; run route -d corp --json other.test >"$tmp/route2.out" 2>&1 || rc=$?
-if [ "$rc" = 69 ] && grep -qF '"class":"permanent"' "$tmp/route2.out"; then
-  pass "no pattern matches: fallback fail, exit 69"
-else
-  fail "unmatched domain: exit $rc, want 69:"
-  sed 's/^/  | /' "$tmp/route2.out" >&2
-fi
+run_herald "$OUT" "$ERR" -c "$T_DIR/herald.conf" route -d corp --json a.corp.test
+expect_rc "internal domain" 0 "$ERR"
+expect_grep "internal domain" "$OUT" '"host":"127.0.0.1","port":2626,"preference":null,"origin":"split","addresses":["127.0.0.1"]'
 
-echo "plugin_out_of_tree.sh: $fails failed"
-[ "$fails" = 0 ]
+run_herald "$OUT" "$ERR" -c "$T_DIR/herald.conf" route -d corp --json other.test
+expect_rc "other domain: the MX walk, no DNS answer" 75 "$ERR"
+expect_grep "other domain" "$OUT" '"class":"temporary"'
+expect_grep "other domain" "$OUT" 'MX lookup for other.test failed temporarily'
+
+# check() runs at load: a bad internal domain names FILE:LINE.
+sed 's/internal = \[ "corp.test" \]/internal = [ "corp..test" ]/' "$T_DIR/herald.conf" >"$T_DIR/bad.conf"
+chmod 0600 "$T_DIR/bad.conf"
+run_herald "$OUT" "$ERR" -c "$T_DIR/bad.conf" check
+expect_rc "check: bad internal domain" 78 "$ERR"
+expect_grep "check: bad internal domain" "$ERR" "$T_DIR/bad.conf:8:"
+expect_grep "check: bad internal domain" "$ERR" 'option "internal": entry 1'
+
+herald_test_done

@@ -76,9 +76,8 @@ devices = (
   { name = "mxsh"; driver = "email";
     route: { strategy = "mx-then-smarthost"; smarthost = [ "relay.test:2525" ]; };
     transport: { name = "smtp"; }; },
-  { name = "static"; driver = "email";
-    route: { strategy = "static"; routes = [ "*.corp.test=relay.test:2626" ];
-             fallback = "fail"; };
+  { name = "split"; driver = "email";
+    route: { strategy = "split"; internal = [ "corp.test" ]; hosts = [ "relay.test:2626" ]; };
     transport: { name = "smtp"; }; }
 );
 CONF
@@ -127,7 +126,7 @@ if [ "$same" = yes ]; then pass "seed: same order in 10 runs ($first...)"; else 
 # No MX but an address: implicit MX.
 route implicit mx implicit.test --json
 expect_rc "implicit" 0 "$T_DIR/implicit.err"
-expect_grep "implicit" "$T_DIR/implicit.out" '"hops":[{"host":"implicit.test","port":25,"preference":null,"origin":"implicit-mx","addresses":["127.0.0.7"]}]'
+expect_grep "implicit" "$T_DIR/implicit.out" '"hops":[{"host":"implicit.test","port":25,"preference":0,"origin":"implicit-mx","addresses":["127.0.0.7"]}]'
 
 # Null MX: permanent, no hop.
 route nullmx mx nullmx.test --json
@@ -201,12 +200,16 @@ else
 fi
 if grep -q 'query\[MX\] multi.test' "$DNS_LOG"; then pass "query log works (MX multi.test logged)"; else fail "no MX query logged at all"; fi
 
-# The example strategy: a static route, and "fail" for the rest.
-route static static a.corp.test --json
-expect_rc "static route" 0
-expect_grep "static route" "$T_DIR/static.out" '"host":"relay.test","port":2626,"preference":null,"origin":"static"'
-route static-none static other.test --json
-expect_rc "static fallback fail" 69
+# The example strategy: the hosts for internal domains (no MX query), the
+# MX walk (herald_route_mx) for the rest.
+route split split a.corp.test --json
+expect_rc "split internal" 0
+expect_grep "split internal" "$T_DIR/split.out" '"host":"relay.test","port":2626,"preference":null,"origin":"split"'
+route split-mx split multi.test --json
+expect_rc "split MX" 0
+expect_grep "split MX" "$T_DIR/split-mx.out" '{"host":"mx1.multi.test","port":25,"preference":10,"origin":"mx","addresses":["127.0.0.2"]}'
+route split-nx split nx.test --json
+expect_rc "split NXDOMAIN" 69
 
 # Usage errors.
 run_herald "$T_DIR/u1.out" "$T_DIR/u1.err" route

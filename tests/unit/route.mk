@@ -2,11 +2,10 @@
 check_PROGRAMS += tests/unit/test_route_sort
 TESTS += tests/unit/test_route_sort
 
-tests_unit_test_route_sort_SOURCES = tests/unit/test_route_sort.c \
-	plugins/mx_order.c plugins/mx_order.h \
-	plugins/smarthost_list.c plugins/smarthost_list.h
+# mx_order.c is internal to libherald: the convenience library.
+tests_unit_test_route_sort_SOURCES = tests/unit/test_route_sort.c
 tests_unit_test_route_sort_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
-tests_unit_test_route_sort_LDADD = core/libherald.la $(CUNIT_LIBS)
+tests_unit_test_route_sort_LDADD = $(herald_internal_ldadd) $(CUNIT_LIBS)
 
 # The request/plan API of core/route.c, driven by a fake strategy.
 check_PROGRAMS += tests/unit/test_route_plan

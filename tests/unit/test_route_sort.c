@@ -1,8 +1,8 @@
 /*
  * test_route_sort.c - the pure planning steps of the route strategies
  *
- * Covers plugins/mx_order.c (classification, sort and shuffle, filter,
- * address order) and plugins/smarthost_list.c (entry parsing), one small
+ * Covers core/mx_order.c (classification, sort and shuffle, filter,
+ * address order) and core/host.c (host names, entry parsing), one small
  * case per behaviour, as Postfix's dns_rr_test.c does.
  */
 #include <arpa/inet.h>
@@ -11,8 +11,8 @@
 
 #include <CUnit/Basic.h>
 
-#include "../../plugins/mx_order.h"
-#include "../../plugins/smarthost_list.h"
+#include <herald/host.h>
+#include "mx_order.h"
 
 /* test_classify - every DNS class and the null MX shapes */
 static void
@@ -202,7 +202,7 @@ make_addr(const char *text)
 
 /* order_of - run mx_addr_order on a fixed list, return "a,b,c" */
 static const char *
-order_of(enum mx_family fam, size_t max)
+order_of(enum herald_mx_family fam, size_t max)
 {
     static char out[200];
     struct herald_address a[5];
@@ -226,17 +226,16 @@ order_of(enum mx_family fam, size_t max)
 static void
 test_addr_order(void)
 {
-    CU_ASSERT_STRING_EQUAL(order_of(MX_FAMILY_ANY, 5), "127.0.0.2,::1,127.0.0.3,::2");
-    CU_ASSERT_STRING_EQUAL(order_of(MX_FAMILY_IPV4, 5), "127.0.0.2,127.0.0.3");
-    CU_ASSERT_STRING_EQUAL(order_of(MX_FAMILY_IPV6, 5), "::1,::2");
-    CU_ASSERT_STRING_EQUAL(order_of(MX_FAMILY_PREFER_IPV4, 5), "127.0.0.2,127.0.0.3,::1,::2");
-    CU_ASSERT_STRING_EQUAL(order_of(MX_FAMILY_PREFER_IPV6, 5), "::1,::2,127.0.0.2,127.0.0.3");
-    CU_ASSERT_STRING_EQUAL(order_of(MX_FAMILY_PREFER_IPV6, 3), "::1,::2,127.0.0.2");
-    CU_ASSERT_STRING_EQUAL(order_of(MX_FAMILY_ANY, 1), "127.0.0.2");
-    CU_ASSERT_EQUAL(mx_family_query(MX_FAMILY_IPV4), HERALD_FAMILY_IPV4);
-    CU_ASSERT_EQUAL(mx_family_query(MX_FAMILY_IPV6), HERALD_FAMILY_IPV6);
-    CU_ASSERT_EQUAL(mx_family_query(MX_FAMILY_PREFER_IPV4), HERALD_FAMILY_ANY);
-    CU_ASSERT_STRING_EQUAL(mx_family_words[MX_FAMILY_PREFER_IPV6], "prefer-ipv6");
+    CU_ASSERT_STRING_EQUAL(order_of(HERALD_MX_FAMILY_ANY, 5), "127.0.0.2,::1,127.0.0.3,::2");
+    CU_ASSERT_STRING_EQUAL(order_of(HERALD_MX_FAMILY_IPV4, 5), "127.0.0.2,127.0.0.3");
+    CU_ASSERT_STRING_EQUAL(order_of(HERALD_MX_FAMILY_IPV6, 5), "::1,::2");
+    CU_ASSERT_STRING_EQUAL(order_of(HERALD_MX_FAMILY_PREFER_IPV4, 5), "127.0.0.2,127.0.0.3,::1,::2");
+    CU_ASSERT_STRING_EQUAL(order_of(HERALD_MX_FAMILY_PREFER_IPV6, 5), "::1,::2,127.0.0.2,127.0.0.3");
+    CU_ASSERT_STRING_EQUAL(order_of(HERALD_MX_FAMILY_PREFER_IPV6, 3), "::1,::2,127.0.0.2");
+    CU_ASSERT_STRING_EQUAL(order_of(HERALD_MX_FAMILY_ANY, 1), "127.0.0.2");
+    CU_ASSERT_EQUAL(mx_family_query(HERALD_MX_FAMILY_IPV4), HERALD_FAMILY_IPV4);
+    CU_ASSERT_EQUAL(mx_family_query(HERALD_MX_FAMILY_IPV6), HERALD_FAMILY_IPV6);
+    CU_ASSERT_EQUAL(mx_family_query(HERALD_MX_FAMILY_PREFER_IPV4), HERALD_FAMILY_ANY);
 }
 
 /* test_smarthost_parse - every accepted form and the refusals */
@@ -261,13 +260,13 @@ test_smarthost_parse(void)
         "relay-.test", "relay..test", "relay.test.", "rel ay.test", "relay.test\r\nRCPT",
         "relay_x.test", "1::2::3", "relay.test:2525:1", "relay.test:99999999999",
     };
-    struct smarthost sh;
+    struct herald_hostport sh;
     char why[128];
     size_t i;
 
     for (i = 0; i < sizeof good / sizeof good[0]; i++) {
         memset(&sh, 0, sizeof sh);
-        CU_ASSERT_EQUAL_FATAL(smarthost_parse(good[i].in, 25, &sh, why, sizeof why), HERALD_OK);
+        CU_ASSERT_EQUAL_FATAL(herald_hostport_parse(good[i].in, 25, &sh, why, sizeof why), HERALD_OK);
         CU_ASSERT_STRING_EQUAL(sh.host, good[i].host);
         CU_ASSERT_EQUAL(sh.port, good[i].port);
         CU_ASSERT_EQUAL(sh.is_ip_literal, good[i].lit);
@@ -275,9 +274,9 @@ test_smarthost_parse(void)
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         strcpy(sh.host, "untouched");
         why[0] = '\0';
-        if (smarthost_parse(bad[i], 25, &sh, why, sizeof why) != HERALD_E_CONFIG)
+        if (herald_hostport_parse(bad[i], 25, &sh, why, sizeof why) != HERALD_E_CONFIG)
             fprintf(stderr, "accepted bad entry %zu\n", i);
-        CU_ASSERT_EQUAL(smarthost_parse(bad[i], 25, &sh, why, sizeof why), HERALD_E_CONFIG);
+        CU_ASSERT_EQUAL(herald_hostport_parse(bad[i], 25, &sh, why, sizeof why), HERALD_E_CONFIG);
         CU_ASSERT_STRING_EQUAL(sh.host, "untouched");
         CU_ASSERT_NOT_EQUAL(why[0], '\0');
     }
@@ -287,19 +286,36 @@ test_smarthost_parse(void)
 
         memset(name, 'a', 63);
         strcpy(name + 63, ".test");
-        CU_ASSERT_TRUE(smarthost_valid_hostname(name));
+        CU_ASSERT_PTR_NULL(herald_host_name_check(name, false));
         memset(name, 'a', 64);
         strcpy(name + 64, ".test");
-        CU_ASSERT_FALSE(smarthost_valid_hostname(name));
+        CU_ASSERT_PTR_NOT_NULL(herald_host_name_check(name, false));
         for (i = 0; i < 127; i++)
             memcpy(name + 2 * i, "a.", 2);
         name[253] = 'a';
         name[254] = '\0';
-        CU_ASSERT_FALSE(smarthost_valid_hostname(name));
+        CU_ASSERT_PTR_NOT_NULL(herald_host_name_check(name, false));
         name[253] = '\0';
         name[252] = 'a';
-        CU_ASSERT_TRUE(smarthost_valid_hostname(name));
+        CU_ASSERT_PTR_NULL(herald_host_name_check(name, false));
     }
+}
+
+/* test_host_name_rule - the one rule: trailing dot only where asked, and
+ * locale-independent (octets above 0x7f are never letters) */
+static void
+test_host_name_rule(void)
+{
+    CU_ASSERT_PTR_NULL(herald_host_name_check("mx.example.", true));
+    CU_ASSERT_PTR_NOT_NULL(herald_host_name_check("mx.example.", false));
+    CU_ASSERT_PTR_NOT_NULL(herald_host_name_check(".", true));
+    CU_ASSERT_PTR_NOT_NULL(herald_host_name_check("mx..example.", true));
+    CU_ASSERT_PTR_NOT_NULL(herald_host_name_check("caf\xe9.example", false));
+    CU_ASSERT_PTR_NOT_NULL(herald_host_name_check("", true));
+    CU_ASSERT_PTR_NOT_NULL(herald_host_name_check(NULL, true));
+    /* The DNS layer and the message layer use the same rule. */
+    CU_ASSERT_TRUE(herald_dns_valid_hostname("mx.example."));
+    CU_ASSERT_FALSE(herald_dns_valid_hostname("caf\xe9.example"));
 }
 
 /* test_smarthost_check_list - load-time check names the bad entry */
@@ -311,10 +327,10 @@ test_smarthost_check_list(void)
     struct herald_diag diag;
 
     memset(&diag, 0, sizeof diag);
-    CU_ASSERT_EQUAL(smarthost_check_list(&one, &diag), HERALD_OK);
-    CU_ASSERT_EQUAL(smarthost_check_list(&two, &diag), HERALD_E_CONFIG);
+    CU_ASSERT_EQUAL(herald_hostport_check_list(&one, "smarthost", &diag), HERALD_OK);
+    CU_ASSERT_EQUAL(herald_hostport_check_list(&two, "smarthost", &diag), HERALD_E_CONFIG);
     CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "entry 2"));
-    CU_ASSERT_EQUAL(smarthost_check_list(&none, &diag), HERALD_E_CONFIG);
+    CU_ASSERT_EQUAL(herald_hostport_check_list(&none, "smarthost", &diag), HERALD_E_CONFIG);
     CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "at least one"));
 }
 
@@ -330,6 +346,7 @@ main(void)
         { "address order", test_addr_order },
         { "smarthost parse", test_smarthost_parse },
         { "smarthost check list", test_smarthost_check_list },
+        { "host name rule", test_host_name_rule },
     };
     CU_pSuite s;
     unsigned nfail;

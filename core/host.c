@@ -1,47 +1,58 @@
 /*
- * smarthost_list.c - parse and validate smart host entries (see the header)
+ * host.c - host names and "host[:port]" entries (see herald/host.h)
  *
  * A device file can carry any bytes in a string (libconfig accepts "\r\n"
  * escapes), and the host ends up in SMTP and in traces: so every entry is
  * checked here, at load time, and refused with the reason.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "smarthost_list.h"
+#include <herald/host.h>
 
-/* smarthost_valid_hostname - LDH labels of 1..63, 253 octets in all */
-bool
-smarthost_valid_hostname(const char *name)
+/* herald_host_name_check - the one host-name rule (see herald/host.h) */
+const char *
+herald_host_name_check(const char *name, bool trailing_dot)
 {
-    size_t len = 0, label = 0;
-    const char *p;
+    size_t len, label = 0, i;
 
-    if (name == NULL || *name == '\0')
-        return false;
-    for (p = name; *p; p++, len++) {
-        unsigned char c = (unsigned char)*p;
+    if (name == NULL || name[0] == '\0')
+        return "empty host name";
+    len = strlen(name);
+    if (name[len - 1] == '.') {
+        if (!trailing_dot)
+            return "host name ends with '.'";
+        len--;
+    }
+    if (len == 0)
+        return "empty host name";
+    if (len > 253)
+        return "host name is longer than 253 octets";
+    for (i = 0; i < len; i++) {
+        char c = name[i];
 
-        if (len >= 253)
-            return false;
         if (c == '.') {
-            if (label == 0 || p[-1] == '-')
-                return false;
+            if (label == 0)
+                return "host name has an empty label";
+            if (name[i - 1] == '-')
+                return "host name label ends with '-'";
             label = 0;
             continue;
         }
-        if (!(isalnum(c) || c == '-') || c > 0x7f)
-            return false;
+        /* Explicit ranges, not isalnum(): the answer must not depend on the locale. */
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '-'))
+            return "host name holds a character other than letters, digits, '-' and '.'";
         if (c == '-' && label == 0)
-            return false;
+            return "host name label starts with '-'";
         if (++label > 63)
-            return false;
+            return "host name label is longer than 63 octets";
     }
-    /* A trailing dot is refused: hosts are written without it everywhere. */
-    return label > 0 && p[-1] != '-';
+    if (name[len - 1] == '-')
+        return "host name label ends with '-'";
+    return NULL;
 }
 
 /* parse_port - decimal 1..65535, nothing else */
@@ -73,12 +84,12 @@ is_ip(const char *s, bool want_v6)
     return inet_pton(want_v6 ? AF_INET6 : AF_INET, s, buf) == 1;
 }
 
-/* smarthost_parse - split and check one entry */
+/* herald_hostport_parse - split and check one entry */
 herald_status
-smarthost_parse(const char *text, uint16_t default_port, struct smarthost *out, char *why,
-                size_t why_size)
+herald_hostport_parse(const char *text, uint16_t default_port, struct herald_hostport *out,
+                      char *why, size_t why_size)
 {
-    char host[SMARTHOST_HOST_MAX];
+    char host[HERALD_HOST_MAX];
     const char *port_text = NULL, *colon;
     uint16_t port = default_port;
     bool literal = false;
@@ -130,7 +141,7 @@ smarthost_parse(const char *text, uint16_t default_port, struct smarthost *out, 
             if (colon != NULL)
                 port_text = colon + 1;
             literal = is_ip(host, false);
-            if (!literal && !smarthost_valid_hostname(host)) {
+            if (!literal && herald_host_name_check(host, false) != NULL) {
                 snprintf(why, why_size, "not a host name or IP address");
                 return HERALD_E_CONFIG;
             }
@@ -161,24 +172,27 @@ printable_prefix(const char *s, char *buf, size_t size)
     buf[i] = '\0';
 }
 
-/* smarthost_check_list - validate every entry; at least one is required */
+/* herald_hostport_check_list - validate every entry; at least one is required */
 herald_status
-smarthost_check_list(const struct herald_strlist *list, struct herald_diag *diag)
+herald_hostport_check_list(const struct herald_strlist *list, const char *option,
+                           struct herald_diag *diag)
 {
     size_t i;
 
+    if (option == NULL)
+        option = "hosts";
     if (list == NULL || list->count == 0)
         return herald_diag_set(diag, HERALD_E_CONFIG, "",
-                               "option \"smarthost\": at least one smart host is required");
+                               "option \"%s\": at least one host is required", option);
     for (i = 0; i < list->count; i++) {
-        struct smarthost sh;
+        struct herald_hostport hp;
         char why[128], shown[80];
 
-        if (smarthost_parse(list->items[i], 25, &sh, why, sizeof why) != HERALD_OK) {
+        if (herald_hostport_parse(list->items[i], 25, &hp, why, sizeof why) != HERALD_OK) {
             printable_prefix(list->items[i] ? list->items[i] : "", shown, sizeof shown);
             return herald_diag_set(diag, HERALD_E_CONFIG, "",
-                                   "option \"smarthost\": entry %zu \"%s\": %s", i + 1, shown,
-                                   why);
+                                   "option \"%s\": entry %zu \"%s\": %s", option, i + 1,
+                                   shown, why);
         }
     }
     return HERALD_OK;

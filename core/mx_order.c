@@ -14,18 +14,14 @@
 
 #include "mx_order.h"
 
-const char *const mx_family_words[] = {
-    "any", "ipv4", "ipv6", "prefer-ipv4", "prefer-ipv6", NULL
-};
-
 /* mx_family_query - ipv4/ipv6 ask one family, the others ask for both */
 enum herald_family
-mx_family_query(enum mx_family family)
+mx_family_query(enum herald_mx_family family)
 {
     switch (family) {
-    case MX_FAMILY_IPV4:
+    case HERALD_MX_FAMILY_IPV4:
         return HERALD_FAMILY_IPV4;
-    case MX_FAMILY_IPV6:
+    case HERALD_MX_FAMILY_IPV6:
         return HERALD_FAMILY_IPV6;
     default:
         return HERALD_FAMILY_ANY;
@@ -222,22 +218,22 @@ addr_same(const struct herald_address *a, const struct herald_address *b)
 
 /* mx_addr_order - filter, dedupe, prefer, cap a host's addresses */
 size_t
-mx_addr_order(struct herald_address *a, size_t n, enum mx_family family, size_t max)
+mx_addr_order(struct herald_address *a, size_t n, enum herald_mx_family family, size_t max)
 {
     size_t i, j, kept = 0;
 
     for (i = 0; i < n; i++) {
         bool v6 = addr_is_v6(&a[i]), dup = false;
 
-        if ((family == MX_FAMILY_IPV4 && v6) || (family == MX_FAMILY_IPV6 && !v6))
+        if ((family == HERALD_MX_FAMILY_IPV4 && v6) || (family == HERALD_MX_FAMILY_IPV6 && !v6))
             continue;
         for (j = 0; j < kept; j++)
             dup = dup || addr_same(&a[j], &a[i]);
         if (!dup)
             a[kept++] = a[i];
     }
-    if (family == MX_FAMILY_PREFER_IPV4 || family == MX_FAMILY_PREFER_IPV6) {
-        bool want_v6 = family == MX_FAMILY_PREFER_IPV6;
+    if (family == HERALD_MX_FAMILY_PREFER_IPV4 || family == HERALD_MX_FAMILY_PREFER_IPV6) {
+        bool want_v6 = family == HERALD_MX_FAMILY_PREFER_IPV6;
 
         /* Stable: insertion of each preferred address after the last preferred one. */
         for (i = 0, j = 0; i < kept; i++) {

@@ -1,5 +1,5 @@
 /*
- * mx_walk.c - the asynchronous planning engine (see mx_walk.h)
+ * route_mx.c - the MX walk, herald_route_mx() (contract in herald/route.h)
  *
  * Shape: [MX query] -> candidates (MX hosts in order, then fixed hops) ->
  * every candidate resolved in parallel -> hops in candidate order.
@@ -12,18 +12,36 @@
 #include <string.h>
 
 #include <herald/dns.h>
+#include <herald/host.h>
+#include <herald/route.h>
 #include <herald/trace.h>
-#include "mx_walk.h"
-#include "smarthost_list.h"
+#include "module_abi.h"
+#include "mx_order.h"
 
 #define WALK_ADDR_MAX 256         /* addresses looked at per host, before the cap */
 #define WALK_FIXED_MAX 32         /* fixed hops used per plan */
+#define WALK_DEFAULT_PORT 25
+#define WALK_DEFAULT_HOPS 10
+#define WALK_MAX_HOPS 100
+#define WALK_DEFAULT_ADDRS 5
+#define WALK_MAX_ADDRS 64
+
+/* The walk's settings: the caller's options with every default applied. */
+struct walk_config {
+    bool use_mx;
+    uint32_t flags;
+    uint16_t port;
+    uint64_t seed;
+    enum herald_mx_family family;
+    size_t max_hops;
+    size_t max_addresses;
+};
 
 struct walk;
 
 struct cand {
     struct walk *w;
-    char host[SMARTHOST_HOST_MAX];
+    char host[HERALD_HOST_MAX];
     uint16_t port;
     int preference;
     const char *origin;           /* static strings or the walk's fixed_origin copy */
@@ -40,12 +58,12 @@ struct walk {
     const struct herald_trace *trace;
     struct walk_config cfg;
     char fixed_origin[33];
-    struct smarthost fixed[WALK_FIXED_MAX];
+    struct herald_hostport fixed[WALK_FIXED_MAX];
     size_t fixed_count;
     struct cand *c;
     size_t n, pending;
     size_t mx_hosts;              /* candidates that came from MX records */
-    bool implicit, tempfail, cancelled;
+    bool implicit, no_mx, null_mx, tempfail, cancelled;
     char mx_reason[640];
 };
 
@@ -202,7 +220,7 @@ add_mx_hosts(struct walk *w, const struct herald_mx_result *res)
         e[i].host = res->mx[i].host;
         e[i].is_ip_literal = res->mx[i].is_ip_literal;
     }
-    mx_rng_init(&rng, (uint64_t)w->cfg.seed);
+    mx_rng_init(&rng, w->cfg.seed);
     mx_sort(e, n, &rng);
     /* why[] follows the sorted order: trace it before mx_filter compacts. */
     {
@@ -210,7 +228,7 @@ add_mx_hosts(struct walk *w, const struct herald_mx_result *res)
 
         if (sorted != NULL)
             memcpy(sorted, e, n * sizeof *e);
-        kept = mx_filter(e, n, w->cfg.allow_ip_mx, w->cfg.max_hops, why);
+        kept = mx_filter(e, n, (w->cfg.flags & HERALD_MX_ALLOW_IP) != 0, w->cfg.max_hops, why);
         for (i = 0; sorted != NULL && i < n; i++)
             if (why[i] != MX_KEEP)
                 herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "MX %u %s: %s",
@@ -253,6 +271,14 @@ on_mx(void *arg, const struct herald_mx_result *res)
         walk_free(w);
         return;
     case MX_NULL:
+        if ((w->cfg.flags & HERALD_MX_NULL_USES_FIXED) && w->fixed_count > 0) {
+            w->null_mx = true;
+            herald_trace_log(w->trace, HERALD_TRACE_INFO, "route",
+                             "domain %s has a null MX (RFC 7505): only the %s hops are tried",
+                             domain, w->fixed_origin);
+            break;
+        }
+        /* fall through */
     case MX_NXDOMAIN:
     case MX_BADNAME:
         mx_verdict_outcome(v, &result, &dsn);
@@ -277,12 +303,22 @@ on_mx(void *arg, const struct herald_mx_result *res)
                          "MX lookup for %s failed temporarily: %s", domain, w->mx_reason);
         break;
     case MX_IMPLICIT: {
-        struct cand *c = cand_add(w, domain, w->cfg.port, -1, "implicit-mx", false);
+        struct cand *c;
 
+        if (w->cfg.flags & HERALD_MX_NO_IMPLICIT) {
+            w->no_mx = true;
+            herald_trace_log(w->trace, HERALD_TRACE_INFO, "route",
+                             "no MX record for %s; implicit MX not used (strategy's choice)",
+                             domain);
+            break;
+        }
+        /* RFC 5321 5.1: "as if it was associated with an implicit MX RR,
+         * with a preference of 0". */
+        c = cand_add(w, domain, w->cfg.port, 0, "implicit-mx", false);
         w->implicit = true;
         if (c != NULL)
             snprintf(c->why, sizeof c->why,
-                     "no MX record for %s: implicit MX, the domain itself", domain);
+                     "no MX record for %s: implicit MX 0, the domain itself", domain);
         break;
     }
     case MX_USE:
@@ -330,6 +366,9 @@ fail_without_hops(struct walk *w)
         snprintf(reason, sizeof reason, "address lookup for %s failed: %s", domain,
                  w->c[0].reason);
         herald_route_fail(w->req, HERALD_RESULT_DEFERRED, "4.4.3", reason);
+    } else if (w->no_mx && w->fixed_count == 0) {
+        snprintf(reason, sizeof reason, "domain %s has no MX record", domain);
+        herald_route_fail(w->req, HERALD_RESULT_FAILED, "5.4.4", reason);
     } else if (w->cfg.use_mx) {
         snprintf(reason, sizeof reason, "no MX host of %s has an address%s", domain,
                  w->fixed_count ? ", nor any smart host" : "");
@@ -377,20 +416,20 @@ walk_finish(struct walk *w)
 
 /* copy_fixed - parse the configured hops now: the caller's list may go */
 static void
-copy_fixed(struct walk *w, const struct walk_config *cfg)
+copy_fixed(struct walk *w, const char *const *fixed, size_t count, const char *origin)
 {
     size_t i;
 
-    snprintf(w->fixed_origin, sizeof w->fixed_origin, "%s",
-             cfg->fixed_origin ? cfg->fixed_origin : "smarthost");
-    for (i = 0; cfg->fixed != NULL && i < cfg->fixed->count; i++) {
+    snprintf(w->fixed_origin, sizeof w->fixed_origin, "%s", origin ? origin : "smarthost");
+    for (i = 0; fixed != NULL && i < count; i++) {
         char why[128];
 
         if (w->fixed_count == WALK_FIXED_MAX)
             break;
-        /* Checked at load time; an entry that fails here is skipped, traced. */
-        if (smarthost_parse(cfg->fixed->items[i], cfg->port, &w->fixed[w->fixed_count], why,
-                            sizeof why) == HERALD_OK)
+        /* Checked at load time by the strategy's check(); an entry that
+         * fails here is skipped, traced. */
+        if (herald_hostport_parse(fixed[i], w->cfg.port, &w->fixed[w->fixed_count], why,
+                                  sizeof why) == HERALD_OK)
             w->fixed_count++;
         else
             herald_trace_log(w->trace, HERALD_TRACE_WARN, "route", "%s entry %zu ignored: %s",
@@ -398,37 +437,48 @@ copy_fixed(struct walk *w, const struct walk_config *cfg)
     }
 }
 
-/* mx_walk_config_mx - cfg set for an MX walk with the options o; no fixed hops */
-void
-mx_walk_config_mx(struct walk_config *cfg, const struct mx_walk_options *o)
+/* OPT - a member of the caller's options if its struct_size covers it, else 0 */
+#define OPT(o, member) (OPS_HAS(struct herald_route_mx_options, (o), member) ? (o)->member : 0)
+
+/* walk_config_from - the caller's options with every default applied */
+static void
+walk_config_from(struct walk_config *cfg, const struct herald_route_mx_options *o)
 {
-    *cfg = (struct walk_config){
-        .use_mx = true, .port = (uint16_t)o->port, .seed = o->seed,
-        .family = (enum mx_family)o->family, .max_hops = (size_t)o->max_hops,
-        .max_addresses = (size_t)o->max_addresses, .allow_ip_mx = o->allow_ip_mx,
-        .fixed = NULL, .fixed_origin = NULL,
-    };
+    uint32_t hops = OPT(o, max_hops), addrs = OPT(o, max_addresses);
+    enum herald_mx_family family = OPT(o, family);
+
+    cfg->flags = OPT(o, flags);
+    cfg->use_mx = (cfg->flags & HERALD_MX_FIXED_ONLY) == 0;
+    cfg->port = OPT(o, port) ? OPT(o, port) : WALK_DEFAULT_PORT;
+    cfg->seed = OPT(o, seed);
+    cfg->family = family <= HERALD_MX_FAMILY_PREFER_IPV6 ? family : HERALD_MX_FAMILY_ANY;
+    cfg->max_hops = hops == 0 ? WALK_DEFAULT_HOPS : hops > WALK_MAX_HOPS ? WALK_MAX_HOPS : hops;
+    cfg->max_addresses = addrs == 0 ? WALK_DEFAULT_ADDRS
+                         : addrs > WALK_MAX_ADDRS ? WALK_MAX_ADDRS : addrs;
 }
 
-/* mx_walk_start - plan req as cfg says */
+/* herald_route_mx - plan req with the MX walk */
 herald_status
-mx_walk_start(struct herald_route_request *req, const struct walk_config *cfg)
+herald_route_mx(struct herald_route_request *req, const struct herald_route_mx_options *opts)
 {
+    static const struct herald_route_mx_options defaults = HERALD_ROUTE_MX_OPTIONS_INIT;
     struct herald_diag diag = { "", "" };
     struct walk *w;
     herald_status st;
 
+    if (req == NULL)
+        return HERALD_E_INVAL;
+    if (opts == NULL)
+        opts = &defaults;
+    if (opts->struct_size < sizeof(uint32_t))
+        return HERALD_E_INVAL;
     w = calloc(1, sizeof *w);
     if (w == NULL)
         return HERALD_E_NOMEM;
     w->req = req;
     w->trace = herald_route_trace(req);
-    w->cfg = *cfg;
-    if (w->cfg.max_hops == 0)
-        w->cfg.max_hops = 10;
-    if (w->cfg.max_addresses == 0)
-        w->cfg.max_addresses = 5;
-    copy_fixed(w, cfg);
+    walk_config_from(&w->cfg, opts);
+    copy_fixed(w, OPT(opts, fixed), OPT(opts, fixed_count), OPT(opts, fixed_origin));
     /* MX hosts (at most max_hops, or one implicit) plus the fixed hops. */
     w->c = calloc(w->cfg.max_hops + 1 + w->fixed_count, sizeof *w->c);
     if (w->c == NULL) {

@@ -1,5 +1,5 @@
 /*
- * mx_order.h - pure planning steps shared by the route strategies
+ * mx_order.h - pure planning steps of the MX walk (internal to libherald)
  *
  * Everything here is a pure function of its inputs (the shuffle takes its
  * random source as an argument), so each step is unit-tested on its own:
@@ -7,24 +7,18 @@
  * and refused hosts, cap the list, and order/cap a host's addresses by the
  * configured address family.  No DNS, no allocation beyond what is stated.
  */
-#ifndef HERALD_PLUGINS_MX_ORDER_H
-#define HERALD_PLUGINS_MX_ORDER_H
+#ifndef HERALD_CORE_MX_ORDER_H
+#define HERALD_CORE_MX_ORDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <herald/dns.h>
 #include <herald/outcome.h>
-
-/* The "family" option words, in choice order (index = enum value). */
-enum mx_family {
-    MX_FAMILY_ANY = 0, MX_FAMILY_IPV4 = 1, MX_FAMILY_IPV6 = 2,
-    MX_FAMILY_PREFER_IPV4 = 3, MX_FAMILY_PREFER_IPV6 = 4
-};
-extern const char *const mx_family_words[];   /* NULL-terminated */
+#include <herald/route.h>
 
 /* The family a strategy asks DNS for, given the option. */
-enum herald_family mx_family_query(enum mx_family family);
+enum herald_family mx_family_query(enum herald_mx_family family);
 
 /* A seedable PRNG (splitmix64): seed 0 means "pick a random seed". */
 struct mx_rng {
@@ -78,6 +72,6 @@ size_t mx_filter(struct mx_entry *e, size_t n, bool allow_ip, size_t max_hops,
 /* mx_addr_order - order and cap a host's addresses: drop the families the
  * option excludes and duplicates, put the preferred family first (stable),
  * keep at most max.  Compacts a; returns the new count. */
-size_t mx_addr_order(struct herald_address *a, size_t n, enum mx_family family, size_t max);
+size_t mx_addr_order(struct herald_address *a, size_t n, enum herald_mx_family family, size_t max);
 
 #endif
