@@ -33,7 +33,7 @@ expect_json b@demo.test status delivered
 expect_json_has b@demo.test peer "$SH_IP"
 expect_grep "trace: mx1 refused" "$TRACE" "$MX1_IP:$SMTP_PORT: connect: Connection refused"
 expect_grep "trace: mx2 refused" "$TRACE" "$MX2_IP:$SMTP_PORT: connect: Connection refused"
-expect_grep "trace: smart host hop" "$TRACE" "hop 3/3 $SH_IP (smarthost0)"
+expect_grep "trace: smart host hop" "$TRACE" "hop 3/3 $SH_IP (smarthost)"
 expect_grep "trace: connected to the smart host" "$TRACE" "connected to $SH_IP:$SMTP_PORT"
 expect_grep "smart host stored it" "$T_DIR/sh/1.json" "b@demo.test"
 expect_no_sanitizer "smart host"

@@ -4,8 +4,8 @@
 # INSTALLED herald.pc (nothing else of the source tree), and the installed
 # herald loads the route-split.so it makes and routes with it.
 #
-#   plugin_out_of_tree.sh                      make check: installs the build
-#                                              tree into a private DESTDIR first
+#   plugin_out_of_tree.sh                      make check: a private prefix of
+#                                              the build tree's headers, library, .pc
 #   plugin_out_of_tree.sh DESTDIR PCDIR BINDIR PKGLIBDIR LIBDIR
 #                                              make installcheck (DESTDIR may be "")
 #
@@ -21,36 +21,25 @@ MAKE=${MAKE:-make}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 
 if [ $# -eq 0 ]; then
-  # make check: a private install of this build tree.
-  T_BIN_DEFERRED=1
-  tmp_dest=$(mktemp -d "${TMPDIR:-/tmp}/herald-dest.XXXXXX") || hard_error "mktemp failed"
-  trap 'rm -rf "$tmp_dest"' EXIT
-  if ! "$MAKE" -s -C "${HERALD_BUILD_DIR:?}" install DESTDIR="$tmp_dest" >"$tmp_dest.log" 2>&1; then
-    sed 's/^/  | /' "$tmp_dest.log" >&2; rm -f "$tmp_dest.log"
-    hard_error "make install DESTDIR=$tmp_dest failed"
-  fi
-  rm -f "$tmp_dest.log"
-  destdir=$tmp_dest
-  pc=$(find "$tmp_dest" -name herald.pc | head -n 1)
-  bin=$(find "$tmp_dest" -name herald -type f -perm -u+x | head -n 1)
-  dev=$(find "$tmp_dest" -name device-email.so | head -n 1)
-  lib=$(find "$tmp_dest" -name 'libherald.so' | head -n 1)
-  [ -n "$pc" ] && [ -n "$bin" ] && [ -n "$dev" ] && [ -n "$lib" ] ||
-    hard_error "the private install lacks herald.pc, herald, device-email.so or libherald.so"
-  pcdir=$(dirname "$pc") bindir=$(dirname "$bin") pkglibdir=$(dirname "$dev") libdir=$(dirname "$lib")
-  HERALD_BIN=$bin
-  export HERALD_BIN
+  herald_test_init
+  # make check: a private prefix made of the build tree's public headers,
+  # libherald.so and herald.pc (not "make install": libtool relinks modules
+  # in place while installing, under the feet of the tests running beside).
+  B=${HERALD_BUILD_DIR:?}
+  prefix=$T_DIR/prefix
+  mkdir -p "$prefix/include/herald" "$prefix/lib/pkgconfig"
+  cp "$HERALD_SRC_DIR"/core/herald/*.h "$prefix/include/herald/"
+  cp -P "$B"/core/.libs/libherald.so* "$prefix/lib/" || hard_error "no libherald.so in $B/core/.libs"
+  sed -e "s|^prefix=.*|prefix=$prefix|" -e 's|^exec_prefix=.*|exec_prefix=${prefix}|' \
+      -e 's|^libdir=.*|libdir=${prefix}/lib|' -e 's|^includedir=.*|includedir=${prefix}/include|' \
+      "$B/herald.pc" >"$prefix/lib/pkgconfig/herald.pc" || hard_error "no $B/herald.pc"
+  destdir= pcdir=$prefix/lib/pkgconfig pkglibdir=$B/devices/.libs libdir=$prefix/lib
 else
   [ $# -eq 5 ] || hard_error "usage: $0 [DESTDIR PCDIR BINDIR PKGLIBDIR LIBDIR]"
-  destdir=$1 pcdir=$2 bindir=$3 pkglibdir=$4 libdir=$5
-  HERALD_BIN=$bindir/herald
+  destdir=$1 pcdir=$2 pkglibdir=$4 libdir=$5
+  HERALD_BIN=$3/herald
   export HERALD_BIN
-fi
-herald_test_init
-: "${T_BIN_DEFERRED:=0}"
-if [ "$T_BIN_DEFERRED" = 1 ]; then
-  # herald_test_init set its own EXIT trap: remove the private install too.
-  trap 'herald_test_cleanup; rm -rf "$tmp_dest"' EXIT
+  herald_test_init
 fi
 
 # The author's steps, exactly: a copy of the folder, anywhere, and make.
