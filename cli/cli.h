@@ -36,6 +36,7 @@ int cmd_devices(int argc, char **argv, const struct cli_globals *g);
 int cmd_send(int argc, char **argv, const struct cli_globals *g);
 int cmd_route(int argc, char **argv, const struct cli_globals *g);
 int cmd_options(int argc, char **argv, const struct cli_globals *g);
+int cmd_queue(int argc, char **argv, const struct cli_globals *g);
 
 /* cli_exit_code - the sysexits code for a failed library call */
 int cli_exit_code(herald_status status);

@@ -4,6 +4,8 @@ cli_herald_SOURCES = \
 	cli/cli.h cli/cli_util.c cli/main.c \
 	cli/cmd_check.c cli/cmd_devices.c cli/cmd_send.c cli/cmd_route.c \
 	cli/cmd_options.c cli/compose.c
+# The durable queue's commands (owner: queue).
+cli_herald_SOURCES += cli/cmd_queue.c
 cli_herald_CFLAGS = $(AM_CFLAGS)
 cli_herald_LDADD = core/libherald.la
 

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     { "options", cmd_options, "list the options a module accepts, read from the module" },
     { "route", cmd_route, "show the route plan for a domain or address; nothing is sent" },
     { "send", cmd_send, "send a message through a device" },
+    { "queue", cmd_queue, "run the durable queue; list, show, flush, hold, release, delete" },
 };
 
 /* usage - the program's help text */

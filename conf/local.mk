@@ -3,6 +3,8 @@
 # administrator's file is never overwritten), and is removed on uninstall only
 # when it is still byte-identical to ours.
 EXTRA_DIST += conf/herald.conf conf/options.md
+# The queue runner as a systemd service (owner: queue); installed by hand.
+EXTRA_DIST += conf/herald-queue.service
 
 install-data-local:
 	$(MKDIR_P) '$(DESTDIR)$(sysconfdir)'

@@ -29,7 +29,8 @@ core_libherald_core_la_SOURCES = \
 # The resolver's own files (owner: dns), on their own lines to keep merges apart.
 core_libherald_core_la_SOURCES += core/dns_wire.c core/dns_wire.h
 # The durable queue (owner: queue).
-core_libherald_core_la_SOURCES += core/queue.c core/queue_store.h
+core_libherald_core_la_SOURCES += core/queue.c core/queue_store.h core/queue_run.c \
+	core/queue_admin.c core/queue_dsn.c core/queue_dsn.h
 # No mbed TLS: TLS lives in the smtp transport, which links it itself.
 core_libherald_core_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CARES_CFLAGS)
 core_libherald_core_la_LIBADD = $(LIBCONFIG_LIBS) $(CARES_LIBS) $(DL_LIBS)

@@ -1,0 +1,542 @@
+/*
+ * queue_run.c - herald_queue_run(): deliver what is due, durably
+ *
+ * One pass streams the store's ids; each due message is claimed (locked:
+ * several runners never deliver one message twice), its due recipients go
+ * to herald_submit() as one message (so recipients sharing a domain share a
+ * transaction, and messages to one hop share its sessions), at most
+ * RUN_INFLIGHT at a time.  Finished messages are recorded in batches: every
+ * recipient's new state appended, finished messages removed, notifications
+ * committed, then ONE store sync for the batch, then the claims released.
+ * A crash before that sync loses no message (the states on disk are the old
+ * ones: the message is delivered again, the window every MTA has).
+ *
+ * Backoff: a deferred recipient's next try is min_backoff_s * 2^(attempts-1),
+ * at most max_backoff_s.  After lifetime_s it fails with its last reply.
+ * A domain all of whose recipients in a message just deferred is not tried
+ * again by this runner before min_backoff_s (Postfix's dead destination):
+ * its other queued messages wait instead of each knocking on a dead door.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <herald/herald.h>
+#include <herald/queue.h>
+#include "context.h"
+#include "queue_store.h"
+#include "queue_dsn.h"
+
+#define RUN_INFLIGHT 200          /* messages in delivery at once (2 descriptors each) */
+#define RUN_BATCH 256             /* finished messages recorded per sync */
+#define RUN_DEST_MAX 4096         /* destinations remembered as just deferred */
+#define RUN_IDLE_MAX_S 5          /* a foreground runner looks for new mail this often */
+
+struct dest {
+    char *domain;
+    int64_t until;
+};
+
+struct job {
+    struct run *run;
+    void *claim;
+    struct herald_queue_entry work;   /* a copy: rcpts array ours, strings the claim's */
+    char **owned;                     /* strings we set into work (replies), to free */
+    size_t owned_count;
+    struct herald_message *msg;       /* from the claim (its body), with the due recipients */
+    size_t *index;                    /* msg's recipient i is work.rcpts[index[i]] */
+    struct herald_outcome *outcome;
+    struct job *next;
+};
+
+struct run {
+    struct herald_context *ctx;
+    struct queue_store *q;
+    const struct herald_queue_policy *pol;
+    size_t inflight;
+    struct job *done;                 /* finished deliveries, not yet recorded */
+    size_t done_count;
+    struct job *quiet;                /* claimed, nothing delivered, state changed */
+    size_t quiet_count;
+    struct dest dests[RUN_DEST_MAX];
+    size_t dest_count;
+    int64_t next_due;                 /* earliest next_try seen in this pass */
+    size_t delivered, deferred, failed, corrupt;
+    herald_status error;
+    struct herald_diag diag;
+};
+
+/* now_s - wall clock seconds (queue times are stored as such) */
+static int64_t
+now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* backoff - min * 2^(attempts-1), at most max */
+static int64_t
+backoff(const struct herald_queue_policy *p, uint32_t attempts)
+{
+    int64_t d = p->min_backoff_s;
+    uint32_t i;
+
+    for (i = 1; i < attempts && d < p->max_backoff_s; i++)
+        d *= 2;
+    return d < p->max_backoff_s ? d : p->max_backoff_s;
+}
+
+/* dest_find - the remembered deferral of domain, or NULL */
+static struct dest *
+dest_find(struct run *r, const char *domain)
+{
+    size_t i;
+
+    for (i = 0; i < r->dest_count; i++)
+        if (strcmp(r->dests[i].domain, domain) == 0)
+            return &r->dests[i];
+    return NULL;
+}
+
+/* dest_blocked - domain deferred a moment ago: leave its recipients for later */
+static bool
+dest_blocked(struct run *r, const char *domain, int64_t now)
+{
+    struct dest *d = dest_find(r, domain);
+
+    return d != NULL && d->until > now;
+}
+
+/* dest_defer - remember domain as deferring until until; the table is bounded */
+static void
+dest_defer(struct run *r, const char *domain, int64_t until)
+{
+    struct dest *d = dest_find(r, domain);
+    size_t i;
+
+    if (d == NULL) {
+        if (r->dest_count == RUN_DEST_MAX) {
+            /* Forget the one that frees first: it matters least. */
+            size_t min = 0;
+
+            for (i = 1; i < r->dest_count; i++)
+                if (r->dests[i].until < r->dests[min].until)
+                    min = i;
+            free(r->dests[min].domain);
+            r->dests[min] = r->dests[--r->dest_count];
+        }
+        d = &r->dests[r->dest_count];
+        d->domain = strdup(domain);
+        if (d->domain == NULL)
+            return;
+        r->dest_count++;
+    }
+    d->until = until;
+}
+
+/* own - keep s (a copy) for the work entry; NULL on no memory */
+static const char *
+own(struct job *j, const char *s)
+{
+    char **grown = realloc(j->owned, (j->owned_count + 1) * sizeof *grown);
+    char *c;
+
+    if (grown == NULL)
+        return NULL;
+    j->owned = grown;
+    c = strdup(s != NULL ? s : "");
+    if (c == NULL)
+        return NULL;
+    j->owned[j->owned_count++] = c;
+    return c;
+}
+
+/* job_free - release the claim and everything of the job */
+static void
+job_free(struct run *r, struct job *j)
+{
+    size_t i;
+
+    if (j->claim != NULL)
+        r->q->ops->release(j->claim);
+    queue_entry_copy_free(&j->work);
+    for (i = 0; i < j->owned_count; i++)
+        free(j->owned[i]);
+    free(j->owned);
+    free(j->index);
+    herald_message_free(&j->msg);
+    herald_outcome_free(&j->outcome);
+    free(j);
+}
+
+/* expire - a deferred recipient past the lifetime fails with its last reply */
+static void
+expire(struct run *r, struct job *j, struct herald_queue_rcpt *rc, int64_t now)
+{
+    char text[600];
+
+    if (rc->state != HERALD_RESULT_DEFERRED || now < j->work.arrival + r->pol->lifetime_s)
+        return;
+    snprintf(text, sizeof text, "%s%s(expired after %lld s in the queue)",
+             rc->reply && *rc->reply ? rc->reply : "", rc->reply && *rc->reply ? " " : "",
+             (long long)r->pol->lifetime_s);
+    rc->state = HERALD_RESULT_FAILED;
+    rc->reply = own(j, text);
+    if (rc->reply == NULL)
+        rc->reply = "expired";
+    if (rc->dsn == NULL || *rc->dsn == '\0')
+        rc->dsn = "4.4.7";
+    herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue", "%s: %s: failed: %s",
+                     j->work.id, rc->address, rc->reply);
+    r->failed++;
+}
+
+/* all_final - nothing left to deliver */
+static bool
+all_final(const struct herald_queue_entry *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->rcpt_count; i++)
+        if (e->rcpts[i].state == HERALD_RESULT_DEFERRED)
+            return false;
+    return true;
+}
+
+/* record - write the job's new state (or remove it), notifications first */
+static void
+record(struct run *r, struct job *j, struct herald_enqueue_batch *dsns)
+{
+    struct herald_diag d;
+    herald_status st;
+
+    memset(&d, 0, sizeof d);
+    if (dsns != NULL)
+        queue_dsn_make(r->ctx, r->pol, &j->work, j->msg, dsns, now_s());
+    if (all_final(&j->work)) {
+        st = r->q->ops->remove(j->claim, &d);
+        if (st == HERALD_OK)
+            herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                             "%s: every recipient is final: removed from the queue",
+                             j->work.id);
+    } else {
+        st = r->q->ops->update(j->claim, &j->work, &d);
+    }
+    if (st != HERALD_OK)
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue",
+                         "%s: cannot record its state: %s: %s", j->work.id, d.where, d.text);
+}
+
+/* flush_done - record every finished job with one sync, then release them */
+static void
+flush_done(struct run *r)
+{
+    struct herald_enqueue_batch *dsns = NULL;
+    struct job *lists[2] = { r->done, r->quiet }, *j, *next;
+    struct herald_diag d;
+    size_t l;
+
+    if (r->done == NULL && r->quiet == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    if (herald_enqueue_begin(r->ctx, &dsns, &d) != HERALD_OK)
+        dsns = NULL;
+    for (l = 0; l < 2; l++)
+        for (j = lists[l]; j != NULL; j = j->next)
+            record(r, j, dsns);
+    /* Notifications are durable before the states saying they were sent. */
+    if (dsns != NULL && herald_enqueue_commit(&dsns, &d) != HERALD_OK)
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue",
+                         "cannot queue delivery status notifications: %s: %s", d.where, d.text);
+    if (r->q->ops->sync(r->q->state, &d) != HERALD_OK) {
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue", "sync failed: %s: %s",
+                         d.where, d.text);
+        if (r->error == HERALD_OK) {
+            r->error = HERALD_E_IO;
+            r->diag = d;
+        }
+    }
+    for (l = 0; l < 2; l++)
+        for (j = lists[l]; j != NULL; j = next) {
+            next = j->next;
+            job_free(r, j);
+        }
+    r->done = r->quiet = NULL;
+    r->done_count = r->quiet_count = 0;
+}
+
+/* apply - one message's outcome onto its recipients */
+static void
+apply(struct run *r, struct job *j)
+{
+    const struct herald_outcome *o = j->outcome;
+    int64_t now = now_s();
+    size_t i, k, n = herald_outcome_count(o);
+
+    herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                     "%s: attempt finished, delivery trace id %s", j->work.id,
+                     herald_outcome_trace_id(o));
+    for (i = 0; i < n && i < herald_message_recipient_count(j->msg); i++) {
+        struct herald_queue_rcpt *rc = &j->work.rcpts[j->index[i]];
+        enum herald_result res = herald_outcome_result(o, i);
+        const char *reply = own(j, herald_outcome_reply(o, i));
+        const char *dsn = own(j, herald_outcome_dsn(o, i));
+
+        rc->attempts++;
+        rc->reply = reply != NULL ? reply : "";
+        rc->dsn = dsn != NULL ? dsn : "";
+        rc->possibly_delivered = herald_outcome_possibly_delivered(o, i);
+        rc->state = res;
+        if (res == HERALD_RESULT_DEFERRED)
+            rc->next_try = now + backoff(r->pol, rc->attempts);
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue", "%s: %s: %s: %s%s",
+                         j->work.id, rc->address, herald_result_name(res), rc->reply,
+                         res == HERALD_RESULT_DEFERRED ? " (will retry)" : "");
+        if (res == HERALD_RESULT_DELIVERED)
+            r->delivered++;
+        else if (res == HERALD_RESULT_FAILED)
+            r->failed++;
+        else
+            r->deferred++;
+        expire(r, j, rc, now);
+    }
+    /* A domain none of whose recipients here got through: leave it alone a while. */
+    for (i = 0; i < n; i++) {
+        const char *dom = herald_address_domain(herald_message_recipient(j->msg, i));
+        bool ok = false;
+
+        if (dom == NULL || herald_outcome_result(o, i) != HERALD_RESULT_DEFERRED)
+            continue;
+        for (k = 0; k < n && !ok; k++) {
+            const char *d2 = herald_address_domain(herald_message_recipient(j->msg, k));
+
+            ok = d2 != NULL && strcmp(d2, dom) == 0 &&
+                 herald_outcome_result(o, k) != HERALD_RESULT_DEFERRED;
+        }
+        if (!ok)
+            dest_defer(r, dom, now + r->pol->min_backoff_s);
+    }
+}
+
+/* sent - a delivery ended (from the loop) */
+static void
+sent(void *arg, struct herald_outcome *outcome)
+{
+    struct job *j = arg;
+    struct run *r = j->run;
+
+    j->outcome = outcome;
+    apply(r, j);
+    r->inflight--;
+    j->next = r->done;
+    r->done = j;
+    r->done_count++;
+}
+
+static bool
+below_half(void *arg)
+{
+    const struct run *r = arg;
+
+    return r->inflight <= RUN_INFLIGHT / 2;
+}
+
+static bool
+none_left(void *arg)
+{
+    const struct run *r = arg;
+
+    return r->inflight == 0;
+}
+
+/* due_message - the due recipients as a message; 0 when none is due */
+static size_t
+due_message(struct run *r, struct job *j, int64_t now, bool *changed)
+{
+    struct herald_queue_entry *e = &j->work;
+    size_t i, n = 0;
+
+    j->index = calloc(e->rcpt_count, sizeof *j->index);
+    if (j->index == NULL || herald_message_set_sender(j->msg, e->sender) != HERALD_OK)
+        return 0;
+    if (e->dsn_notify != 0 || e->dsn_ret != HERALD_DSN_RET_DEFAULT || e->dsn_envid != NULL)
+        (void)herald_message_set_dsn(j->msg, e->dsn_notify, e->dsn_ret, e->dsn_envid);
+    for (i = 0; i < e->rcpt_count; i++) {
+        struct herald_queue_rcpt *rc = &e->rcpts[i];
+        const char *dom;
+
+        if (rc->state != HERALD_RESULT_DEFERRED)
+            continue;
+        if (now >= e->arrival + r->pol->lifetime_s && rc->attempts > 0) {
+            expire(r, j, rc, now);
+            *changed = true;
+            continue;
+        }
+        if (rc->next_try > now) {
+            if (r->next_due == 0 || rc->next_try < r->next_due)
+                r->next_due = rc->next_try;
+            continue;
+        }
+        dom = herald_address_domain(rc->address);
+        if (dom != NULL && dest_blocked(r, dom, now)) {
+            int64_t until = dest_find(r, dom)->until;
+
+            if (r->next_due == 0 || until < r->next_due)
+                r->next_due = until;
+            continue;
+        }
+        if (herald_message_add_recipient(j->msg, rc->address) != HERALD_OK)
+            continue;
+        j->index[n++] = i;
+    }
+    return n;
+}
+
+/* start - claim one id and submit what is due in it */
+static void
+start(struct run *r, const char *id, int64_t now)
+{
+    struct herald_queue_entry *e = NULL;
+    struct herald_device *dev = NULL;
+    struct herald_diag d;
+    bool changed = false;
+    struct job *j;
+    size_t due;
+    herald_status st;
+
+    j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return;
+    j->run = r;
+    memset(&d, 0, sizeof d);
+    st = r->q->ops->claim(r->q->state, id, HERALD_QUEUE_LOCK | HERALD_QUEUE_BODY, &j->claim,
+                          &e, &j->msg, &d);
+    if (st != HERALD_OK) {
+        free(j);
+        if (st == HERALD_E_PROTOCOL)
+            r->corrupt++;   /* the store set it aside and traced it */
+        else if (st != HERALD_E_LIMIT && st != HERALD_E_NOTFOUND)
+            herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue", "%s: %s: %s", id,
+                             d.where, d.text);
+        return;
+    }
+    if (queue_entry_copy(e, &j->work) != HERALD_OK) {
+        job_free(r, j);
+        return;
+    }
+    if (j->work.held) {
+        job_free(r, j);
+        return;
+    }
+    due = due_message(r, j, now, &changed);
+    if (due > 0 && herald_device(r->ctx, j->work.device, &dev, &d) != HERALD_OK) {
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue",
+                         "%s: no device \"%s\" in this file: left in the queue", id,
+                         j->work.device);
+        due = 0;
+    }
+    if (due == 0) {
+        if (changed || queue_dsn_delay_due(r->pol, &j->work, now)) {
+            j->next = r->quiet;
+            r->quiet = j;
+            r->quiet_count++;
+        } else {
+            job_free(r, j);
+        }
+        return;
+    }
+    herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                     "%s: delivering to %zu recipient(s) through %s", id, due, j->work.device);
+    st = herald_submit(dev, j->msg, sent, j, &d);
+    if (st != HERALD_OK) {
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue", "%s: cannot submit: %s",
+                         id, d.text[0] ? d.text : herald_strerror(st));
+        job_free(r, j);
+        return;
+    }
+    r->inflight++;
+}
+
+/* pass - one walk over the queue */
+static void
+pass(struct run *r)
+{
+    char id[HERALD_QUEUE_ID_SIZE];
+    struct herald_diag d;
+    void *cursor = NULL;
+
+    memset(&d, 0, sizeof d);
+    r->next_due = 0;
+    if (r->q->ops->scan_open(r->q->state, &cursor, &d) != HERALD_OK) {
+        r->error = HERALD_E_IO;
+        r->diag = d;
+        return;
+    }
+    while (r->q->ops->scan_next(cursor, id) == HERALD_OK) {
+        start(r, id, now_s());
+        if (r->inflight >= RUN_INFLIGHT)
+            (void)herald_loop_run(r->ctx->loop, below_half, r, 0);
+        if (r->done_count + r->quiet_count >= RUN_BATCH)
+            flush_done(r);
+    }
+    r->q->ops->scan_close(cursor);
+    (void)herald_loop_run(r->ctx->loop, none_left, r, 0);
+    flush_done(r);
+}
+
+/* nap - sleep up to secs, in short steps so a stop request is seen at once */
+static void
+nap(int64_t secs, volatile sig_atomic_t *stop)
+{
+    int64_t steps = secs * 5;
+    struct timespec ts = { 0, 200 * 1000000L };
+
+    while (steps-- > 0 && (stop == NULL || !*stop))
+        nanosleep(&ts, NULL);
+}
+
+/* herald_queue_run - see herald/queue.h */
+herald_status
+herald_queue_run(struct herald_context *ctx, unsigned flags, volatile sig_atomic_t *stop,
+                 struct herald_diag *diag)
+{
+    struct queue_store *q;
+    struct run *r;
+    herald_status st;
+    size_t i;
+
+    if (ctx == NULL)
+        return herald_diag_set(diag, HERALD_E_INVAL, "", "herald_queue_run: no context");
+    st = queue_store_get(ctx, &q, diag);
+    if (st != HERALD_OK)
+        return st;
+    r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return herald_diag_set(diag, HERALD_E_NOMEM, "", "out of memory");
+    r->ctx = ctx;
+    r->q = q;
+    r->pol = q->policy;
+    herald_trace_log(&ctx->trace, HERALD_TRACE_INFO, "queue", "runner started%s",
+                     (flags & HERALD_QUEUE_RUN_ONCE) ? " (once)" : "");
+    for (;;) {
+        pass(r);
+        if ((flags & HERALD_QUEUE_RUN_ONCE) || r->error != HERALD_OK || (stop != NULL && *stop))
+            break;
+        {
+            int64_t wait = r->next_due > 0 ? r->next_due - now_s() : RUN_IDLE_MAX_S;
+
+            nap(wait < 1 ? 1 : wait > RUN_IDLE_MAX_S ? RUN_IDLE_MAX_S : wait, stop);
+        }
+        if (stop != NULL && *stop)
+            break;
+    }
+    herald_trace_log(&ctx->trace, HERALD_TRACE_INFO, "queue",
+                     "runner done: %zu delivered, %zu deferred, %zu failed, %zu corrupt set "
+                     "aside", r->delivered, r->deferred, r->failed, r->corrupt);
+    st = r->error;
+    if (st != HERALD_OK && diag != NULL)
+        *diag = r->diag;
+    for (i = 0; i < r->dest_count; i++)
+        free(r->dests[i].domain);
+    free(r);
+    return st;
+}
