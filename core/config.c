@@ -42,6 +42,14 @@ static const struct herald_option dns_options[] = {
       "per-try DNS timeout" },
     { "tries", HERALD_OPT_INT, DO(tries), 0, 1, 10, NULL, NULL, 0, NULL,
       "tries per name server" },
+    { "cache_entries", HERALD_OPT_INT, DO(cache_entries), 0, 16, 10000000, NULL, NULL, 0, NULL,
+      "answers kept (least recently used evicted); default enough for 100,000 domains" },
+    { "min_ttl_s", HERALD_OPT_INT, DO(min_ttl_s), 0, 0, 86400, NULL, NULL, 0, NULL,
+      "answers are kept at least this long" },
+    { "max_ttl_s", HERALD_OPT_INT, DO(max_ttl_s), 0, 1, 604800, NULL, NULL, 0, NULL,
+      "answers are kept at most this long" },
+    { "max_inflight", HERALD_OPT_INT, DO(max_inflight), 0, 1, 10000, NULL, NULL, 0, NULL,
+      "lookups on the wire at once; the others wait their turn" },
     HERALD_OPT_END
 };
 
@@ -74,9 +82,25 @@ static const struct herald_option queue_option[] = {
 };
 
 static const struct config_core core_defaults = {
-    .dns = { .servers = { 0, NULL }, .timeout_ms = 5000, .tries = 2 },
+    .dns = { .servers = { 0, NULL }, .timeout_ms = 5000, .tries = 2, .cache_entries = 250000,
+             .min_ttl_s = 0, .max_ttl_s = 86400, .max_inflight = 256 },
     .trace = { .file = NULL, .format = 0, .level = 2 /* info */ },
 };
+
+/* check_ttl_clamp - dns.min_ttl_s above dns.max_ttl_s is an error at the group */
+static herald_status
+check_ttl_clamp(const struct config_dns *d, const config_setting_t *group, const char *label,
+                struct herald_diag *diag)
+{
+    char where[256];
+
+    if (d->min_ttl_s <= d->max_ttl_s)
+        return HERALD_OK;
+    options_where(group, where, sizeof where);
+    return herald_diag_set(diag, HERALD_E_CONFIG, where,
+                           "%s: dns.min_ttl_s (%lld) is above dns.max_ttl_s (%lld)", label,
+                           (long long)d->min_ttl_s, (long long)d->max_ttl_s);
+}
 
 /* Per-load state: what callbacks from options_apply need. */
 struct loader {
@@ -373,6 +397,8 @@ load_device(struct loader *ld, const config_setting_t *dg, size_t index,
         if (config_setting_type(dns) != CONFIG_TYPE_GROUP)
             return fail_at(diag, dns, "%s: option \"dns\": wrong type: expected a group", label);
         st = options_apply(dns_options, dns, &dev->dns, NULL, &env, diag);
+        if (st == HERALD_OK)
+            st = check_ttl_clamp(&dev->dns, dns, label, diag);
         if (st != HERALD_OK)
             return st;
     }
@@ -452,6 +478,11 @@ validate(struct loader *ld, struct herald_diag *diag)
 
         env_for(ld, "herald", &env);
         st = options_apply(config_core_options, herald, &ld->cfg->core, later, &env, diag);
+        if (st == HERALD_OK) {
+            const config_setting_t *dg = config_setting_get_member(herald, "dns");
+
+            st = check_ttl_clamp(&ld->cfg->core.dns, dg != NULL ? dg : herald, "herald", diag);
+        }
         if (st != HERALD_OK)
             return st;
     }

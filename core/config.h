@@ -35,6 +35,9 @@ struct config_dns {
     struct herald_strlist servers;   /* "127.0.0.1:53541", "[::1]:5300"; 0: resolv.conf */
     int64_t timeout_ms;              /* 100..60000, default 5000 */
     int64_t tries;                   /* 1..10, default 2 */
+    int64_t cache_entries;           /* answers cached, default 250000 */
+    int64_t min_ttl_s, max_ttl_s;    /* TTL clamp, default 0 and 86400 */
+    int64_t max_inflight;            /* lookups on the wire at once, default 256 */
 };
 
 /* The "trace" group. */

@@ -150,6 +150,10 @@ open_device(struct herald_context *ctx, struct herald_device *dev,
     dev->env.dns_servers = &conf->dns.servers;
     dev->env.dns_timeout_ms = conf->dns.timeout_ms;
     dev->env.dns_tries = conf->dns.tries;
+    dev->env.dns_cache_entries = conf->dns.cache_entries;
+    dev->env.dns_min_ttl_s = conf->dns.min_ttl_s;
+    dev->env.dns_max_ttl_s = conf->dns.max_ttl_s;
+    dev->env.dns_max_inflight = conf->dns.max_inflight;
     dev->env.add_secret = env_add_secret;
     dev->env.secret_arg = ctx;
 

@@ -37,6 +37,10 @@
 #define DNS_MAX_RECORDS 64        /* answers beyond this are dropped: a plan never needs more */
 #define DNS_TRACE_LIST 512        /* bytes of record list shown in one trace line */
 #define DNS_MAX_SERVERS 8         /* configured servers asked in turn; more are not used */
+#define DNS_DEFAULT_CACHE_ENTRIES 250000   /* an MX and an address answer for 100,000 domains */
+#define DNS_DEFAULT_MAX_TTL_S 86400
+#define DNS_DEFAULT_MAX_INFLIGHT 256
+#define DNS_HOLD_S 5              /* SERVFAIL, timeout: answered from the table this long */
 
 struct dns;
 
@@ -58,6 +62,7 @@ struct dns_sock {
 };
 
 struct dns_query;
+struct dns_flight;
 
 struct dns {
     struct herald_env *env;
@@ -72,7 +77,29 @@ struct dns {
     struct herald_timer *tick;
     struct dns_query *pending;
     struct dns_query *starting;  /* the query being started; cleared if it is answered */
-    struct dns_cache *cache;
+    struct dns_cache *cache;     /* answers, and the lookups in flight */
+    struct dns_cache_policy policy;
+    size_t max_inflight, inflight;
+    struct dns_flight *queue_head, *queue_tail;   /* waiting for a slot, first come first */
+    struct dns_flight *flights;  /* every flight, sent or waiting */
+};
+
+/* One lookup on the wire (or waiting for a slot) for a name and type, with
+ * every query that asked it: identical questions are asked once. */
+struct dns_flight {
+    struct dns *dns;
+    enum dns_kind kind;
+    int family;
+    char *name;
+    struct herald_trace trace;   /* the first asker's scope: server failures go there */
+    struct dns_cache_entry *entry;   /* its pending entry; NULL when there was no memory */
+    size_t server;               /* index of the channel asked now */
+    int timeouts;
+    bool sent;                   /* counted in dns->inflight */
+    struct dns_query *waiters, *waiters_tail;
+    size_t nwaiters;
+    struct dns_flight *qnext;    /* the wait queue */
+    struct dns_flight *prev, *next;
 };
 
 struct dns_query {
@@ -86,8 +113,9 @@ struct dns_query {
     void *arg;
     bool starting;               /* inside the call that started it */
     bool from_cache;
-    size_t server;               /* index of the channel asked now */
+    bool joined;                 /* joined a lookup another query had started */
     int timeouts;                /* c-ares' count of timed-out tries, for the trace */
+    struct dns_query *fnext;     /* the next waiter of the same flight */
     struct dns_answer *answer;   /* set once known */
     struct herald_timer *later;  /* delivery of an answer known at once */
     struct dns_query *prev, *next;
@@ -180,14 +208,27 @@ answer_fail(enum herald_dns_class c, const char *reason)
     return a;
 }
 
-/* kind_label - "MX" or the address families asked for, for the trace */
+/* type_label - "MX" or the address families asked for, for the trace */
+static const char *
+type_label(enum dns_kind kind, int family)
+{
+    if (kind == DNS_KIND_MX)
+        return "MX";
+    return family == HERALD_FAMILY_IPV4 ? "A" : family == HERALD_FAMILY_IPV6 ? "AAAA"
+                                                                              : "A/AAAA";
+}
+
 static const char *
 kind_label(const struct dns_query *q)
 {
-    if (q->kind == DNS_KIND_MX)
-        return "MX";
-    return q->family == HERALD_FAMILY_IPV4 ? "A" : q->family == HERALD_FAMILY_IPV6 ? "AAAA"
-                                                                                    : "A/AAAA";
+    return type_label(q->kind, q->family);
+}
+
+/* source_label - where the answer came from, as the trace says it */
+static const char *
+source_label(const struct dns_query *q)
+{
+    return q->from_cache ? ", cached" : q->joined ? ", joined a lookup in flight" : "";
 }
 
 /* trace_answer - one line per answer: "MX multi.test -> 10 mx1.multi.test, ... (ttl 0)" */
@@ -203,10 +244,10 @@ trace_answer(const struct dns_query *q, const struct dns_answer *a)
     if (a->dns_class != HERALD_DNS_OK) {
         herald_trace_log(t, a->dns_class == HERALD_DNS_CANCELLED ? HERALD_TRACE_DEBUG
                                                                   : HERALD_TRACE_INFO,
-                         "dns", "%s %s -> %s%s%s%s%s", kind_label(q), q->name,
+                         "dns", "%s %s -> %s%s%s%s%s%s", kind_label(q), q->name,
                          herald_dns_class_name(a->dns_class), a->reason[0] ? " (" : "",
                          a->reason, a->reason[0] ? ")" : "",
-                         q->timeouts > 0 ? ", a try timed out" : "");
+                         q->timeouts > 0 ? ", a try timed out" : "", source_label(q));
         return;
     }
     list[0] = '\0';
@@ -227,7 +268,7 @@ trace_answer(const struct dns_query *q, const struct dns_answer *a)
     }
     herald_trace_log(t, HERALD_TRACE_INFO, "dns", "%s %s -> %s%s (ttl %u%s)", kind_label(q),
                      q->name, list, used >= sizeof list ? "..." : "", (unsigned)a->ttl,
-                     q->from_cache ? ", cached" : "");
+                     source_label(q));
 }
 
 /* query_unlink - take q off the resolver's pending list */
@@ -558,12 +599,23 @@ dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
     if (env->loop == NULL)
         return herald_diag_set(diag, HERALD_E_DNS, "dns", "no event loop for the resolver");
     dns = calloc(1, sizeof *dns);
-    if (dns == NULL || (dns->cache = dns_cache_new()) == NULL) {
+    if (dns == NULL
+        || (dns->cache = dns_cache_new(env->dns_cache_entries > 0
+                                           ? (size_t)env->dns_cache_entries
+                                           : DNS_DEFAULT_CACHE_ENTRIES)) == NULL) {
         free(dns);
         return herald_diag_set(diag, HERALD_E_NOMEM, "dns", "out of memory");
     }
     dns->env = env;
     dns->loop = env->loop;
+    dns->policy.min_ttl_s = env->dns_min_ttl_s > 0 ? (uint32_t)env->dns_min_ttl_s : 0;
+    dns->policy.max_ttl_s = env->dns_max_ttl_s > 0 ? (uint32_t)env->dns_max_ttl_s
+                                                   : DNS_DEFAULT_MAX_TTL_S;
+    if (dns->policy.min_ttl_s > dns->policy.max_ttl_s)
+        dns->policy.min_ttl_s = dns->policy.max_ttl_s;
+    dns->policy.hold_s = DNS_HOLD_S;
+    dns->max_inflight = env->dns_max_inflight > 0 ? (size_t)env->dns_max_inflight
+                                                  : DNS_DEFAULT_MAX_INFLIGHT;
     dns->tries = env->dns_tries > 0 && env->dns_tries <= 100 ? (int)env->dns_tries
                                                              : DNS_DEFAULT_TRIES;
     dns->timeout_ms = env->dns_timeout_ms > 0 && env->dns_timeout_ms <= 600000
@@ -610,6 +662,8 @@ dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
     return HERALD_OK;
 }
 
+static void flight_finish(struct dns_flight *f, struct dns_answer *a);
+
 /* dns_env_close - cancel the env's pending lookups and free its resolver */
 void
 dns_env_close(struct herald_env *env)
@@ -632,12 +686,23 @@ dns_env_close(struct herald_env *env)
             query_deliver(q);
         }
     }
+    /* Lookups waiting for a slot: c-ares does not know them either. */
+    while (dns->queue_head != NULL) {
+        struct dns_flight *f = dns->queue_head;
+
+        dns->queue_head = f->qnext;
+        f->qnext = NULL;
+        flight_finish(f, answer_fail(HERALD_DNS_CANCELLED, "resolver closing"));
+    }
+    dns->queue_tail = NULL;
     /* ares_destroy calls every outstanding callback with ARES_EDESTRUCTION. */
     for (i = 0; i < DNS_MAX_SERVERS; i++)
         if (dns->chans[i].ok) {
             ares_destroy(dns->chans[i].channel);
             dns->chans[i].ok = false;
         }
+    while (dns->flights != NULL)     /* should be none; never leave one unanswered */
+        flight_finish(dns->flights, answer_fail(HERALD_DNS_CANCELLED, "resolver closing"));
     while (dns->pending != NULL) {   /* should be none; never leave one unanswered */
         q = dns->pending;
         dns_answer_free(&q->answer);
@@ -652,7 +717,7 @@ dns_env_close(struct herald_env *env)
 
 /* What mx_take gathers from the records of an MX reply. */
 struct mx_take {
-    struct dns_query *q;
+    struct dns_flight *f;
     struct dns_answer *a;
     size_t cap, dropped;
 };
@@ -682,8 +747,8 @@ mx_take(void *arg, const struct dns_wire_rr *rr)
         char shown[128];
 
         printable_copy(shown, sizeof shown, host);
-        herald_trace_log(&mt->q->trace, HERALD_TRACE_WARN, "dns",
-                         "MX %s: target \"%s\" is not a valid host name, ignored", mt->q->name,
+        herald_trace_log(&mt->f->trace, HERALD_TRACE_WARN, "dns",
+                         "MX %s: target \"%s\" is not a valid host name, ignored", mt->f->name,
                          shown);
         free(host);
         mt->dropped++;
@@ -719,7 +784,7 @@ mx_take(void *arg, const struct dns_wire_rr *rr)
  * Records owned by another name are ignored (c-ares passes them): an answer
  * may only speak for the name that was asked. */
 static struct dns_answer *
-mx_answer(struct dns_query *q, const unsigned char *abuf, int alen)
+mx_answer(struct dns_flight *q, const unsigned char *abuf, int alen)
 {
     struct mx_take mt = { q, NULL, 0, 0 };
     size_t foreign = 0;
@@ -755,7 +820,9 @@ mx_answer(struct dns_query *q, const unsigned char *abuf, int alen)
     return mt.a;
 }
 
-static void query_send(struct dns_query *q);
+/* ---- flights: one lookup per name and type on the wire ---- */
+
+static void flight_send(struct dns_flight *f);
 
 /* server_failed - the status says nothing about the name, only about the server */
 static bool
@@ -775,45 +842,55 @@ server_failed(int status)
     }
 }
 
-/* try_next_server - a server failed q: ask the next configured one, if any.
- * True when q went on (its callback comes later). */
+/* try_next_server - a server failed f: ask the next configured one, if any.
+ * True when f went on (its callback comes later). */
 static bool
-try_next_server(struct dns_query *q, int status)
+try_next_server(struct dns_flight *f, int status)
 {
-    struct dns *dns = q->dns;
+    struct dns *dns = f->dns;
     struct dns_answer *why;
 
-    if (dns->closing || !server_failed(status) || q->server + 1 >= dns->nchan)
+    if (dns->closing || !server_failed(status) || f->server + 1 >= dns->nchan)
         return false;
     why = classify(status, dns);
-    herald_trace_log(&q->trace, HERALD_TRACE_INFO, "dns", "%s %s: server %s: %s; asking %s",
-                     kind_label(q), q->name, dns->chans[q->server].label,
+    herald_trace_log(&f->trace, HERALD_TRACE_INFO, "dns", "%s %s: server %s: %s; asking %s",
+                     type_label(f->kind, f->family), f->name, dns->chans[f->server].label,
                      why != NULL ? why->reason : ares_strerror(status),
-                     dns->chans[q->server + 1].label);
+                     dns->chans[f->server + 1].label);
     dns_answer_free(&why);
-    q->server++;
-    query_send(q);
+    f->server++;
+    flight_send(f);
     return true;
+}
+
+/* negative_ttl - RFC 2308: a negative answer lives as long as its SOA says (0: none) */
+static void
+negative_ttl(struct dns_answer *a, const unsigned char *abuf, int alen)
+{
+    uint32_t ttl;
+
+    if (a != NULL && (a->dns_class == HERALD_DNS_NXDOMAIN || a->dns_class == HERALD_DNS_NODATA)
+        && dns_wire_negative_ttl(abuf, alen, &ttl))
+        a->ttl = ttl;
 }
 
 /* on_mx - ares_query callback for MX lookups */
 static void
 on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
-    struct dns_query *q = arg;
+    struct dns_flight *f = arg;
     struct dns_answer *a;
 
-    q->timeouts += timeouts;
-    if (try_next_server(q, status))
+    f->timeouts += timeouts;
+    if (try_next_server(f, status))
         return;
     if (status == ARES_SUCCESS && abuf != NULL)
-        a = mx_answer(q, abuf, alen);
+        a = mx_answer(f, abuf, alen);
     else
-        a = classify(status == ARES_SUCCESS ? ARES_EBADRESP : status, q->dns);
-    if (a != NULL && !q->dns->closing)
-        dns_cache_put(q->dns->cache, DNS_KIND_MX, 0, q->name, a,
-                      herald_loop_now_ms(q->dns->loop));
-    query_answer(q, a);
+        a = classify(status == ARES_SUCCESS ? ARES_EBADRESP : status, f->dns);
+    if (abuf != NULL)
+        negative_ttl(a, abuf, alen);
+    flight_finish(f, a);
 }
 
 /* addr_answer - the nodes of a getaddrinfo reply as an owned answer */
@@ -874,15 +951,16 @@ addr_answer(const struct ares_addrinfo *res)
     return a;
 }
 
-/* on_addr - ares_getaddrinfo callback */
+/* on_addr - ares_getaddrinfo callback.  getaddrinfo gives no SOA: a negative
+ * address answer has TTL 0, so it is kept only for dns.min_ttl_s. */
 static void
 on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
-    struct dns_query *q = arg;
+    struct dns_flight *f = arg;
     struct dns_answer *a;
 
-    q->timeouts += timeouts;
-    if (try_next_server(q, status)) {
+    f->timeouts += timeouts;
+    if (try_next_server(f, status)) {
         if (res != NULL)
             ares_freeaddrinfo(res);
         return;
@@ -890,36 +968,142 @@ on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
     if (status == ARES_SUCCESS)
         a = addr_answer(res);
     else
-        a = classify(status, q->dns);
+        a = classify(status, f->dns);
     if (res != NULL)
         ares_freeaddrinfo(res);
-    if (a != NULL && !q->dns->closing)
-        dns_cache_put(q->dns->cache, DNS_KIND_ADDR, q->family, q->name, a,
-                      herald_loop_now_ms(q->dns->loop));
-    query_answer(q, a);
+    flight_finish(f, a);
 }
 
-/* ---- starting lookups ---- */
-
-/* query_send - hand q to the channel of its current server */
+/* flight_send - hand f to the channel of its current server */
 static void
-query_send(struct dns_query *q)
+flight_send(struct dns_flight *f)
 {
-    ares_channel ch = q->dns->chans[q->server].channel;
+    ares_channel ch = f->dns->chans[f->server].channel;
 
-    if (q->kind == DNS_KIND_MX) {
-        ares_query(ch, q->name, C_IN, T_MX, on_mx, q);
+    if (f->kind == DNS_KIND_MX) {
+        ares_query(ch, f->name, C_IN, T_MX, on_mx, f);
     } else {
         struct ares_addrinfo_hints hints;
 
         memset(&hints, 0, sizeof hints);
-        hints.ai_family = q->family == HERALD_FAMILY_IPV4 ? AF_INET
-                          : q->family == HERALD_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
+        hints.ai_family = f->family == HERALD_FAMILY_IPV4 ? AF_INET
+                          : f->family == HERALD_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
         /* Keep the server's order: choosing among addresses is the transport's job. */
         hints.ai_flags = ARES_AI_NOSORT;
-        ares_getaddrinfo(ch, q->name, NULL, &hints, on_addr, q);
+        ares_getaddrinfo(ch, f->name, NULL, &hints, on_addr, f);
     }
 }
+
+/* flight_pump - send waiting flights, first come first, while slots are free */
+static void
+flight_pump(struct dns *dns)
+{
+    while (!dns->closing && dns->queue_head != NULL && dns->inflight < dns->max_inflight) {
+        struct dns_flight *f = dns->queue_head;
+
+        dns->queue_head = f->qnext;
+        if (dns->queue_head == NULL)
+            dns->queue_tail = NULL;
+        f->qnext = NULL;
+        f->sent = true;
+        dns->inflight++;
+        herald_trace_log(&f->trace, HERALD_TRACE_DEBUG, "dns", "query %s %s",
+                         type_label(f->kind, f->family), f->name);
+        flight_send(f);   /* may finish f at once (and pump again: harmless) */
+    }
+}
+
+/* flight_unlink - take f off the list of flights */
+static void
+flight_unlink(struct dns_flight *f)
+{
+    if (f->prev != NULL)
+        f->prev->next = f->next;
+    else
+        f->dns->flights = f->next;
+    if (f->next != NULL)
+        f->next->prev = f->prev;
+    f->prev = f->next = NULL;
+}
+
+/* flight_finish - f has its answer: keep it as long as policy says, give
+ * every waiter its copy (in the order they asked), free f, send the next */
+static void
+flight_finish(struct dns_flight *f, struct dns_answer *a)
+{
+    struct dns *dns = f->dns;
+    struct dns_query *q, *next;
+
+    if (f->sent)
+        dns->inflight--;
+    if (f->entry != NULL)
+        dns_cache_settle(dns->cache, f->entry, a,
+                         dns->closing ? 0 : dns_cache_lifetime(a, &dns->policy),
+                         herald_loop_now_ms(dns->loop));
+    f->entry = NULL;
+    flight_unlink(f);
+    for (q = f->waiters; q != NULL; q = next) {
+        next = q->fnext;
+        q->fnext = NULL;
+        q->timeouts = f->timeouts;
+        /* The last waiter takes the answer itself; the others a copy. */
+        query_answer(q, next == NULL ? a : a != NULL ? dns_answer_dup(a) : NULL);
+    }
+    if (f->waiters == NULL)
+        dns_answer_free(&a);
+    free(f->name);
+    free(f);
+    flight_pump(dns);
+}
+
+/* flight_join - q waits for f's answer */
+static void
+flight_join(struct dns_flight *f, struct dns_query *q)
+{
+    if (f->waiters_tail != NULL)
+        f->waiters_tail->fnext = q;
+    else
+        f->waiters = q;
+    f->waiters_tail = q;
+    f->nwaiters++;
+}
+
+/* flight_start - a new lookup for q's question: sent now, or queued when
+ * dns.max_inflight lookups are on the wire (never dropped) */
+static herald_status
+flight_start(struct dns *dns, struct dns_query *q, struct herald_diag *diag)
+{
+    struct dns_flight *f = calloc(1, sizeof *f);
+
+    if (f == NULL || (f->name = strdup(q->name)) == NULL) {
+        free(f);
+        return herald_diag_set(diag, HERALD_E_NOMEM, "dns", "out of memory");
+    }
+    f->dns = dns;
+    f->kind = q->kind;
+    f->family = q->family;
+    f->trace = q->trace;
+    f->entry = dns_cache_begin(dns->cache, q->kind, q->family, q->name, f,
+                               herald_loop_now_ms(dns->loop));
+    f->next = dns->flights;
+    if (f->next != NULL)
+        f->next->prev = f;
+    dns->flights = f;
+    flight_join(f, q);
+    if (dns->queue_tail != NULL)
+        dns->queue_tail->qnext = f;
+    else
+        dns->queue_head = f;
+    dns->queue_tail = f;
+    if (dns->inflight >= dns->max_inflight)
+        herald_trace_log(&q->trace, HERALD_TRACE_DEBUG, "dns",
+                         "%s %s waits: %zu lookups in flight (dns.max_inflight)",
+                         kind_label(q), q->name, dns->inflight);
+    flight_pump(dns);
+    return HERALD_OK;
+}
+
+/* ---- starting lookups ---- */
 
 /* query_new - a pending query for name on env's resolver (created on first use) */
 static herald_status
@@ -973,14 +1157,48 @@ query_started(struct dns *dns, struct dns_query *q)
     dns_reschedule(dns);
 }
 
+/* query_lookup - answer q from the table, join the lookup in flight, or start one */
+static herald_status
+query_lookup(struct dns_query *q, struct herald_diag *diag)
+{
+    struct dns *dns = q->dns;
+    uint64_t now = herald_loop_now_ms(dns->loop);
+    struct dns_cache_entry *e = dns_cache_find(dns->cache, q->kind, q->family, q->name, now);
+    struct dns_flight *f = e != NULL ? dns_cache_flight(e) : NULL;
+    herald_status st;
+
+    if (e != NULL && f == NULL) {
+        struct dns_answer *hit = dns_cache_answer(e, now);
+
+        if (hit != NULL) {
+            q->from_cache = true;
+            query_answer(q, hit);   /* from the loop: q is starting */
+            return HERALD_OK;
+        }
+    }
+    if (f != NULL) {
+        q->joined = true;
+        flight_join(f, q);
+        return HERALD_OK;
+    }
+    dns->starting = q;
+    st = flight_start(dns, q, diag);
+    if (st != HERALD_OK) {
+        dns->starting = NULL;
+        query_unlink(q);
+        query_free(q);
+        return st;
+    }
+    query_started(dns, q);
+    return HERALD_OK;
+}
+
 /* herald_dns_query_mx - MX records of domain, answered from the loop */
 herald_status
 herald_dns_query_mx(struct herald_env *env, const struct herald_trace *trace, const char *domain,
                     herald_mx_fn fn, void *arg, struct herald_diag *diag)
 {
     struct dns_query *q;
-    struct dns_answer *hit;
-    struct dns *dns;
     herald_status st;
 
     if (env == NULL || fn == NULL || domain == NULL)
@@ -996,18 +1214,7 @@ herald_dns_query_mx(struct herald_env *env, const struct herald_trace *trace, co
     if (st != HERALD_OK)
         return st;
     q->mx_fn = fn;
-    dns = q->dns;
-    hit = dns_cache_get(dns->cache, DNS_KIND_MX, 0, q->name, herald_loop_now_ms(dns->loop));
-    if (hit != NULL) {
-        q->from_cache = true;
-        query_answer(q, hit);
-        return HERALD_OK;
-    }
-    herald_trace_log(&q->trace, HERALD_TRACE_DEBUG, "dns", "query MX %s", q->name);
-    dns->starting = q;
-    query_send(q);
-    query_started(dns, q);
-    return HERALD_OK;
+    return query_lookup(q, diag);
 }
 
 /* herald_dns_resolve - A and/or AAAA of host; IP literals answered at once (from the loop) */
@@ -1018,8 +1225,6 @@ herald_dns_resolve(struct herald_env *env, const struct herald_trace *trace, con
 {
     struct herald_address lit;
     struct dns_query *q;
-    struct dns_answer *hit;
-    struct dns *dns;
     herald_status st;
 
     if (env == NULL || fn == NULL || host == NULL
@@ -1063,17 +1268,5 @@ herald_dns_resolve(struct herald_env *env, const struct herald_trace *trace, con
     if (st != HERALD_OK)
         return st;
     q->addr_fn = fn;
-    dns = q->dns;
-    hit = dns_cache_get(dns->cache, DNS_KIND_ADDR, family, q->name, herald_loop_now_ms(dns->loop));
-    if (hit != NULL) {
-        q->from_cache = true;
-        query_answer(q, hit);
-        return HERALD_OK;
-    }
-    herald_trace_log(&q->trace, HERALD_TRACE_DEBUG, "dns", "query %s %s", kind_label(q),
-                     q->name);
-    dns->starting = q;
-    query_send(q);
-    query_started(dns, q);
-    return HERALD_OK;
+    return query_lookup(q, diag);
 }

@@ -11,7 +11,7 @@
  *   HERALD_DNS_CANCELLED) and frees the resolver; the context calls it for
  *   each env before it frees the loop.  It accepts an env without resolver.
  *   dns_answer_dup() returns a copy freed with dns_answer_free(&a).
- *   The cache owns its entries; dns_cache_get() returns a copy.
+ *   The cache owns its entries; dns_cache_answer() returns a copy.
  */
 #ifndef HERALD_CORE_DNS_H
 #define HERALD_CORE_DNS_H
@@ -40,15 +40,38 @@ struct dns_answer *dns_answer_new(void);
 struct dns_answer *dns_answer_dup(const struct dns_answer *a);
 void dns_answer_free(struct dns_answer **a);
 
-/* A TTL cache of OK answers; ttl 0 is never stored. */
+/* How long answers are kept (dns.min_ttl_s, dns.max_ttl_s; hold_s for failures). */
+struct dns_cache_policy {
+    uint32_t min_ttl_s, max_ttl_s, hold_s;
+};
+/* Seconds an answer may be kept: OK and negative answers their TTL (for a
+ * negative one the SOA-derived TTL, RFC 2308) clamped to [min, max];
+ * TEMPFAIL and BADNAME hold_s; CANCELLED 0. */
+uint32_t dns_cache_lifetime(const struct dns_answer *a, const struct dns_cache_policy *p);
+
+/* The table of cached answers and lookups in flight (dns_cache.c): constant
+ * time lookups, at most max_cached answers (least recently used evicted),
+ * names without case.  A pending entry names its flight (the caller's). */
 struct dns_cache;
-struct dns_cache *dns_cache_new(void);
+struct dns_cache_entry;
+struct dns_cache *dns_cache_new(size_t max_cached);
 void dns_cache_free(struct dns_cache **c);
-/* Copy of a live entry for (kind, family, name), or NULL. */
-struct dns_answer *dns_cache_get(struct dns_cache *c, enum dns_kind kind, int family,
-                                 const char *name, uint64_t now_ms);
-/* Store a copy of a when it is OK with ttl > 0; failures to store are harmless. */
+size_t dns_cache_count(const struct dns_cache *c);       /* cached answers */
+size_t dns_cache_evictions(const struct dns_cache *c);
+/* The live entry of (kind, family, name), pending or cached, or NULL. */
+struct dns_cache_entry *dns_cache_find(struct dns_cache *c, enum dns_kind kind, int family,
+                                       const char *name, uint64_t now_ms);
+void *dns_cache_flight(const struct dns_cache_entry *e);   /* NULL: a cached answer */
+/* A copy of a cached entry's answer, ttl = what is left; NULL when pending or no memory. */
+struct dns_answer *dns_cache_answer(const struct dns_cache_entry *e, uint64_t now_ms);
+/* A pending entry for flight (replacing any entry of the key); NULL: no memory. */
+struct dns_cache_entry *dns_cache_begin(struct dns_cache *c, enum dns_kind kind, int family,
+                                        const char *name, void *flight, uint64_t now_ms);
+/* End a pending entry: keep a copy of a for lifetime_s seconds (0: not at all). */
+void dns_cache_settle(struct dns_cache *c, struct dns_cache_entry *e,
+                      const struct dns_answer *a, uint32_t lifetime_s, uint64_t now_ms);
+/* begin + settle at once. */
 void dns_cache_put(struct dns_cache *c, enum dns_kind kind, int family, const char *name,
-                   const struct dns_answer *a, uint64_t now_ms);
+                   const struct dns_answer *a, uint32_t lifetime_s, uint64_t now_ms);
 
 #endif

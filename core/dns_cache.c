@@ -1,33 +1,53 @@
 /*
- * dns_cache.c - owned DNS answers and their TTL cache
+ * dns_cache.c - owned DNS answers, and the table of answers and lookups in flight
  *
- * The cache is a bounded list: DNS answers for one process's destinations
- * are few, and a linear scan over at most DNS_CACHE_MAX entries is cheaper
- * than keeping a hash table right.  Expired entries are dropped when met;
- * when full, the entry closest to expiry goes.  Names compare without case
- * (DNS names are case-insensitive, RFC 4343).
+ * One hash table (chained, grown by doubling, so lookups stay constant time)
+ * keyed by (kind, family, name without case, RFC 4343) holds two sorts of
+ * entries:
+ *   - pending: a lookup on the wire; whoever asks the same question joins
+ *     it (single flight).  Pending entries are never evicted or counted.
+ *   - cached: an answer with its expiry, on an LRU list.  When a new answer
+ *     would exceed max_entries, the least recently used one goes.  Expired
+ *     entries are dropped when met.
+ * Cached answers are packed into one allocation (name, reason, records),
+ * about 100 octets for an MX answer of one host, so that a full cache of
+ * 250,000 entries stays near 30 MB.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dns.h"
 
-#define DNS_CACHE_MAX 512
+#define DNS_CACHE_MIN_BUCKETS 64
 
-struct cache_entry {
-    enum dns_kind kind;
-    int family;
-    char *name;
+struct dns_cache_entry {
+    struct dns_cache_entry *hnext;          /* hash chain */
+    struct dns_cache_entry *lprev, *lnext;  /* LRU list, most recent first (cached only) */
+    void *flight;                           /* non-NULL: pending */
     uint64_t expires_ms;
-    struct dns_answer *answer;
-    struct cache_entry *next;
+    uint32_t hash;
+    uint32_t ttl;                           /* the answer's own TTL, as stored */
+    uint8_t kind, family, cls;
+    uint16_t count;
+    uint16_t name_len, reason_len;
+    uint32_t data_len;
+    char data[];                            /* name NUL reason NUL records */
 };
 
 struct dns_cache {
-    struct cache_entry *head;
-    size_t count;
+    struct dns_cache_entry **buckets;
+    size_t nbuckets;
+    size_t entries;                         /* every entry, pending or cached */
+    size_t cached;                          /* on the LRU list */
+    size_t max_cached;
+    struct dns_cache_entry *lru_head, *lru_tail;
+    size_t evictions;
 };
+
+/* ---- owned answers ---- */
 
 /* dns_answer_new - an empty answer, class OK, no records */
 struct dns_answer *
@@ -95,130 +115,445 @@ fail:
     return NULL;
 }
 
-/* entry_free - one cache entry with its answer */
-static void
-entry_free(struct cache_entry *e)
+/* ---- lifetimes ---- */
+
+/* dns_cache_lifetime - how long an answer may be kept, in seconds (0: not at all).
+ * Positive answers live for their TTL; negative ones (NXDOMAIN, NODATA, a
+ * null MX is an OK answer) for the SOA-derived TTL the caller put in
+ * a->ttl (RFC 2308 5); both clamped to [min_ttl_s, max_ttl_s].  Server
+ * failures and timeouts are held only for hold_s, so a dead resolver is not
+ * asked again by every waiting message, yet recovery is noticed soon. */
+uint32_t
+dns_cache_lifetime(const struct dns_answer *a, const struct dns_cache_policy *p)
 {
-    free(e->name);
-    dns_answer_free(&e->answer);
-    free(e);
+    uint32_t t;
+
+    if (a == NULL || p == NULL)
+        return 0;
+    switch (a->dns_class) {
+    case HERALD_DNS_OK:
+    case HERALD_DNS_NODATA:
+    case HERALD_DNS_NXDOMAIN:
+        t = a->ttl;
+        if (t < p->min_ttl_s)
+            t = p->min_ttl_s;
+        if (t > p->max_ttl_s)
+            t = p->max_ttl_s;
+        return t;
+    case HERALD_DNS_TEMPFAIL:
+    case HERALD_DNS_BADNAME:
+        return p->hold_s;
+    default:   /* CANCELLED: the resolver is closing */
+        return 0;
+    }
 }
 
-/* dns_cache_new - an empty cache */
+/* ---- the table ---- */
+
+/* name_hash - FNV-1a over kind, family and the name folded to lower case */
+static uint32_t
+name_hash(enum dns_kind kind, int family, const char *name)
+{
+    uint32_t h = 2166136261u;
+    const unsigned char *p;
+
+    h = (h ^ (uint32_t)kind) * 16777619u;
+    h = (h ^ (uint32_t)family) * 16777619u;
+    for (p = (const unsigned char *)name; *p; p++) {
+        unsigned char c = (*p >= 'A' && *p <= 'Z') ? (unsigned char)(*p + 32) : *p;
+
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}
+
+/* dns_cache_new - an empty table keeping at most max_cached answers */
 struct dns_cache *
-dns_cache_new(void)
+dns_cache_new(size_t max_cached)
 {
-    return calloc(1, sizeof(struct dns_cache));
+    struct dns_cache *c = calloc(1, sizeof *c);
+
+    if (c == NULL)
+        return NULL;
+    c->nbuckets = DNS_CACHE_MIN_BUCKETS;
+    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    if (c->buckets == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->max_cached = max_cached > 0 ? max_cached : 1;
+    return c;
 }
 
-/* dns_cache_free - drop every entry */
+/* dns_cache_free - drop every entry (pending ones too: their flights are the caller's) */
 void
 dns_cache_free(struct dns_cache **cp)
 {
-    struct cache_entry *e;
+    struct dns_cache *c;
+    size_t i;
 
     if (cp == NULL || *cp == NULL)
         return;
-    while ((e = (*cp)->head) != NULL) {
-        (*cp)->head = e->next;
-        entry_free(e);
+    c = *cp;
+    for (i = 0; i < c->nbuckets; i++) {
+        struct dns_cache_entry *e = c->buckets[i], *next;
+
+        for (; e != NULL; e = next) {
+            next = e->hnext;
+            free(e);
+        }
     }
-    free(*cp);
+    free(c->buckets);
+    free(c);
     *cp = NULL;
 }
 
-/* sweep - remove expired entries */
-static void
-sweep(struct dns_cache *c, uint64_t now_ms)
+size_t
+dns_cache_count(const struct dns_cache *c)
 {
-    struct cache_entry **pp = &c->head;
-
-    while (*pp != NULL) {
-        struct cache_entry *e = *pp;
-
-        if (e->expires_ms <= now_ms) {
-            *pp = e->next;
-            entry_free(e);
-            c->count--;
-        } else {
-            pp = &e->next;
-        }
-    }
+    return c != NULL ? c->cached : 0;
 }
 
-/* dns_cache_get - copy of a live entry, or NULL */
-struct dns_answer *
-dns_cache_get(struct dns_cache *c, enum dns_kind kind, int family, const char *name,
-              uint64_t now_ms)
+size_t
+dns_cache_evictions(const struct dns_cache *c)
 {
-    struct cache_entry *e;
+    return c != NULL ? c->evictions : 0;
+}
 
-    if (c == NULL || name == NULL)
-        return NULL;
-    sweep(c, now_ms);
-    for (e = c->head; e != NULL; e = e->next)
-        if (e->kind == kind && e->family == family && strcasecmp(e->name, name) == 0) {
-            struct dns_answer *a = dns_answer_dup(e->answer);
+/* grow - double the buckets when chains would get long; failure only costs speed */
+static void
+grow(struct dns_cache *c)
+{
+    size_t n = c->nbuckets * 2, i;
+    struct dns_cache_entry **b = calloc(n, sizeof *b);
 
-            /* What is left of the TTL is what the caller may rely on. */
-            if (a != NULL)
-                a->ttl = (uint32_t)((e->expires_ms - now_ms + 999) / 1000);
-            return a;
+    if (b == NULL)
+        return;
+    for (i = 0; i < c->nbuckets; i++) {
+        struct dns_cache_entry *e = c->buckets[i], *next;
+
+        for (; e != NULL; e = next) {
+            next = e->hnext;
+            e->hnext = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
         }
+    }
+    free(c->buckets);
+    c->buckets = b;
+    c->nbuckets = n;
+}
+
+static void
+lru_unlink(struct dns_cache *c, struct dns_cache_entry *e)
+{
+    if (e->lprev != NULL)
+        e->lprev->lnext = e->lnext;
+    else
+        c->lru_head = e->lnext;
+    if (e->lnext != NULL)
+        e->lnext->lprev = e->lprev;
+    else
+        c->lru_tail = e->lprev;
+    e->lprev = e->lnext = NULL;
+}
+
+static void
+lru_push(struct dns_cache *c, struct dns_cache_entry *e)
+{
+    e->lprev = NULL;
+    e->lnext = c->lru_head;
+    if (c->lru_head != NULL)
+        c->lru_head->lprev = e;
+    c->lru_head = e;
+    if (c->lru_tail == NULL)
+        c->lru_tail = e;
+}
+
+/* entry_remove - take e out of the table (and the LRU list) and free it */
+static void
+entry_remove(struct dns_cache *c, struct dns_cache_entry *e)
+{
+    struct dns_cache_entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+
+    while (*pp != NULL && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp == e)
+        *pp = e->hnext;
+    if (e->flight == NULL) {
+        lru_unlink(c, e);
+        c->cached--;
+    }
+    c->entries--;
+    free(e);
+}
+
+/* entry_name - the entry's name (stored as given) */
+static const char *
+entry_name(const struct dns_cache_entry *e)
+{
+    return e->data;
+}
+
+/* find - the entry for the key, expired cached ones dropped on the way */
+static struct dns_cache_entry *
+find(struct dns_cache *c, enum dns_kind kind, int family, const char *name, uint32_t h,
+     uint64_t now_ms)
+{
+    struct dns_cache_entry *e = c->buckets[h & (c->nbuckets - 1)], *next;
+    size_t len = strlen(name);
+
+    for (; e != NULL; e = next) {
+        next = e->hnext;
+        if (e->hash != h || e->kind != (uint8_t)kind || e->family != (uint8_t)family
+            || e->name_len != len || strcasecmp(entry_name(e), name) != 0)
+            continue;
+        if (e->flight == NULL && e->expires_ms <= now_ms) {
+            entry_remove(c, e);
+            return NULL;
+        }
+        return e;
+    }
     return NULL;
 }
 
-/* evict_one - drop the entry closest to expiry, to make room */
-static void
-evict_one(struct dns_cache *c)
+/* dns_cache_find - the live entry for (kind, family, name): pending or cached; NULL */
+struct dns_cache_entry *
+dns_cache_find(struct dns_cache *c, enum dns_kind kind, int family, const char *name,
+               uint64_t now_ms)
 {
-    struct cache_entry **pp, **victim = NULL;
+    struct dns_cache_entry *e;
 
-    for (pp = &c->head; *pp != NULL; pp = &(*pp)->next)
-        if (victim == NULL || (*pp)->expires_ms < (*victim)->expires_ms)
-            victim = pp;
-    if (victim != NULL) {
-        struct cache_entry *e = *victim;
+    if (c == NULL || name == NULL)
+        return NULL;
+    e = find(c, kind, family, name, name_hash(kind, family, name), now_ms);
+    if (e != NULL && e->flight == NULL && e != c->lru_head) {   /* used: most recent */
+        lru_unlink(c, e);
+        lru_push(c, e);
+    }
+    return e;
+}
 
-        *victim = e->next;
-        entry_free(e);
-        c->count--;
+void *
+dns_cache_flight(const struct dns_cache_entry *e)
+{
+    return e != NULL ? e->flight : NULL;
+}
+
+/* packed_size - octets of the records of a when packed */
+static size_t
+packed_size(enum dns_kind kind, const struct dns_answer *a)
+{
+    size_t n = 0, i;
+
+    if (a->dns_class != HERALD_DNS_OK)
+        return 0;
+    for (i = 0; i < a->count; i++)
+        n += kind == DNS_KIND_MX ? 3 + strlen(a->mx[i].host) + 1 : 17;
+    return n;
+}
+
+/* entry_make - a detached entry for the key, with room for a's records */
+static struct dns_cache_entry *
+entry_make(enum dns_kind kind, int family, const char *name, uint32_t h,
+           const struct dns_answer *a)
+{
+    size_t nl = strlen(name), rl = a != NULL ? strlen(a->reason) : 0;
+    size_t pl = a != NULL ? packed_size(kind, a) : 0;
+    struct dns_cache_entry *e;
+
+    if (nl > 0xffff || rl > 0xffff || (a != NULL && a->count > 0xffff))
+        return NULL;
+    e = calloc(1, sizeof *e + nl + 1 + rl + 1 + pl);
+    if (e == NULL)
+        return NULL;
+    e->hash = h;
+    e->kind = (uint8_t)kind;
+    e->family = (uint8_t)family;
+    e->name_len = (uint16_t)nl;
+    e->reason_len = (uint16_t)rl;
+    e->data_len = (uint32_t)pl;
+    memcpy(e->data, name, nl + 1);
+    return e;
+}
+
+/* pack - a's class, reason and records into e */
+static void
+pack(struct dns_cache_entry *e, const struct dns_answer *a)
+{
+    char *p = e->data + e->name_len + 1;
+    size_t i;
+
+    e->cls = (uint8_t)a->dns_class;
+    e->ttl = a->ttl;
+    memcpy(p, a->reason, e->reason_len);
+    p[e->reason_len] = '\0';
+    p += e->reason_len + 1;
+    if (a->dns_class != HERALD_DNS_OK)
+        return;
+    e->count = (uint16_t)a->count;
+    for (i = 0; i < a->count; i++) {
+        if (e->kind == DNS_KIND_MX) {
+            size_t hl = strlen(a->mx[i].host);
+
+            p[0] = (char)(a->mx[i].preference >> 8);
+            p[1] = (char)(a->mx[i].preference & 0xff);
+            p[2] = a->mx[i].is_ip_literal ? 1 : 0;
+            memcpy(p + 3, a->mx[i].host, hl + 1);
+            p += 3 + hl + 1;
+        } else {
+            const struct sockaddr *sa = (const struct sockaddr *)&a->addr[i].sa;
+
+            memset(p, 0, 17);
+            if (sa->sa_family == AF_INET6) {
+                p[0] = 6;
+                memcpy(p + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+            } else {
+                p[0] = 4;
+                memcpy(p + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+            }
+            p += 17;
+        }
     }
 }
 
-/* dns_cache_put - store an OK answer for its TTL (0 = not at all) */
+/* dns_cache_answer - a copy of a cached entry's answer, ttl = what is left of it */
+struct dns_answer *
+dns_cache_answer(const struct dns_cache_entry *e, uint64_t now_ms)
+{
+    struct dns_answer *a;
+    const char *p;
+    size_t i;
+
+    if (e == NULL || e->flight != NULL || (a = dns_answer_new()) == NULL)
+        return NULL;
+    p = e->data + e->name_len + 1;
+    a->dns_class = (enum herald_dns_class)e->cls;
+    memcpy(a->reason, p, e->reason_len < sizeof a->reason ? e->reason_len + 1u
+                                                          : sizeof a->reason);
+    a->reason[sizeof a->reason - 1] = '\0';
+    p += e->reason_len + 1;
+    a->ttl = e->expires_ms > now_ms ? (uint32_t)((e->expires_ms - now_ms + 999) / 1000) : 0;
+    if (e->count == 0)
+        return a;
+    if (e->kind == DNS_KIND_MX) {
+        a->mx = calloc(e->count, sizeof *a->mx);
+        a->hosts = calloc(e->count, sizeof *a->hosts);
+        if (a->mx == NULL || a->hosts == NULL)
+            goto fail;
+        for (i = 0; i < e->count; i++) {
+            size_t hl = strlen(p + 3);
+
+            a->count = i + 1;   /* what is allocated so far, for dns_answer_free */
+            a->hosts[i] = malloc(hl + 1);
+            if (a->hosts[i] == NULL)
+                goto fail;
+            memcpy(a->hosts[i], p + 3, hl + 1);
+            a->mx[i].host = a->hosts[i];
+            a->mx[i].preference = (uint16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]);
+            a->mx[i].is_ip_literal = p[2] != 0;
+            p += 3 + hl + 1;
+        }
+    } else {
+        a->addr = calloc(e->count, sizeof *a->addr);
+        if (a->addr == NULL)
+            goto fail;
+        for (i = 0; i < e->count; i++, p += 17) {
+            struct herald_address *out = &a->addr[i];
+
+            if (p[0] == 6) {
+                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->sa;
+
+                s6->sin6_family = AF_INET6;
+                memcpy(&s6->sin6_addr, p + 1, 16);
+                out->len = sizeof *s6;
+                inet_ntop(AF_INET6, &s6->sin6_addr, out->text, sizeof out->text);
+            } else {
+                struct sockaddr_in *s4 = (struct sockaddr_in *)&out->sa;
+
+                s4->sin_family = AF_INET;
+                memcpy(&s4->sin_addr, p + 1, 4);
+                out->len = sizeof *s4;
+                inet_ntop(AF_INET, &s4->sin_addr, out->text, sizeof out->text);
+            }
+        }
+        a->count = e->count;
+    }
+    return a;
+fail:
+    dns_answer_free(&a);
+    return NULL;
+}
+
+/* insert - link a detached entry into its bucket */
+static void
+insert(struct dns_cache *c, struct dns_cache_entry *e)
+{
+    size_t b = e->hash & (c->nbuckets - 1);
+
+    e->hnext = c->buckets[b];
+    c->buckets[b] = e;
+    c->entries++;
+    if (c->entries > c->nbuckets * 2)
+        grow(c);
+}
+
+/* dns_cache_begin - a pending entry for a lookup now in flight; NULL when out of memory */
+struct dns_cache_entry *
+dns_cache_begin(struct dns_cache *c, enum dns_kind kind, int family, const char *name,
+                void *flight, uint64_t now_ms)
+{
+    uint32_t h;
+    struct dns_cache_entry *e, *old;
+
+    if (c == NULL || name == NULL || flight == NULL)
+        return NULL;
+    h = name_hash(kind, family, name);
+    old = find(c, kind, family, name, h, now_ms);
+    if (old != NULL)
+        entry_remove(c, old);   /* a fresh lookup replaces what was there */
+    e = entry_make(kind, family, name, h, NULL);
+    if (e == NULL)
+        return NULL;
+    e->flight = flight;
+    insert(c, e);
+    return e;
+}
+
+/* dns_cache_settle - the flight of a pending entry is over: keep a for lifetime_s
+ * seconds (0: drop the entry).  The least recently used answer goes when full. */
+void
+dns_cache_settle(struct dns_cache *c, struct dns_cache_entry *e, const struct dns_answer *a,
+                 uint32_t lifetime_s, uint64_t now_ms)
+{
+    struct dns_cache_entry *n;
+
+    if (c == NULL || e == NULL || e->flight == NULL)
+        return;
+    n = a != NULL && lifetime_s > 0
+            ? entry_make((enum dns_kind)e->kind, e->family, entry_name(e), e->hash, a) : NULL;
+    entry_remove(c, e);        /* still pending: off the table, never on the LRU list */
+    if (n == NULL)
+        return;                /* not kept (or no memory: only a later lookup is lost) */
+    pack(n, a);
+    n->expires_ms = now_ms + (uint64_t)lifetime_s * 1000u;
+    while (c->cached >= c->max_cached && c->lru_tail != NULL) {
+        c->evictions++;
+        entry_remove(c, c->lru_tail);
+    }
+    insert(c, n);
+    lru_push(c, n);
+    c->cached++;
+}
+
+/* dns_cache_put - store a for lifetime_s seconds, outside any flight (tests, literals) */
 void
 dns_cache_put(struct dns_cache *c, enum dns_kind kind, int family, const char *name,
-              const struct dns_answer *a, uint64_t now_ms)
+              const struct dns_answer *a, uint32_t lifetime_s, uint64_t now_ms)
 {
-    struct cache_entry *e, **pp;
+    static char token;
+    struct dns_cache_entry *e;
 
-    if (c == NULL || name == NULL || a == NULL || a->dns_class != HERALD_DNS_OK || a->ttl == 0)
-        return;
-    sweep(c, now_ms);
-    for (pp = &c->head; *pp != NULL; pp = &(*pp)->next)
-        if ((*pp)->kind == kind && (*pp)->family == family && strcasecmp((*pp)->name, name) == 0) {
-            e = *pp;
-            *pp = e->next;
-            entry_free(e);
-            c->count--;
-            break;
-        }
-    if (c->count >= DNS_CACHE_MAX)
-        evict_one(c);
-    e = calloc(1, sizeof *e);
-    if (e == NULL)
-        return;
-    e->kind = kind;
-    e->family = family;
-    e->name = strdup(name);
-    e->answer = dns_answer_dup(a);
-    e->expires_ms = now_ms + (uint64_t)a->ttl * 1000u;
-    if (e->name == NULL || e->answer == NULL) {
-        entry_free(e);
-        return;
-    }
-    e->next = c->head;
-    c->head = e;
-    c->count++;
+    e = dns_cache_begin(c, kind, family, name, &token, now_ms);
+    if (e != NULL)
+        dns_cache_settle(c, e, a, lifetime_s, now_ms);
 }

@@ -26,6 +26,9 @@ struct herald_env {
     const struct herald_strlist *dns_servers;
     int64_t dns_timeout_ms;
     int64_t dns_tries;
+    int64_t dns_cache_entries;       /* 0: defaults (core/dns.c) */
+    int64_t dns_min_ttl_s, dns_max_ttl_s;
+    int64_t dns_max_inflight;
     /* herald_env_add_secret(): the context copies the secret, keeps it for
      * every later trace sink and registers it with the current one. */
     herald_status (*add_secret)(void *arg, const char *secret);

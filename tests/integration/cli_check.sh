@@ -68,6 +68,30 @@ herald: {
 devices = ( { name = "r"; driver = "file"; path = "$SPOOL"; } );
 CONF
 
+bad_case dns-cache-range 3 'cache_entries' <<CONF
+herald: {
+  dns: { servers = [ "127.0.0.1:53" ];
+         cache_entries = 3; };
+};
+devices = ( { name = "r"; driver = "file"; path = "$SPOOL"; } );
+CONF
+
+bad_case dns-ttl-clamp 2 'dns.min_ttl_s (600) is above dns.max_ttl_s (60)' <<CONF
+herald: {
+  dns: { min_ttl_s = 600;
+         max_ttl_s = 60; };
+};
+devices = ( { name = "r"; driver = "file"; path = "$SPOOL"; } );
+CONF
+
+bad_case dns-ttl-clamp-device 4 'device' <<CONF
+herald: { dns: { max_ttl_s = 60; }; };
+devices = (
+  { name = "r"; driver = "file"; path = "$SPOOL";
+    dns: { min_ttl_s = 61; }; }
+);
+CONF
+
 bad_case syntax-error 3 'syntax' <<CONF
 devices = (
   { name = "r"; driver = "file"; path = "$SPOOL"; }

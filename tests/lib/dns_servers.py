@@ -117,8 +117,15 @@ def hostile_reply(msg):
     qid, flags, labels, qtype, end = q
     name = b".".join(labels).lower()
     records = HOSTILE.get(name) if qtype == 15 else None
-    if name not in HOSTILE:
-        return rcode_reply(msg, 3)          # NXDOMAIN
+    if name not in HOSTILE:                 # NXDOMAIN with the zone's SOA (RFC 2308):
+        reply = rcode_reply(msg, 3)         # negative TTL min(120, 60) = 60 s
+        if reply is None:
+            return None
+        soa = (wire_name([b"ns", b"hostile", b"test"]) + wire_name([b"admin", b"hostile", b"test"])
+               + struct.pack(">IIIII", 1, 3600, 600, 86400, 60))
+        auth = (wire_name([b"hostile", b"test"]) + struct.pack(">HHIH", 6, 1, 120, len(soa))
+                + soa)
+        return reply[:8] + struct.pack(">H", 1) + reply[10:] + auth
     answers = b""
     for rec in records or []:
         if rec[0] == "CNAME":      # the question's name is an alias of rec[1]

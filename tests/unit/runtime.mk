@@ -23,3 +23,10 @@ tests_unit_test_dns_SOURCES = tests/unit/test_dns.c core/dns.c core/dns_cache.c 
 	core/loop.c core/trace.c core/status.c
 tests_unit_test_dns_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_dns_LDADD = $(CARES_LIBS) $(CUNIT_LIBS)
+
+# The answer table by itself: TTLs, negative answers, LRU bound, lookups in flight.
+check_PROGRAMS += tests/unit/test_dns_cache
+TESTS += tests/unit/test_dns_cache
+tests_unit_test_dns_cache_SOURCES = tests/unit/test_dns_cache.c core/dns_cache.c core/dns.h
+tests_unit_test_dns_cache_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_dns_cache_LDADD = $(CUNIT_LIBS)

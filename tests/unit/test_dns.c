@@ -623,6 +623,169 @@ test_next_server(void)
     free(t);
 }
 
+/* log_count - lines of dnsmasq's query log that contain what */
+static int
+log_count(const char *what)
+{
+    char path[128], line[512];
+    FILE *f;
+    int n = 0;
+
+    snprintf(path, sizeof path, "%s/dnsmasq.log", tmpdir);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strstr(line, what) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* log_settle - ask dnsmasq for a marker name and wait (bounded) until its
+ * query is in the log: every query sent before it is logged by then */
+static void
+log_settle(struct test_env *te, const char *marker)
+{
+    struct mx_got g;
+    char what[160];
+    int i;
+
+    query_mx(te, marker, &g);
+    snprintf(what, sizeof what, "query[MX] %s ", marker);
+    for (i = 0; i < 200 && log_count(what) == 0; i++)
+        herald_loop_run(loop, NULL, NULL, 10);   /* dnsmasq writes its log on its own time */
+    CU_ASSERT_EQUAL(log_count(what), 1);
+}
+
+/* test_single_flight - 40 askers of one name, one query on the wire; answers for all */
+static void
+test_single_flight(void)
+{
+    struct test_env te;
+    struct mx_got g[40];
+    struct addr_got a[10];
+    size_t i, done;
+    int mx_before, a_before;
+    char *t;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    log_settle(&te, "marker0.single.test");   /* the log is complete up to here */
+    mx_before = log_count("query[MX] multi.test ") + log_count("query[MX] MULTI.test ");
+    a_before = log_count("query[A] mx3.multi.test ");
+    memset(g, 0, sizeof g);
+    memset(a, 0, sizeof a);
+    for (i = 0; i < 40; i++)
+        CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, i % 2 ? "MULTI.test" : "multi.test",
+                                            on_mx, &g[i], NULL), HERALD_OK);
+    for (i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(herald_dns_resolve(&te.env, NULL, "mx3.multi.test", HERALD_FAMILY_ANY,
+                                           on_addr, &a[i], NULL), HERALD_OK);
+    for (i = 0; i < 200; i++) {
+        size_t k;
+
+        for (done = 0, k = 0; k < 40; k++)
+            done += g[k].done;
+        for (k = 0; k < 10; k++)
+            done += a[k].done;
+        if (done == 50)
+            break;
+        herald_loop_run(loop, NULL, NULL, 10);
+    }
+    CU_ASSERT_EQUAL(done, 50);
+    for (i = 0; i < 40; i++) {
+        CU_ASSERT_EQUAL(g[i].calls, 1);
+        CU_ASSERT_EQUAL(g[i].cls, HERALD_DNS_OK);
+        CU_ASSERT_EQUAL(g[i].count, 3);
+    }
+    for (i = 0; i < 10; i++) {
+        CU_ASSERT_EQUAL(a[i].cls, HERALD_DNS_OK);
+        CU_ASSERT_EQUAL(a[i].count, 2);
+    }
+    log_settle(&te, "marker1.single.test");
+    CU_ASSERT_EQUAL(log_count("query[MX] multi.test ") + log_count("query[MX] MULTI.test ")
+                    - mx_before, 1);
+    CU_ASSERT_EQUAL(log_count("query[A] mx3.multi.test ") - a_before, 1);
+    dns_env_close(&te.env);
+    t = trace_text();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "multi.test (ttl 0, joined a lookup in flight)"));
+    free(t);
+}
+
+/* test_inflight_bound - with dns.max_inflight 2, 30 names all get their answer */
+static void
+test_inflight_bound(void)
+{
+    struct test_env te;
+    struct mx_got g[30];
+    char names[30][40];
+    size_t i, done = 0;
+    char *t;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    te.env.dns_max_inflight = 2;
+    memset(g, 0, sizeof g);
+    for (i = 0; i < 30; i++) {
+        snprintf(names[i], sizeof names[i], "n%zu.queue.test", i);
+        CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, names[i], on_mx, &g[i], NULL),
+                        HERALD_OK);
+    }
+    for (i = 0; i < 500 && done < 30; i++) {
+        size_t k;
+
+        herald_loop_run(loop, NULL, NULL, 10);
+        for (done = 0, k = 0; k < 30; k++)
+            done += g[k].done;
+    }
+    CU_ASSERT_EQUAL(done, 30);
+    for (i = 0; i < 30; i++)
+        CU_ASSERT_EQUAL(g[i].cls, HERALD_DNS_NXDOMAIN);   /* answered, not dropped or timed out */
+    dns_env_close(&te.env);
+    t = trace_text();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX n29.queue.test waits: 2 lookups in flight"));
+    free(t);
+}
+
+/* test_negative_cache - NXDOMAIN kept for the SOA's negative TTL (RFC 2308) */
+static void
+test_negative_cache(void)
+{
+    struct test_env te;
+    struct mx_got g;
+    char *t;
+
+    env_init(&te, port_hostile, 2000, 1);
+    query_mx(&te, "gone.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_NXDOMAIN);
+    CU_ASSERT_EQUAL(g.ttl, 60);   /* min(SOA TTL 120, MINIMUM 60) */
+    query_mx(&te, "Gone.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_NXDOMAIN);
+    CU_ASSERT(g.ttl > 0 && g.ttl <= 60);
+    dns_env_close(&te.env);
+    /* max_ttl_s clamps it */
+    env_init(&te, port_hostile, 2000, 1);
+    te.env.dns_max_ttl_s = 10;
+    query_mx(&te, "gone2.hostile.test", &g);
+    query_mx(&te, "gone2.hostile.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_NXDOMAIN);
+    CU_ASSERT(g.ttl > 0 && g.ttl <= 10);
+    dns_env_close(&te.env);
+    /* SERVFAIL: held briefly, not for a TTL */
+    env_init(&te, port_servfail, 2000, 1);
+    query_mx(&te, "held.test", &g);
+    query_mx(&te, "held.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_TEMPFAIL);
+    CU_ASSERT(g.ttl <= 5);
+    dns_env_close(&te.env);
+    t = trace_text();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX Gone.hostile.test -> nxdomain (NXDOMAIN), cached"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX held.test -> tempfail (SERVFAIL), cached"));
+    free(t);
+}
+
 /* ---- no server needed ---- */
 
 static void
@@ -773,6 +936,9 @@ main(void)
         || CU_add_test(s, "cache by TTL", test_cache) == NULL
         || CU_add_test(s, "MX of another owner ignored", test_foreign_owner) == NULL
         || CU_add_test(s, "SERVFAIL/REFUSED: next server", test_next_server) == NULL
+        || CU_add_test(s, "one lookup for identical questions", test_single_flight) == NULL
+        || CU_add_test(s, "lookups beyond max_inflight wait", test_inflight_bound) == NULL
+        || CU_add_test(s, "negative answers cached", test_negative_cache) == NULL
         || CU_add_test(s, "IP literals", test_ip_literal) == NULL
         || CU_add_test(s, "bad names", test_bad_names) == NULL
         || CU_add_test(s, "cancel on close", test_cancel) == NULL) {
