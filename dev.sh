@@ -133,18 +133,14 @@ run_demo() {
   [ "$ok" = yes ] || die "demo: dnsmasq did not answer on port $dns_port (tried $i times)"
 
   smtp_port=$(free_port 127.0.0.3)
-  say "starting an SMTP capture server (aiosmtpd) on 127.0.0.3:$smtp_port; nothing listens on 127.0.0.2"
-  exec {smtp_fd}< <(exec /usr/bin/python3 "$TOP/tests/servers/capture_smtpd.py" 127.0.0.3 "$smtp_port" "$dir/received")
-  DEMO_PIDS+=($!)
-  read -r -t 20 -u "$smtp_fd" line || true
-  [ "$line" = READY ] || die "demo: the SMTP capture server did not start (said: '$line')"
-
+  mkdir -m 0700 "$dir/spool"
   conf=$dir/herald.conf
   cat >"$conf" <<CONF
 # The demo's device file: an email device walking the MX records of the
 # recipient's domain, asking the demo's DNS server instead of resolv.conf.
 herald: {
   dns: { servers = [ "127.0.0.1:$dns_port" ]; timeout_ms = 2000; tries = 2; };
+  queue: { module = "spool"; path = "$dir/spool"; min_backoff_s = 1; max_backoff_s = 60; };
 };
 devices = (
   { name = "email"; driver = "email";
@@ -159,6 +155,25 @@ CONF
   "$build/cli/herald" -c "$conf" check
   say "herald route demo.test (the plan, no mail sent)"
   "$build/cli/herald" -c "$conf" route -d email demo.test
+
+  say "the durable queue: no SMTP server is up yet, on mx1 or mx2"
+  local qid
+  qid=$(printf 'From: demo@herald.test\nTo: bob@demo.test\nSubject: Herald queue demo\n\nQueued while every MX was down.\n' |
+    "$build/cli/herald" -c "$conf" send --queue -d email -f demo@herald.test -t bob@demo.test) ||
+    die "demo: herald send --queue failed"
+  say "herald send --queue: $qid"
+  qid=${qid#queued: }
+  say "herald queue run --once --trace - (both MX refuse: the message is deferred and stays queued)"
+  "$build/cli/herald" -c "$conf" queue run --once --trace - 2>&1 | grep -E 'queue:|refused' || true
+  say "herald queue list"
+  "$build/cli/herald" -c "$conf" queue list
+
+  say "the MX comes up: starting an SMTP capture server (aiosmtpd) on 127.0.0.3:$smtp_port; nothing listens on 127.0.0.2"
+  exec {smtp_fd}< <(exec /usr/bin/python3 "$TOP/tests/servers/capture_smtpd.py" 127.0.0.3 "$smtp_port" "$dir/received")
+  DEMO_PIDS+=($!)
+  read -r -t 20 -u "$smtp_fd" line || true
+  [ "$line" = READY ] || die "demo: the SMTP capture server did not start (said: '$line')"
+
   say "herald send --trace - (trace on stderr, result on stdout)"
   printf 'From: demo@herald.test\nTo: alice@demo.test\nSubject: Herald demo\n\nHello from Herald.\n.A line that starts with a dot.\n' |
     "$build/cli/herald" -c "$conf" send -d email --trace - -f demo@herald.test -t alice@demo.test ||
@@ -169,7 +184,16 @@ CONF
     cat "$line"
   done
   [ "$rc" -eq 0 ] || die "demo: herald send exited $rc"
-  say "demo done: mx1 refused the connection, mx2 took the message"
+
+  say "herald queue flush $qid (due now, not after its backoff); herald queue run --once --trace -"
+  "$build/cli/herald" -c "$conf" queue flush "$qid"
+  "$build/cli/herald" -c "$conf" queue run --once --trace - 2>&1 | grep -E 'queue:|S: 250 2|connected' ||
+    true
+  [ -e "$dir/spool/q/$qid" ] && die "demo: the queued message $qid was not delivered"
+  grep -l "Herald queue demo" "$dir"/received/*.eml >/dev/null ||
+    die "demo: mx2 did not receive the queued message"
+  say "demo done: mx1 refused the connection, mx2 took the message; the message queued while"
+  say "both MX were down was deferred, then delivered by herald queue run --once"
 }
 
 # suite_counts LOG - "PASSED FAILED" from an automake test-suite.log header

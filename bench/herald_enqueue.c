@@ -1,9 +1,9 @@
 /*
  * herald_enqueue.c - enqueue many messages through libherald's batch API
  *
- *   herald_enqueue -c CONF [-d DEV] -n COUNT [-s SIZE] [-b BATCH] -f FROM -t RCPT...
+ *   herald_enqueue -c CONF [-d DEV] -n COUNT [-o FIRST] [-s SIZE] [-b BATCH] -f FROM -t RCPT...
  *
- * Message i has the header "X-Seq: i" and a body of about SIZE octets
+ * Message i has the header "X-Seq: FIRST+i" (FIRST default 0) and a body of about SIZE octets
  * (default 4096).  Messages are committed BATCH at a time (default 100; 1:
  * one sync per message, the rate group commit is compared with).  After each
  * commit the ids it made durable are printed, one "ID SEQ" per line and
@@ -26,13 +26,13 @@ struct args {
     const char *conf, *device, *from;
     const char *rcpt[MAX_RCPTS];
     size_t rcpts;
-    long count, size, batch;
+    long count, size, batch, first;
 };
 
 static int
 usage(void)
 {
-    fputs("usage: herald_enqueue -c CONF [-d DEV] -n COUNT [-s SIZE] [-b BATCH] -f FROM "
+    fputs("usage: herald_enqueue -c CONF [-d DEV] -n COUNT [-o FIRST] [-s SIZE] [-b BATCH] -f FROM "
           "-t RCPT...\n", stderr);
     return 2;
 }
@@ -121,11 +121,12 @@ main(int argc, char **argv)
     long done;
     int c, rc = 0;
 
-    while ((c = getopt(argc, argv, "c:d:n:s:b:f:t:")) != -1) {
+    while ((c = getopt(argc, argv, "c:d:n:o:s:b:f:t:")) != -1) {
         switch (c) {
         case 'c': a.conf = optarg; break;
         case 'd': a.device = optarg; break;
         case 'n': a.count = atol(optarg); break;
+        case 'o': a.first = atol(optarg); break;
         case 's': a.size = atol(optarg); break;
         case 'b': a.batch = atol(optarg); break;
         case 'f': a.from = optarg; break;
@@ -149,7 +150,7 @@ main(int argc, char **argv)
         return 1;
     }
     for (done = 0; done < a.count && rc == 0; done += a.batch)
-        rc = enqueue_batch(&a, ctx, dev, done,
+        rc = enqueue_batch(&a, ctx, dev, a.first + done,
                            a.count - done < a.batch ? a.count - done : a.batch);
     herald_close(&ctx);
     return rc;

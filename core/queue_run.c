@@ -28,7 +28,9 @@
 #include "queue_dsn.h"
 
 #define RUN_INFLIGHT 200          /* messages in delivery at once (2 descriptors each) */
-#define RUN_BATCH 256             /* finished messages recorded per sync */
+/* Finished messages recorded per sync: also the most a kill can make us
+ * deliver again (accepted by the server, not yet recorded), with those in flight. */
+#define RUN_BATCH 64
 #define RUN_DEST_MAX 4096         /* destinations remembered as just deferred */
 #define RUN_IDLE_MAX_S 5          /* a foreground runner looks for new mail this often */
 
@@ -332,12 +334,22 @@ sent(void *arg, struct herald_outcome *outcome)
     r->done_count++;
 }
 
+/* room_or_record - run the loop until there is room, or enough to record */
 static bool
-below_half(void *arg)
+room_or_record(void *arg)
 {
     const struct run *r = arg;
 
-    return r->inflight <= RUN_INFLIGHT / 2;
+    return r->inflight <= RUN_INFLIGHT / 2 || r->done_count >= RUN_BATCH;
+}
+
+/* none_left_or_record - the scan is done: run until all are in, recording as we go */
+static bool
+none_left_or_record(void *arg)
+{
+    const struct run *r = arg;
+
+    return r->inflight == 0 || r->done_count >= RUN_BATCH;
 }
 
 static bool
@@ -474,11 +486,17 @@ pass(struct run *r)
     while (r->q->ops->scan_next(cursor, id) == HERALD_OK) {
         start(r, id, now_s());
         if (r->inflight >= RUN_INFLIGHT)
-            (void)herald_loop_run(r->ctx->loop, below_half, r, 0);
+            (void)herald_loop_run(r->ctx->loop, room_or_record, r, 0);
         if (r->done_count + r->quiet_count >= RUN_BATCH)
             flush_done(r);
     }
     r->q->ops->scan_close(cursor);
+    while (r->inflight > 0) {
+        (void)herald_loop_run(r->ctx->loop, none_left_or_record, r, 0);
+        if (r->inflight > 0 && r->done_count < RUN_BATCH)
+            break;   /* the loop ran dry: a driver lost a message (herald_run says so) */
+        flush_done(r);
+    }
     (void)herald_loop_run(r->ctx->loop, none_left, r, 0);
     flush_done(r);
 }

@@ -2,7 +2,8 @@
 # crash safety.  Real servers on loopback (dnsmasq, smtp-sink, capture_smtpd.py).
 herald_queue_tests = \
 	tests/integration/queue_enqueue.sh \
-	tests/integration/queue_run.sh
+	tests/integration/queue_run.sh \
+	tests/integration/queue_crash.sh
 
 dist_check_SCRIPTS += $(herald_queue_tests)
 TESTS += $(herald_queue_tests)
