@@ -15,7 +15,7 @@ bench_herald_enqueue_SOURCES = bench/herald_enqueue.c
 bench_herald_enqueue_CFLAGS = $(AM_CFLAGS)
 bench_herald_enqueue_LDADD = core/libherald.la
 bench_herald_enqueue_LDFLAGS = $(AM_LDFLAGS) -no-install
-EXTRA_DIST += bench/run.sh bench/RESULTS.md bench/NOTES.md
+EXTRA_DIST += bench/run.sh bench/RESULTS.md bench/NOTES.md bench/load.sh
 
 .PHONY: bench
 bench: bench/herald_blast$(EXEEXT)

@@ -14,6 +14,11 @@
 # 10,000 and 100,000 messages shows whether memory stays flat.  The trace is
 # off: the device file has no trace group, so this measures delivery.
 #
+# Other modes, each a script of its own that replaces its section (between
+# "<!-- mode:NAME -->" markers) of the report and keeps the rest:
+#   bench/run.sh load [-r REPEATS] [-b BUILDDIR] [-o FILE]   bench/load.sh
+# A run of the modes above keeps those sections too.
+#
 # usage: bench/run.sh [-n COUNT] [-p PAIRS] [-j PAR] [-b BUILDDIR] [-o RESULTS.md] [--full|--no-100k]
 #   -n   messages per run (default 5000)          -p  pairs per mode (default 7)
 #   -j   sessions / messages in flight in the parallel mode (default 10)
@@ -24,6 +29,9 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+case ${1:-} in
+  load) shift; exec "$SRC/bench/load.sh" "$@" ;;
+esac
 COUNT=5000
 PAIRS=7
 PAR=10
@@ -222,5 +230,11 @@ done
   echo "| --- | --- | --- |"
   cat "$RSS"
   if [ -f "$SRC/bench/NOTES.md" ]; then echo; cat "$SRC/bench/NOTES.md"; fi
-} >"$OUT"
+  # The other modes' sections, as they were.
+  if [ -f "$OUT" ] && grep -q '^<!-- mode:' "$OUT"; then
+    echo
+    awk '/^<!-- mode:[a-z-]+ -->/ { keep = 1 } keep { print } /^<!-- \/mode:[a-z-]+ -->/ { keep = 0 }' "$OUT"
+  fi
+} >"$WORK/report.md"
+cp "$WORK/report.md" "$OUT"
 echo "run.sh: wrote $OUT" >&2

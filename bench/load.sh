@@ -1,0 +1,244 @@
+#!/bin/bash
+# bench/load.sh - Herald under heavy load (issue 11, "load"): run as
+# `bench/run.sh load [-r REPEATS] [-b BUILDDIR] [-o RESULTS.md]`.
+#
+# Through the library as a pipeline would use it (bench/herald_blast -p:
+# herald_submit with N messages in flight), a device with strategy "mx" and
+# the transport's default limits, a dnsmasq on loopback answering with a TTL
+# of 300 s, every MX pointing at one smtp-sink:
+#   one-domain   20,000 messages to b@load.test, 5,000 in flight
+#   domains      20,000 messages over 10,000 domains (b@dK.load.test), 2,000 in flight
+# each against the same run with 100 in flight (the anchor of the ratio); and
+#   busy         2,000 messages, 100 in flight, to tests/servers/busy_smtpd.py
+#                taking 5 sessions at once (421 to the rest), against the
+#                same server taking 100 at once.
+# Reported per case: messages deferred (or failed), msgs/s (whole process),
+# peak RSS, user+system CPU seconds of herald_blast; each case REPEATS times
+# (default 3), medians in the table, every run listed.  The section between
+# the "mode:load" markers of RESULTS.md is replaced; the rest is kept.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+REPEATS=3
+BUILD=$SRC/_build-bench
+OUT=$SRC/bench/RESULTS.md
+SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
+DNSMASQ=${DNSMASQ:-/usr/sbin/dnsmasq}
+PY=${TEST_PYTHON:-/usr/bin/python3}
+ARGS="$*"
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    -r) REPEATS=$2; shift 2 ;;
+    -b) BUILD=$2; shift 2 ;;
+    -o) OUT=$2; shift 2 ;;
+    *) echo "usage: bench/run.sh load [-r REPEATS] [-b BUILDDIR] [-o FILE]" >&2; exit 64 ;;
+  esac
+done
+
+die() { echo "load.sh: $*" >&2; exit 1; }
+
+# --- build (optimised, no sanitizers), as run.sh does ---
+mkdir -p "$BUILD"
+if [ ! -f "$BUILD/Makefile" ]; then
+  (cd "$BUILD" && nice "$SRC/configure" CFLAGS=-O2 >configure.log 2>&1) \
+    || die "configure failed, see $BUILD/configure.log"
+fi
+nice make -C "$BUILD" -j2 >"$BUILD/make.log" 2>&1 || die "make failed, see $BUILD/make.log"
+nice make -C "$BUILD" bench >>"$BUILD/make.log" 2>&1 || die "make bench failed, see $BUILD/make.log"
+BLAST=$BUILD/bench/herald_blast
+export HERALD_PLUGIN_PATH=$BUILD/devices/.libs:$BUILD/plugins/.libs
+unset HERALD_CONF
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-load.XXXXXX")
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port - a TCP and UDP port free on 127.0.0.1 now
+free_port() {
+  "$PY" -c '
+import socket
+for _ in range(50):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    print(p); break'
+}
+# wait_port PORT - poll (50 ms, at most 10 s) until 127.0.0.1:PORT takes a connection
+wait_port() {
+  "$PY" - "$1" <<'PY'
+import socket, sys, time
+deadline = time.monotonic() + 10
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
+        sys.exit(0)
+    except OSError:
+        if time.monotonic() >= deadline:
+            sys.exit(1)
+        time.sleep(0.05)
+PY
+}
+
+# --- smtp-sink, dnsmasq (10,001 MX names, TTL 300), busy_smtpd.py x2 ---
+SINK_PORT=$(free_port)
+SINK_CMD=("$SINK")
+[ "$(id -u)" = 0 ] && SINK_CMD+=(-u nobody)
+SINK_CMD+=(-m 10000 "127.0.0.1:$SINK_PORT" 4096)
+"${SINK_CMD[@]}" >/dev/null 2>&1 &
+PIDS+=("$!")
+wait_port "$SINK_PORT" || die "smtp-sink did not listen"
+
+DNS_CONF=$WORK/dnsmasq.conf
+{
+  echo "mx-host=load.test,mx.load.test,10"
+  for k in $(seq 0 9999); do echo "mx-host=d$k.load.test,mx.load.test,10"; done
+  echo "host-record=mx.load.test,127.0.0.1"
+} >"$DNS_CONF"
+DNS_PORT=$(free_port)
+"$DNSMASQ" -k --conf-file="$DNS_CONF" --no-resolv --no-hosts --pid-file= --port="$DNS_PORT" \
+  --listen-address=127.0.0.1 --bind-interfaces --local=/load.test/ --local-ttl=300 \
+  --dns-forward-max=10000 --cache-size=10000 --log-facility=/dev/null 2>"$WORK/dnsmasq.err" &
+PIDS+=("$!")
+"$PY" - "$DNS_PORT" <<'PY' || die "dnsmasq did not answer: $(cat "$WORK/dnsmasq.err")"
+import socket, struct, sys, time
+q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p for p in b"load.test".split(b".")) + b"\0" + struct.pack(">HH", 15, 1)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+    try:
+        s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
+        if s.recv(4096)[:2] == b"\x42\x42":
+            sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        s.close()
+sys.exit(1)
+PY
+
+# busy LIMIT - busy_smtpd.py taking LIMIT sessions at once; its port in BUSY_PORT
+busy() {
+  BUSY_PORT=$(free_port)
+  "$PY" "$SRC/tests/servers/busy_smtpd.py" 127.0.0.1 "$BUSY_PORT" --limit "$1" >/dev/null 2>&1 &
+  PIDS+=("$!")
+  wait_port "$BUSY_PORT" || die "busy_smtpd.py did not listen"
+}
+busy 5; BUSY5=$BUSY_PORT
+busy 100; BUSY100=$BUSY_PORT
+
+CONF=$WORK/load.conf
+cat >"$CONF" <<EOF
+# No trace group: the trace is off.  The transport's limits are its defaults.
+herald: { dns: { servers = [ "127.0.0.1:$DNS_PORT" ]; }; };
+devices = (
+  { name = "mx"; driver = "email";
+    route: { strategy = "mx"; port = $SINK_PORT; };
+    transport: { name = "smtp"; helo_name = "bench.herald.test"; tls = "none"; }; },
+  { name = "busy5"; driver = "email";
+    route: { strategy = "smarthost"; smarthost = [ "[127.0.0.1]:$BUSY5" ]; };
+    transport: { name = "smtp"; helo_name = "bench.herald.test"; tls = "none"; }; },
+  { name = "busy100"; driver = "email";
+    route: { strategy = "smarthost"; smarthost = [ "[127.0.0.1]:$BUSY100" ]; };
+    transport: { name = "smtp"; helo_name = "bench.herald.test"; tls = "none"; }; }
+);
+EOF
+
+# run CASE DEVICE COUNT PARALLEL [DOMAINS] - one herald_blast; appends
+# "CASE rate deferred failed rss_kb cpu_s" to $WORK/runs
+run() {
+  local d=() t0 t1 line
+  [ -n "${5:-}" ] && d=(-D "$5")
+  t0=$(date +%s.%N)
+  line=$(timeout 900 "$BLAST" -c "$CONF" -d "$2" -n "$3" -p "$4" -l 4096 -t b@load.test "${d[@]}" \
+         2>"$WORK/blast.err") || true
+  t1=$(date +%s.%N)
+  [ -n "$line" ] || die "herald_blast ($1) failed: $(tail -3 "$WORK/blast.err")"
+  awk -v c="$1" -v n="$3" -v a="$t0" -v b="$t1" -v l="$line" 'BEGIN {
+    split(l, f, " "); for (i in f) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+    printf "%s %.0f %d %d %d %.2f\n", c, n / (b - a), v["deferred"], v["failed"], v["maxrss_kb"], v["cpu_s"] }' \
+    >>"$WORK/runs"
+  echo "load: $(tail -1 "$WORK/runs")" >&2
+}
+
+: >"$WORK/runs"
+for i in $(seq 1 "$REPEATS"); do
+  run one-100 mx 20000 100
+  run one-5000 mx 20000 5000
+  run domains-100 mx 20000 100 10000
+  run domains-2000 mx 20000 2000 10000
+  run busy100-100 busy100 2000 100
+  run busy5-100 busy5 2000 100
+done
+
+# med CASE FIELD - the median of FIELD (2 rate, 3 deferred, 4 failed, 5 rss, 6 cpu) over CASE's runs
+med() {
+  awk -v c="$1" -v f="$2" '$1 == c { print $f }' "$WORK/runs" | sort -g | awk '{ v[NR] = $1 }
+    END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# row LABEL CASE ANCHOR - a table row: medians, and the rate against ANCHOR's median rate
+row() {
+  local r a
+  r=$(med "$2" 2); a=$(med "$3" 2)
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(med "$2" 3)" "$(med "$2" 4)" "$r" \
+    "$a" "$(awk -v r="$r" -v a="$a" 'BEGIN { printf "%.2f", r / a }')" \
+    "$(awk -v k="$(med "$2" 5)" 'BEGIN { printf "%.1f", k / 1024 }')" "$(med "$2" 6)"
+}
+
+SECTION=$WORK/section.md
+{
+  echo "<!-- mode:load -->"
+  echo "## Load (issue 11): many messages in flight, many domains, a busy MX"
+  echo
+  echo "* Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); machine: $(nproc) CPUs, shared with other"
+  echo "  builds while it ran (noisy: medians of $REPEATS runs per case, every run listed below)"
+  echo "* Herald: commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown), CFLAGS=-O2, no sanitizers"
+  echo "* Reproduce: \`bench/run.sh load${ARGS:+ $ARGS}\` (bench/load.sh)"
+  echo "* \`herald_blast -c load.conf -d mx -n 20000 -p 100|5000 -l 4096 -t b@load.test\`;"
+  echo "  over 10,000 domains add \`-D 10000\` (b@d0.load.test ... b@d9999.load.test) with"
+  echo "  \`-p 100|2000\`; the busy server: \`-d busy5|busy100 -n 2000 -p 100\`. Device \"mx\":"
+  echo "  strategy mx, dnsmasq on loopback (\`--local-ttl=300\`, every MX is mx.load.test = 127.0.0.1),"
+  echo "  \`${SINK_CMD[*]}\`; \"busy5\"/\"busy100\": smart host tests/servers/busy_smtpd.py"
+  echo "  \`--limit 5|100\` (421 to sessions past the limit). Transport defaults (max_sessions 100,"
+  echo "  max_sessions_per_host 20, initial_sessions_per_host 5), tls none, trace off."
+  echo "* msgs/s: messages / wall time of the whole process; CPU: user + system seconds of"
+  echo "  herald_blast; RSS: its peak (ru_maxrss)."
+  echo
+  echo "| case | deferred | failed | msgs/s | anchor msgs/s | ratio | peak RSS MiB | CPU s |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  row "1 domain, 100 in flight (anchor)" one-100 one-100
+  row "1 domain, 5,000 in flight" one-5000 one-100
+  row "10,000 domains, 100 in flight (anchor)" domains-100 domains-100
+  row "10,000 domains, 2,000 in flight" domains-2000 domains-100
+  row "busy MX (100 at once), 100 in flight (anchor)" busy100-100 busy100-100
+  row "busy MX (5 at once), 100 in flight" busy5-100 busy100-100
+  echo
+  echo "Every run (case, msgs/s, deferred, failed, peak RSS KB, CPU s):"
+  echo
+  echo '```'
+  cat "$WORK/runs"
+  echo '```'
+  echo "<!-- /mode:load -->"
+} >"$SECTION"
+
+# Replace the section in $OUT (or append it), keeping everything else.
+if [ -f "$OUT" ] && grep -q '^<!-- mode:load -->' "$OUT"; then
+  awk -v sec="$SECTION" '
+    /^<!-- mode:load -->/ { while ((getline l < sec) > 0) print l; skip = 1; next }
+    /^<!-- \/mode:load -->/ { skip = 0; next }
+    !skip' "$OUT" >"$WORK/out.md"
+else
+  { [ -f "$OUT" ] && cat "$OUT" && echo; cat "$SECTION"; } >"$WORK/out.md"
+fi
+cp "$WORK/out.md" "$OUT"
+echo "load.sh: wrote the load section of $OUT" >&2
