@@ -17,7 +17,9 @@
  * Prints one line, for bench/run.sh to parse:
  *   count=N delivered=D deferred=T failed=F seconds=S msgs_per_s=R maxrss_kb=K cpu_s=C
  * (deferred and failed count messages with any recipient so; cpu_s is user +
- * system time of the whole process)
+ * system time of the whole process), and on stderr, for messages not
+ * delivered, one line per kind of reason (digits shown as N), most first:
+ *   herald_blast: not delivered: COUNT x RESULT (REASON)
  * Exit 0 when every message was delivered, 1 when any was not, 2 on usage
  * or setup errors.
  */
@@ -44,8 +46,57 @@ struct blast_args {
 
 #define BLAST_DEVICES_MAX 8
 
-/* Messages not delivered, by what became of them (one program, one count). */
+/* Messages not delivered, by what became of them (one program, one count),
+ * and by reason: the first REASONS_MAX kinds, the rest as one. */
+#define REASONS_MAX 8
 static unsigned long n_deferred, n_failed;
+static struct { char text[240]; unsigned long count; } reasons[REASONS_MAX + 1];
+
+/* reason_count - count one more message not delivered for text (digit runs
+ * made "N", so "d17.load.test" and "d42.load.test" are one kind) */
+static void reason_count(const char *result, const char *reply)
+{
+    char text[240];
+    size_t n = 0, i;
+    int written = snprintf(text, sizeof text, "%s (", result);
+    if (written > 0)
+        n = (size_t)written < sizeof text ? (size_t)written : sizeof text - 1;
+    for (; reply != NULL && *reply != '\0' && n + 2 < sizeof text; reply++) {
+        if (*reply >= '0' && *reply <= '9') {
+            if (n > 0 && text[n - 1] == 'N')
+                continue;
+            text[n++] = 'N';
+        } else {
+            text[n++] = *reply;
+        }
+    }
+    text[n++] = ')';
+    text[n] = '\0';
+    for (i = 0; i < REASONS_MAX && reasons[i].count > 0; i++)
+        if (strcmp(reasons[i].text, text) == 0)
+            break;
+    if (i < REASONS_MAX && reasons[i].count == 0)
+        snprintf(reasons[i].text, sizeof reasons[i].text, "%s", text);
+    else if (i == REASONS_MAX)
+        snprintf(reasons[i].text, sizeof reasons[i].text, "(other reasons)");
+    reasons[i].count++;
+}
+
+/* reasons_print - the kinds of reasons, most first */
+static void reasons_print(void)
+{
+    for (;;) {
+        size_t i, best = REASONS_MAX + 1;
+        for (i = 0; i <= REASONS_MAX; i++)
+            if (reasons[i].count > 0 && (best > REASONS_MAX || reasons[i].count > reasons[best].count))
+                best = i;
+        if (best > REASONS_MAX)
+            return;
+        fprintf(stderr, "herald_blast: not delivered: %lu x %s\n", reasons[best].count,
+                reasons[best].text);
+        reasons[best].count = 0;
+    }
+}
 
 /* tally - true when the message's one recipient was delivered; counts the others */
 static int tally(const struct herald_outcome *outcome)
@@ -56,6 +107,8 @@ static int tally(const struct herald_outcome *outcome)
         n_deferred++;
     else
         n_failed++;
+    reason_count(herald_result_name(herald_outcome_result(outcome, 0)),
+                 herald_outcome_reply(outcome, 0));
     return 0;
 }
 
@@ -356,6 +409,7 @@ int main(int argc, char **argv)
     free(body);
     if (rc != 0)
         return 2;
+    reasons_print();
     getrusage(RUSAGE_SELF, &ru);
     printf("count=%lu delivered=%lu deferred=%lu failed=%lu seconds=%.3f msgs_per_s=%.0f "
            "maxrss_kb=%ld cpu_s=%.2f\n", args.count, delivered, n_deferred, n_failed, t1 - t0,

@@ -168,10 +168,12 @@ run() {
     split(l, f, " "); for (i in f) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
     printf "%s %.0f %d %d %d %.2f\n", c, n / (b - a), v["deferred"], v["failed"], v["maxrss_kb"], v["cpu_s"] }' \
     >>"$WORK/runs"
+  sed -n "s/^herald_blast: not delivered: /$1: /p" "$WORK/blast.err" >>"$WORK/reasons"
   echo "load: $(tail -1 "$WORK/runs")" >&2
 }
 
 : >"$WORK/runs"
+: >"$WORK/reasons"
 for i in $(seq 1 "$REPEATS"); do
   run one-100 mx 20000 100
   run one-5000 mx 20000 5000
@@ -227,6 +229,12 @@ SECTION=$WORK/section.md
   echo
   echo '```'
   cat "$WORK/runs"
+  echo '```'
+  echo
+  echo "Why messages were not delivered (every run; digits shown as N):"
+  echo
+  echo '```'
+  if [ -s "$WORK/reasons" ]; then cat "$WORK/reasons"; else echo "(every message was delivered)"; fi
   echo '```'
   echo "<!-- /mode:load -->"
 } >"$SECTION"

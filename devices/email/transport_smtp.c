@@ -847,6 +847,9 @@ smtp_start(void *state, struct herald_transport_job *job)
                      (long long)tp->opts->max_sessions_per_host, smtp_dests_busy(tp->dests),
                      tp->max_sessions);
     smtp_dest_wait(tp->dests, sj->dest, &sj->waiter, false);
+    /* Those ahead of it may start now (nothing else would call pump soon). */
+    if (!tp->fd_short && smtp_dest_can_start(tp->dests, sj->dest))
+        pump(tp);
     return HERALD_OK;
 }
 
