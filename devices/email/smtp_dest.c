@@ -325,6 +325,10 @@ smtp_dest_refused(const struct smtp_dests *d, struct smtp_dest *dest, bool fresh
 {
     size_t others = dest->busy > 0 ? dest->busy - 1 : 0;
 
+    /* A reused session the server dropped says nothing about the next one:
+     * the message tries again on a new session, whatever else is open. */
+    if (!fresh)
+        return SMTP_DEST_WAIT;
     dest->credit = 0;
     if (others == 0) {
         dest->window = d->lim.initial_per_dest;
@@ -332,11 +336,9 @@ smtp_dest_refused(const struct smtp_dests *d, struct smtp_dest *dest, bool fresh
         dest->hold_until = 0;
         return SMTP_DEST_DEAD;
     }
-    if (fresh) {
-        if (dest->window > others)
-            dest->window = others;
-        dest->hold_level = others;
-        dest->hold_until = now_ms + SMTP_DEST_PROBE_HOLD_MS;
-    }
+    if (dest->window > others)
+        dest->window = others;
+    dest->hold_level = others;
+    dest->hold_until = now_ms + SMTP_DEST_PROBE_HOLD_MS;
     return SMTP_DEST_WAIT;
 }

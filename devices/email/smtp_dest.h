@@ -109,10 +109,11 @@ bool smtp_dest_success(const struct smtp_dests *d, struct smtp_dest *dest, uint6
 /*
  * smtp_dest_refused - a session to dest was refused before it did anything
  * (called while that session still holds its slot).  fresh: it was a new
- * session, so the refusal says the server takes no more (the window drops
- * to the others open); a reused one says nothing about concurrency.
- * SMTP_DEST_WAIT when other sessions to dest are open; SMTP_DEST_DEAD when
- * none is: the window starts over, and the caller ends the waiters.
+ * session, so the refusal says the server takes no more: SMTP_DEST_WAIT
+ * when other sessions to dest are open (the window drops to them),
+ * SMTP_DEST_DEAD when none is (the window starts over, and the caller ends
+ * the waiters).  A reused session dropped by the server says nothing about
+ * concurrency: SMTP_DEST_WAIT, the message tries a new session.
  */
 enum smtp_dest_verdict smtp_dest_refused(const struct smtp_dests *d, struct smtp_dest *dest,
                                          bool fresh, uint64_t now_ms);

@@ -737,11 +737,16 @@ cb_done(void *arg)
         size_t before = smtp_dest_limit(dest);
 
         if (smtp_dest_refused(tp->dests, dest, sj->fresh, now) == SMTP_DEST_WAIT) {
-            herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
-                             "%s refused a session while %zu others to it are open: the "
-                             "message waits for one of them (sessions to it: at most %zu, "
-                             "were %zu)", smtp_session_peer(s), smtp_dest_busy(dest) - 1,
-                             smtp_dest_limit(dest), before);
+            if (sj->fresh)
+                herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
+                                 "%s refused a session while %zu others to it are open: the "
+                                 "message waits for one of them (sessions to it: at most %zu, "
+                                 "were %zu)", smtp_session_peer(s), smtp_dest_busy(dest) - 1,
+                                 smtp_dest_limit(dest), before);
+            else
+                herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
+                                 "%s ended a reused session before the message: it waits "
+                                 "for another session", smtp_session_peer(s));
             sj->requeues++;
             sj->failed = false;
             herald_body_close(&sj->reader);

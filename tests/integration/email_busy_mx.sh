@@ -12,6 +12,8 @@
 #     (initial_sessions_per_host = 20): all delivered, the window came down
 #   0 at once (every session refused): the destination is dead, every
 #     message deferred with the server's 421, none waits for ever
+#   3 messages per session, then 421 to the next RSET: the message tries a
+#     new session (all delivered), also with one session at a time
 set -euo pipefail
 # shellcheck source=tests/lib/email_env.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/email_env.sh"
@@ -22,7 +24,7 @@ BLAST=$HERALD_BUILD_DIR/bench/herald_blast
 LOG=$T_DIR/busy.log
 BUSY_PID=
 
-# busy LIMIT OVER - (re)start busy_smtpd.py on $MX1_IP with a fresh $LOG
+# busy LIMIT OVER [ARGS...] - (re)start busy_smtpd.py on $MX1_IP with a fresh $LOG
 busy() {
   if [ -n "$BUSY_PID" ]; then
     kill "$BUSY_PID" 2>/dev/null || true
@@ -30,7 +32,7 @@ busy() {
   fi
   rm -f "$LOG"
   start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/busy_smtpd.py" "$MX1_IP" "$SMTP_PORT" \
-    --limit "$1" --over "$2" --log "$LOG" >/dev/null </dev/null
+    --limit "$1" --over "$2" "${@:3}" --log "$LOG" >/dev/null </dev/null
   BUSY_PID=$!
   wait_for_port "$MX1_IP" "$SMTP_PORT" 15 || hard_error "busy_smtpd.py did not start"
   # wait_for_port's own probe connection is in the log: start counting after it
@@ -111,5 +113,15 @@ expect_grep "the first hop's refusal" "$TRACE" "S: 421 4.7.0 busy.test too many 
 expect_grep "dead: the refusal stands" "$TRACE" "no other session to $MX1_IP:$SMTP_PORT is open"
 expect_range "sessions tried for 60 messages" "$(events busy)" 1 60
 expect_no_sanitizer "dead"
+
+busy 10 421 --per-session 3
+conf "max_sessions_per_host = 1;"
+blast 30 10
+expect_rc "30 messages, 3 per session, one session at a time" 0 "$ERR"
+expect_eq "delivered" "$(field delivered)" 30
+expect_eq "messages the server received" "$(events message)" 30
+expect_range "sessions ended by the server" "$(events ended)" 9 10
+expect_grep "a dropped reused session is tried again" "$TRACE" "ended a reused session before the message"
+expect_no_sanitizer "3 per session"
 
 herald_test_done

@@ -86,9 +86,10 @@ test_refused(void)
     /* the only session open refused: dead, the window starts over */
     while (smtp_dest_busy(dest) > 1)
         smtp_dest_give(d, dest);
+    CU_ASSERT_EQUAL(smtp_dest_refused(d, dest, false, 6000), SMTP_DEST_WAIT);  /* reused */
+    CU_ASSERT_EQUAL(smtp_dest_limit(dest), 2);
     CU_ASSERT_EQUAL(smtp_dest_refused(d, dest, true, 6000), SMTP_DEST_DEAD);
     CU_ASSERT_EQUAL(smtp_dest_limit(dest), 10);
-    CU_ASSERT_EQUAL(smtp_dest_refused(d, dest, false, 6000), SMTP_DEST_DEAD);
     smtp_dest_give(d, dest);                  /* nothing left: freed */
     CU_ASSERT_EQUAL(smtp_dests_count(d), 0);
     CU_ASSERT_EQUAL(smtp_dests_busy(d), 0);
