@@ -47,6 +47,8 @@ fi
 nice make -C "$BUILD" -j2 >"$BUILD/make.log" 2>&1 || die "make failed, see $BUILD/make.log"
 nice make -C "$BUILD" bench >>"$BUILD/make.log" 2>&1 || die "make bench failed, see $BUILD/make.log"
 BLAST=$BUILD/bench/herald_blast
+# The commit measured is the one built now, whatever the tree holds when the report is written.
+COMMIT="$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || echo ' (with local changes)')"
 export HERALD_PLUGIN_PATH=$BUILD/devices/.libs:$BUILD/plugins/.libs
 unset HERALD_CONF
 
@@ -204,7 +206,7 @@ SECTION=$WORK/section.md
   echo
   echo "* Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); machine: $(nproc) CPUs, shared with other"
   echo "  builds while it ran (noisy: medians of $REPEATS runs per case, every run listed below)"
-  echo "* Herald: commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown), CFLAGS=-O2, no sanitizers"
+  echo "* Herald: commit $COMMIT, CFLAGS=-O2, no sanitizers"
   echo "* Reproduce: \`bench/run.sh load${ARGS:+ $ARGS}\` (bench/load.sh)"
   echo "* \`herald_blast -c load.conf -d mx -n 20000 -p 100|5000 -l 4096 -t b@load.test\`;"
   echo "  over 10,000 domains add \`-D 10000\` (b@d0.load.test ... b@d9999.load.test) with"
