@@ -18,10 +18,10 @@ email_env_init 60
 SPOOL=$T_DIR/spool
 mkdir -m 0700 "$SPOOL"
 email_conf mx
-# queue_conf LIFETIME - herald.queue with 1-second backoffs
+# queue_conf LIFETIME [DELAY_WARNING] - herald.queue with 1-second backoffs
 queue_conf() {
   sed -i '/^herald:/d' "$CONF"
-  sed -i "1i herald: { dns: { servers = [ \"127.0.0.1:$DNS_PORT\" ]; timeout_ms = 1000; tries = 1; }; queue: { module = \"spool\"; path = \"$SPOOL\"; min_backoff_s = 1; max_backoff_s = 2; lifetime_s = $1; }; };" "$CONF"
+  sed -i "1i herald: { dns: { servers = [ \"127.0.0.1:$DNS_PORT\" ]; timeout_ms = 1000; tries = 1; }; queue: { module = \"spool\"; path = \"$SPOOL\"; min_backoff_s = 1; max_backoff_s = 2; lifetime_s = $1; delay_warning_s = ${2:-0}; }; };" "$CONF"
 }
 queue_conf 3600
 printf 'From: a@demo.test\r\nTo: b@demo.test\r\nSubject: queued demo\r\n\r\nthe body\r\n' \
@@ -117,6 +117,37 @@ expect_grep "trace: expired with the last reply" "$TRACE" \
   "Connection refused (expired after 1 s in the queue)"
 [ ! -e "$SPOOL/q/$id3" ] && pass "the expired message left q/" || fail "$id3 still queued"
 expect_grep "trace: expiry reported" "$TRACE" "$id3: failure notification to <a@demo.test>"
+queue_conf 3600
+
+# 4b. delay_warning_s = 1 and -N delay: one "still trying" report, Action: delayed.
+queue_conf 3600 1
+q send --queue -f a@demo.test -t slow@twin.test -N delay,failure "$T_DIR/msg"
+id8=$(queued_id)
+rm -f "$TRACE"
+for _ in $(seq 40); do   # bounded: 40 runs 100 ms apart, until the warning is due
+  q queue run --once --trace "$TRACE"
+  grep -q "$id8: delay notification" "$TRACE" && break
+  q queue flush "$id8"
+  sleep 0.1
+done
+expect_grep "trace: delay warning queued" "$TRACE" "$id8: delay notification to <a@demo.test> queued as"
+n_warn=$(grep -c "$id8: delay notification" "$TRACE" || true)
+q queue flush "$id8"
+q queue run --once --trace "$TRACE"
+[ "$(grep -c "$id8: delay notification" "$TRACE")" -eq "$n_warn" ] && pass "the delay warning is sent once" || \
+  fail "more than one delay warning"
+[ -e "$SPOOL/q/$id8" ] && pass "the delayed message stays queued" || fail "$id8 left the queue"
+warn=$(grep -l "Action: delayed" "$T_DIR/mx2"/*.eml | head -1 || true)
+if [ -n "$warn" ]; then pass "the delay report reached mx2"; else fail "no delay report at mx2"; fi
+"$TEST_PYTHON" - "$warn" <<'PY' && pass "delay report parses: Action delayed, Status 4.x.x" || fail "delay report malformed"
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+assert m.get_content_type() == "multipart/report"
+r = m.get_payload()[1].get_payload()[1]
+assert r["Action"] == "delayed" and r["Status"].startswith("4."), r.items()
+assert r["Final-Recipient"] == "rfc822; slow@twin.test"
+PY
+q queue delete "$id8"
 queue_conf 3600
 
 # 5. A null-sender message that fails produces no report.
