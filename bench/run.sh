@@ -28,15 +28,11 @@
 #   --no-100k  never run it (default: run it when the reuse rate says it takes < 2 minutes)
 set -euo pipefail
 
-# "run.sh queue [ARGS]": the durable queue against Postfix as a relay (bench/queue.sh).
-if [ "${1:-}" = queue ]; then
-  shift
-  exec "$(dirname "$0")/queue.sh" "$@"
-fi
-
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 case ${1:-} in
   load) shift; exec "$SRC/bench/load.sh" "$@" ;;
+  # the durable queue against Postfix as a relay
+  queue) shift; exec "$SRC/bench/queue.sh" "$@" ;;
 esac
 COUNT=5000
 PAIRS=7
