@@ -15,6 +15,7 @@
 
 #include <libconfig.h>
 #include <herald/status.h>
+#include <herald/timeouts.h>
 #include "config.h"
 #include "config_source.h"
 #include "options.h"
@@ -82,7 +83,8 @@ static const struct herald_option queue_option[] = {
 };
 
 static const struct config_core core_defaults = {
-    .dns = { .servers = { 0, NULL }, .timeout_ms = 5000, .tries = 2, .cache_entries = 250000,
+    .dns = { .servers = { 0, NULL }, .timeout_ms = HERALD_DEFAULT_DNS_TIMEOUT_MS,
+             .tries = HERALD_DEFAULT_DNS_TRIES, .cache_entries = 250000,
              .min_ttl_s = 0, .max_ttl_s = 86400, .max_inflight = 256 },
     .trace = { .file = NULL, .format = 0, .level = 2 /* info */ },
 };
@@ -391,7 +393,9 @@ load_device(struct loader *ld, const config_setting_t *dg, size_t index,
     /* The device's own dns group starts from the global values, so it may
      * override only the servers and keep the global timeouts. */
     dev->dns = cfg->core.dns;
+    dev->route_timeout_ms = HERALD_DEFAULT_ROUTE_TIMEOUT_MS;
     env_for(ld, label, &env);
+    env.route_timeout_ms = &dev->route_timeout_ms;
     dns = config_setting_get_member(dg, "dns");
     if (dns != NULL) {
         if (config_setting_type(dns) != CONFIG_TYPE_GROUP)

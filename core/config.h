@@ -64,6 +64,7 @@ struct config_device {
     struct config_dns dns;                 /* the device's own, else the global one */
     const struct herald_module **modules;  /* driver first, then named modules */
     size_t module_count;
+    int64_t route_timeout_ms;              /* the route group's timeout_ms, else the default */
 };
 
 struct config {

@@ -8,6 +8,7 @@
  * context or leaves nothing behind.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "dns.h"
 #include "delivery.h"
 #include "module_abi.h"
+#include "outcome.h"
 #include "queue_store.h"
 #include "registry.h"
 #include "trace_sink.h"
@@ -24,6 +26,7 @@
 struct send_wait {
     struct herald_outcome *outcome;
     bool done;
+    struct herald_delivery *delivery;   /* until done: freed at close if never done */
     struct send_wait *next;
 };
 
@@ -154,6 +157,7 @@ open_device(struct herald_context *ctx, struct herald_device *dev,
     dev->env.dns_min_ttl_s = conf->dns.min_ttl_s;
     dev->env.dns_max_ttl_s = conf->dns.max_ttl_s;
     dev->env.dns_max_inflight = conf->dns.max_inflight;
+    dev->env.route_timeout_ms = conf->route_timeout_ms;
     dev->env.add_secret = env_add_secret;
     dev->env.secret_arg = ctx;
 
@@ -327,8 +331,11 @@ herald_close(struct herald_context **ctxp)
 
             dev->orphans = w->next;
             herald_outcome_free(&w->outcome);
+            if (!w->done)
+                delivery_free_unfinished(w->delivery);
             free(w);
         }
+        route_env_close(&dev->env);
     }
     free(ctx->devices);
     herald_loop_free(&ctx->loop);
@@ -524,6 +531,7 @@ send_done(void *arg, struct herald_outcome *outcome)
 
     w->outcome = outcome;
     w->done = true;
+    w->delivery = NULL;   /* it freed itself */
 }
 
 /* send_finished - loop condition for herald_send */
@@ -533,6 +541,36 @@ send_finished(void *arg)
     const struct send_wait *w = arg;
 
     return w->done;
+}
+
+/* abandoned_outcome - every recipient deferred: the driver never finished */
+static herald_status
+abandoned_outcome(const struct herald_device *dev, const struct herald_message *msg,
+                  herald_status why, struct herald_outcome **outcome_out,
+                  struct herald_diag *diag)
+{
+    size_t i, n = herald_message_recipient_count(msg);
+    const char **addrs = calloc(n, sizeof *addrs);
+    struct herald_outcome *o = NULL;
+    char reply[200];
+    herald_status st;
+
+    if (addrs == NULL)
+        return herald_diag_set(diag, HERALD_E_NOMEM, dev->conf->name, "out of memory");
+    for (i = 0; i < n; i++)
+        addrs[i] = herald_message_recipient(msg, i);
+    st = outcome_new(n, addrs, "-", &o);
+    free(addrs);
+    if (st != HERALD_OK)
+        return herald_diag_set(diag, st, dev->conf->name, "out of memory");
+    snprintf(reply, sizeof reply, "device driver \"%s\" did not finish the delivery (%s)",
+             dev->conf->driver->name, herald_strerror(why));
+    herald_trace_log(&dev->ctx->trace, HERALD_TRACE_ERROR, "delivery", "device %s: %s",
+                     dev->conf->name, reply);
+    for (i = 0; i < n; i++)
+        (void)outcome_record(o, i, HERALD_RESULT_DEFERRED, reply, "4.3.0", NULL, NULL, false);
+    *outcome_out = o;
+    return HERALD_OK;
 }
 
 /* herald_send - deliver msg through dev, running the loop until the driver is done */
@@ -561,6 +599,7 @@ herald_send(struct herald_device *dev, const struct herald_message *msg,
         return herald_diag_set(diag, st, dev->conf->name, "cannot start delivery: %s",
                                herald_strerror(st));
     }
+    w->delivery = d;
     dev->ops->deliver(dev->state, d);
     /* The driver bounds every step with its own timeouts; the loop ends when
      * the delivery is done or when nothing is left that could finish it. */
@@ -568,9 +607,9 @@ herald_send(struct herald_device *dev, const struct herald_message *msg,
     if (!w->done) {
         w->next = dev->orphans;   /* freed by herald_close */
         dev->orphans = w;
-        return herald_diag_set(diag, HERALD_E_IO, dev->conf->name,
-                               "driver \"%s\" did not finish the delivery (%s)",
-                               dev->conf->driver->name, herald_strerror(st));
+        /* Nothing is left that could finish it: every recipient still gets
+         * an outcome (deferred, naming the driver), never silence. */
+        return abandoned_outcome(dev, msg, st, outcome_out, diag);
     }
     *outcome_out = w->outcome;
     free(w);

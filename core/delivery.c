@@ -172,3 +172,14 @@ herald_delivery_done(struct herald_delivery *d)
     else
         herald_outcome_free(&o);
 }
+
+/* delivery_free_unfinished - a delivery its driver never ended */
+void
+delivery_free_unfinished(struct herald_delivery *d)
+{
+    if (d == NULL)
+        return;
+    herald_outcome_free(&d->outcome);
+    free(d->reported);
+    free(d);
+}

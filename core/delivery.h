@@ -19,4 +19,8 @@ herald_status delivery_new(const struct herald_message *msg, struct herald_env *
                            struct trace_sink *sink, delivery_done_fn on_done, void *arg,
                            struct herald_delivery **d_out);
 
+/* delivery_free_unfinished - free a delivery its driver never ended (at
+ * herald_close, when nothing can run any more); its outcome goes too. */
+void delivery_free_unfinished(struct herald_delivery *d);
+
 #endif

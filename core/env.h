@@ -33,6 +33,14 @@ struct herald_env {
      * every later trace sink and registers it with the current one. */
     herald_status (*add_secret)(void *arg, const char *secret);
     void *secret_arg;
+    /* The route guard (core/route.c): how long a strategy may take for one
+     * request (0: the default), and the answered or abandoned requests kept
+     * so a late or second answer is caught, freed by route_env_close(). */
+    int64_t route_timeout_ms;
+    struct route_retired *route_retired;
 };
+
+/* route_env_close - free what the route guard kept for env (core/route.c) */
+void route_env_close(struct herald_env *env);
 
 #endif

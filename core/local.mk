@@ -51,5 +51,5 @@ heraldinclude_HEADERS = \
 	core/herald/module.h core/herald/loop.h core/herald/trace.h \
 	core/herald/message.h core/herald/outcome.h core/herald/device.h \
 	core/herald/dns.h core/herald/route.h core/herald/transport.h \
-	core/herald/mime.h core/herald/host.h \
+	core/herald/mime.h core/herald/host.h core/herald/timeouts.h \
 	core/herald/queue.h

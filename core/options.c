@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include <herald/module.h>
+#include <herald/timeouts.h>
 #include "config.h"
 #include "config_source.h"
 #include "options.h"
@@ -343,8 +344,14 @@ static herald_status
 apply_module(const struct walk *w, const struct herald_option *opt, const config_setting_t *s,
              const char *path, void *field)
 {
+    static const struct herald_option guard_option = {
+        "timeout_ms", HERALD_OPT_MSEC, 0, 0, 1, 3600000, NULL, NULL, 0, NULL,
+        "the route strategy's answer, per request (route guard)"
+    };
     const char *key = opt->module_key ? opt->module_key : "name";
-    const char *const skip[] = { key, NULL };
+    /* A route group also carries the core's guard on the strategy. */
+    const bool guard = opt->module_kind == HERALD_KIND_ROUTE && w->env->route_timeout_ms != NULL;
+    const char *const skip[] = { key, guard ? "timeout_ms" : NULL, NULL };
     const char *kind = herald_module_kind_name(opt->module_kind);
     const config_setting_t *ks;
     const struct herald_module *mod = NULL;
@@ -358,6 +365,15 @@ apply_module(const struct walk *w, const struct herald_option *opt, const config
     kind = kind ? kind : "unknown-kind";
     if (config_setting_type(s) != CONFIG_TYPE_GROUP)
         return wrong_type(w, s, path, "a group");
+    if (guard && (ks = config_setting_get_member(s, "timeout_ms")) != NULL) {
+        int64_t ms = HERALD_DEFAULT_ROUTE_TIMEOUT_MS;
+
+        join_path(keypath, sizeof keypath, path, "timeout_ms");
+        st = apply_int(w, &guard_option, ks, keypath, &ms);
+        if (st != HERALD_OK)
+            return st;
+        *w->env->route_timeout_ms = ms;
+    }
     join_path(keypath, sizeof keypath, path, key);
     ks = config_setting_get_member(s, key);
     if (ks == NULL)

@@ -36,6 +36,9 @@ struct options_env {
      * lets "herald devices" list the modules a device uses. */
     void (*on_module)(void *arg, const struct herald_module *mod);
     void *on_module_arg;
+    /* Where a route group's own "timeout_ms" goes (the guard the core puts
+     * on any strategy, not a strategy option); NULL: none is accepted. */
+    int64_t *route_timeout_ms;
 };
 
 /* skip: NULL-terminated member names handled by the caller (e.g. "name", "driver"); may be NULL. */

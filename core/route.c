@@ -11,6 +11,7 @@
  * Limits: ROUTE_MAX_HOPS hops and ROUTE_MAX_ADDRS addresses per hop; beyond
  * them add_hop/add_address say HERALD_E_LIMIT (strategies cap long before).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 #include <herald/trace.h>
 #include "context.h"
 #include "env.h"
+#include <herald/timeouts.h>
 #include "module_abi.h"
 #include "trace_sink.h"
 
@@ -47,13 +49,32 @@ struct herald_route_plan {
     char *reason;
 };
 
+/* The guard (DESIGN.md "Outcomes, never silence"): every request ends,
+ * answered or timed out, and the core keeps it afterwards (env's retired
+ * list) so a late or second answer is traced as the strategy's error and
+ * ignored instead of touching freed memory. */
 struct herald_route_request {
-    struct herald_route_plan *plan;
+    struct herald_route_plan *plan;   /* NULL once handed to the caller */
+    char *domain;                     /* own copy: the plan leaves, the domain stays */
     struct herald_env *env;
-    const struct herald_trace *trace;
+    struct herald_trace scope;        /* a copy: the caller's scope may go first */
+    const char *strategy;             /* module name, lives with the registry */
     herald_plan_fn done;
     void *arg;
-    bool finished;
+    struct herald_timer *timer;
+    uint64_t timeout_ms;
+    bool finished;                    /* answered or timed out: nothing more is taken */
+    bool timed_out;
+    struct herald_route_request *prev, *next;   /* env's live or retired list */
+};
+
+#define ROUTE_RETIRED_KEEP 256        /* answered requests kept to catch a second answer */
+
+struct route_retired {
+    struct herald_route_request *live;        /* not finished yet */
+    struct herald_route_request *timed_out;   /* kept until route_env_close */
+    struct herald_route_request *answered[ROUTE_RETIRED_KEEP];
+    size_t next_slot;
 };
 
 /* printable_len - length of s when every byte is printable ASCII and it
@@ -135,7 +156,7 @@ herald_plan_error(const struct herald_route_plan *plan, enum herald_result *resu
 const char *
 herald_route_domain(const struct herald_route_request *req)
 {
-    return req->plan->domain;
+    return req->domain;
 }
 
 struct herald_env *
@@ -147,7 +168,7 @@ herald_route_env(const struct herald_route_request *req)
 const struct herald_trace *
 herald_route_trace(const struct herald_route_request *req)
 {
-    return req->trace;
+    return &req->scope;
 }
 
 /* herald_route_add_hop - append a hop (copies host and origin) */
@@ -226,15 +247,75 @@ herald_route_add_address(struct herald_route_request *req, size_t hop,
     return HERALD_OK;
 }
 
+/* list_unlink / list_push - env's doubly linked request lists */
+static void
+list_unlink(struct herald_route_request **head, struct herald_route_request *req)
+{
+    if (req->prev != NULL)
+        req->prev->next = req->next;
+    else if (*head == req)
+        *head = req->next;
+    if (req->next != NULL)
+        req->next->prev = req->prev;
+    req->prev = req->next = NULL;
+}
+
+static void
+list_push(struct herald_route_request **head, struct herald_route_request *req)
+{
+    req->prev = NULL;
+    req->next = *head;
+    if (*head != NULL)
+        (*head)->prev = req;
+    *head = req;
+}
+
+/* request_free - a request nobody can reach any more */
+static void
+request_free(struct herald_route_request *req)
+{
+    herald_timer_cancel(&req->timer);
+    herald_plan_free(&req->plan);
+    free(req->domain);
+    free(req);
+}
+
+/* retire - out of the live list; kept (answered: the last ROUTE_RETIRED_KEEP;
+ * timed out: until route_env_close) so a later answer finds it */
+static void
+retire(struct herald_route_request *req)
+{
+    struct route_retired *r = req->env->route_retired;
+    struct herald_route_request **slot;
+
+    list_unlink(&r->live, req);
+    if (req->timed_out) {
+        list_push(&r->timed_out, req);
+        return;
+    }
+    slot = &r->answered[r->next_slot];
+    r->next_slot = (r->next_slot + 1) % ROUTE_RETIRED_KEEP;
+    if (*slot != NULL)
+        request_free(*slot);
+    *slot = req;
+}
+
+/* hand_over - give the plan to the caller, then retire the request */
+static void
+hand_over(struct herald_route_request *req)
+{
+    struct herald_route_plan *plan = req->plan;
+
+    req->plan = NULL;
+    req->done(req->arg, plan);
+    retire(req);
+}
+
 /* request_finish - hand the plan to the caller (from the loop) */
 static void
 request_finish(void *arg)
 {
-    struct herald_route_request *req = arg;
-    struct herald_route_plan *plan = req->plan;
-
-    req->done(req->arg, plan);
-    free(req);
+    hand_over(arg);
 }
 
 /* request_end - mark finished and schedule the answer */
@@ -242,8 +323,22 @@ static void
 request_end(struct herald_route_request *req)
 {
     req->finished = true;
+    herald_timer_cancel(&req->timer);
     if (herald_loop_defer(req->env->loop, request_finish, req) != HERALD_OK)
         request_finish(req);   /* no memory for a deferred call: answer now rather than never */
+}
+
+/* late_answer - a second answer, or one after the timeout: the strategy's bug */
+static bool
+late_answer(struct herald_route_request *req, const char *what)
+{
+    if (!req->finished)
+        return false;
+    herald_trace_log(&req->scope, HERALD_TRACE_ERROR, "route",
+                     "domain %s: route strategy \"%s\" answered again (%s) %s: ignored",
+                     req->domain, req->strategy, what,
+                     req->timed_out ? "after its timeout" : "after its first answer");
+    return true;
 }
 
 /* set_failure - record why the plan has no hop (reason copied, one line) */
@@ -275,7 +370,7 @@ set_failure(struct herald_route_plan *plan, enum herald_result result, const cha
 void
 herald_route_done(struct herald_route_request *req)
 {
-    if (req == NULL || req->finished)
+    if (req == NULL || late_answer(req, "done"))
         return;
     if (req->plan->count == 0)
         set_failure(req->plan, HERALD_RESULT_DEFERRED, "4.4.4", "no usable hop");
@@ -287,10 +382,30 @@ void
 herald_route_fail(struct herald_route_request *req, enum herald_result result,
                   const char *dsn, const char *reason)
 {
-    if (req == NULL || req->finished)
+    if (req == NULL || late_answer(req, "fail"))
         return;
     set_failure(req->plan, result, dsn, reason);
     request_end(req);
+}
+
+/* on_timeout - the strategy did not answer in time: defer the domain, 4.4.7
+ * (RFC 3463: delivery time expired), naming the strategy */
+static void
+on_timeout(void *arg)
+{
+    struct herald_route_request *req = arg;
+    char reason[200];
+
+    herald_timer_cancel(&req->timer);   /* fired: this releases it when we return */
+    if (req->finished)
+        return;
+    snprintf(reason, sizeof reason, "route strategy \"%s\" did not answer within %llu ms",
+             req->strategy, (unsigned long long)req->timeout_ms);
+    herald_trace_log(&req->scope, HERALD_TRACE_ERROR, "route", "domain %s: %s", req->domain,
+                     reason);
+    set_failure(req->plan, HERALD_RESULT_DEFERRED, "4.4.7", reason);
+    req->finished = req->timed_out = true;
+    hand_over(req);                   /* already on the loop: no deferral needed */
 }
 
 /* herald_route_start - run a strategy for domain; done gets the plan */
@@ -313,29 +428,72 @@ herald_route_start(const struct herald_module_ref *strategy, struct herald_env *
     ops = strategy->module->ops;
     if (ops == NULL || !OPS_HAS(struct herald_route_ops, ops, plan) || ops->plan == NULL)
         return HERALD_E_MODULE;
+    if (env->route_retired == NULL && (env->route_retired = calloc(1, sizeof *env->route_retired)) == NULL)
+        return HERALD_E_NOMEM;
     req = calloc(1, sizeof *req);
     if (req == NULL)
         return HERALD_E_NOMEM;
     req->plan = calloc(1, sizeof *req->plan);
-    if (req->plan == NULL || (req->plan->domain = strdup(domain)) == NULL) {
-        free(req->plan);
-        free(req);
+    req->domain = strdup(domain);
+    if (req->plan == NULL || req->domain == NULL
+        || (req->plan->domain = strdup(domain)) == NULL) {
+        request_free(req);
         return HERALD_E_NOMEM;
     }
     req->env = env;
-    req->trace = trace != NULL ? trace : &env->trace;
+    req->scope = trace != NULL ? *trace : env->trace;
+    req->strategy = strategy->module->name;
     req->done = done;
     req->arg = arg;
-    herald_trace_log(req->trace, HERALD_TRACE_DEBUG, "route", "domain %s: strategy \"%s\"",
-                     domain, strategy->module->name);
+    req->timeout_ms = env->route_timeout_ms > 0 ? (uint64_t)env->route_timeout_ms
+                                                : HERALD_DEFAULT_ROUTE_TIMEOUT_MS;
+    /* The guard is armed before the strategy runs: whatever it does, the
+     * request ends by this timer at the latest. */
+    st = herald_timer_start(env->loop, req->timeout_ms, on_timeout, req, &req->timer);
+    if (st != HERALD_OK) {
+        request_free(req);
+        return st;
+    }
+    list_push(&env->route_retired->live, req);
+    herald_trace_log(&req->scope, HERALD_TRACE_DEBUG, "route", "domain %s: strategy \"%s\"",
+                     domain, req->strategy);
     st = ops->plan(strategy->options, req);
     if (st != HERALD_OK && !req->finished) {
-        herald_trace_log(req->trace, HERALD_TRACE_WARN, "route",
+        herald_trace_log(&req->scope, HERALD_TRACE_WARN, "route",
                          "domain %s: strategy \"%s\" could not start: %s", domain,
-                         strategy->module->name, herald_strerror(st));
+                         req->strategy, herald_strerror(st));
         herald_route_fail(req, HERALD_RESULT_DEFERRED, "4.3.0", herald_strerror(st));
     }
     return HERALD_OK;
+}
+
+/* route_env_close - free every request the guard kept for env: live ones
+ * (a strategy that never answered) too, their timers first */
+void
+route_env_close(struct herald_env *env)
+{
+    struct route_retired *r;
+    size_t i;
+
+    if (env == NULL || (r = env->route_retired) == NULL)
+        return;
+    while (r->live != NULL) {
+        struct herald_route_request *req = r->live;
+
+        list_unlink(&r->live, req);
+        request_free(req);
+    }
+    while (r->timed_out != NULL) {
+        struct herald_route_request *req = r->timed_out;
+
+        list_unlink(&r->timed_out, req);
+        request_free(req);
+    }
+    for (i = 0; i < ROUTE_RETIRED_KEEP; i++)
+        if (r->answered[i] != NULL)
+            request_free(r->answered[i]);
+    free(r);
+    env->route_retired = NULL;
 }
 
 /* A herald_route() call waiting on the loop.  On the heap, with the trace
@@ -408,12 +566,12 @@ herald_route(struct herald_device *dev, const char *domain,
         return herald_diag_set(diag, st, dev->conf->name, "cannot start route strategy \"%s\": %s",
                                ref->module->name, herald_strerror(st));
     }
-    /* Every DNS lookup is bounded by the resolver's timeout and tries; the
-     * loop ends when the plan is in, or when nothing is left to bring it. */
+    /* The guard's timer bounds the request (route.timeout_ms): the loop ends
+     * with a plan, answered or timed out, unless the loop itself fails. */
     st = herald_loop_run(dev->ctx->loop, route_wait_finished, w, 0);
     if (!w->done) {
-        /* The strategy never answered (a bug in it).  w stays allocated on
-         * purpose: the request still points at it. */
+        /* The loop failed.  w stays allocated on purpose: the request
+         * still points at it. */
         return herald_diag_set(diag, HERALD_E_IO, dev->conf->name,
                                "route strategy \"%s\" never answered (%s)", ref->module->name,
                                herald_strerror(st));

@@ -13,3 +13,7 @@ TESTS += tests/integration/module_abi.sh
 # (make install DESTDIR=tmp); plugins/local.mk runs it on the real install.
 dist_check_SCRIPTS += tests/integration/plugin_out_of_tree.sh
 TESTS += tests/integration/plugin_out_of_tree.sh
+
+# The route guard: strategies that never answer, answer twice, answer empty.
+dist_check_SCRIPTS += tests/integration/route_guard.sh
+TESTS += tests/integration/route_guard.sh

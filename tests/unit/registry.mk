@@ -13,7 +13,11 @@ check_LTLIBRARIES += \
 	tests/modules/device-oldminor.la \
 	tests/modules/device-shortops.la \
 	tests/modules/route-noplan.la \
-	tests/modules/transport-bigops.la
+	tests/modules/transport-bigops.la \
+	tests/modules/route-silent.la \
+	tests/modules/route-empty.la \
+	tests/modules/route-twice.la \
+	tests/modules/device-stuck.la
 
 tests_modules_device_good_la_SOURCES = tests/modules/device_good.c
 tests_modules_device_good_la_LDFLAGS = $(herald_test_module_ldflags)
@@ -40,6 +44,17 @@ tests_modules_route_noplan_la_SOURCES = tests/modules/route_noplan.c
 tests_modules_route_noplan_la_LDFLAGS = $(herald_test_module_ldflags)
 tests_modules_transport_bigops_la_SOURCES = tests/modules/transport_bigops.c
 tests_modules_transport_bigops_la_LDFLAGS = $(herald_test_module_ldflags)
+# The route guard (core/route.c) and the outcome of a delivery nobody ends.
+tests_modules_route_silent_la_SOURCES = tests/modules/route_silent.c
+tests_modules_route_silent_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_route_empty_la_SOURCES = tests/modules/route_empty.c
+tests_modules_route_empty_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_route_empty_la_LIBADD = core/libherald.la
+tests_modules_route_twice_la_SOURCES = tests/modules/route_twice.c
+tests_modules_route_twice_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_route_twice_la_LIBADD = core/libherald.la
+tests_modules_device_stuck_la_SOURCES = tests/modules/device_stuck.c
+tests_modules_device_stuck_la_LDFLAGS = $(herald_test_module_ldflags)
 
 check_PROGRAMS += tests/unit/test_registry
 TESTS += tests/unit/test_registry

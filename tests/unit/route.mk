@@ -12,7 +12,8 @@ check_PROGRAMS += tests/unit/test_route_plan
 TESTS += tests/unit/test_route_plan
 tests_unit_test_route_plan_SOURCES = tests/unit/test_route_plan.c
 tests_unit_test_route_plan_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
-tests_unit_test_route_plan_LDADD = core/libherald.la $(CUNIT_LIBS)
+# route_env_close() is internal: the convenience library.
+tests_unit_test_route_plan_LDADD = $(herald_internal_ldadd) $(CUNIT_LIBS)
 
 # "herald route" against dnsmasq on loopback (owner: route).
 dist_check_SCRIPTS += tests/integration/route_plan.sh

@@ -132,6 +132,7 @@ run(enum fake_mode mode)
     CU_ASSERT_EQUAL(g.calls, 0);   /* never from inside the start call */
     CU_ASSERT_EQUAL(herald_loop_run(env.loop, NULL, NULL, 5000), HERALD_OK);
     CU_ASSERT_EQUAL(g.calls, 1);
+    route_env_close(&env);   /* the requests the guard kept */
     herald_loop_free(&env.loop);
     return g;
 }
@@ -243,6 +244,7 @@ test_misuse(void)
     CU_ASSERT_EQUAL(herald_route_start(&wref, &env, NULL, "a.test", on_plan, &g),
                     HERALD_E_MODULE);
     CU_ASSERT_EQUAL(g.calls, 0);
+    route_env_close(&env);   /* the requests the guard kept */
     herald_loop_free(&env.loop);
     CU_ASSERT_EQUAL(herald_plan_error(NULL, NULL, NULL, NULL), HERALD_E_INVAL);
     CU_ASSERT_EQUAL(herald_plan_hop_count(NULL), 0);
