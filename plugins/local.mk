@@ -34,7 +34,7 @@ plugins_route_split_la_SOURCES = plugins/example/route_split.c
 plugins_route_split_la_LDFLAGS = $(herald_module_ldflags)
 plugins_route_split_la_LIBADD = core/libherald.la
 
-EXTRA_DIST += plugins/example/Makefile docs/plugins.md
+EXTRA_DIST += plugins/example/Makefile docs/plugins.md docs/MODULE-ABI.md
 
 # installcheck: copy the example folder anywhere, build it with only the
 # INSTALLED headers and herald.pc, load it with the installed herald, route

@@ -17,3 +17,7 @@ TESTS += tests/integration/plugin_out_of_tree.sh
 # The route guard: strategies that never answer, answer twice, answer empty.
 dist_check_SCRIPTS += tests/integration/route_guard.sh
 TESTS += tests/integration/route_guard.sh
+
+# Every herald command a document shows exists (herald WORD --help).
+dist_check_SCRIPTS += tests/integration/doc_commands.sh
+TESTS += tests/integration/doc_commands.sh
