@@ -990,14 +990,35 @@ trace_downgrade(struct smtp_session *s)
                      c->converted > 0 ? "not fully converted: " : "", why);
 }
 
+/*
+ * dot_handed_over - the final dot has left user space: every octet queued,
+ * the dot last, was taken by the kernel (or the TLS layer).  Only from then
+ * on may the server have the message, so only then is a loss "possibly
+ * delivered"; before, the next hop is right.
+ */
+static bool
+dot_handed_over(const struct smtp_session *s)
+{
+    return s->state == SMTP_S_BODY && s->enc.finished && s->conn != NULL
+           && smtp_conn_pending(s->conn) == 0;
+}
+
+/* body_check_sent - wait for the final reply once the dot is handed over */
+static void
+body_check_sent(struct smtp_session *s)
+{
+    if (dot_handed_over(s))
+        enter(s, SMTP_S_DOT);
+}
+
 /* fill_body - read, encode and queue the body up to the high-water mark */
 static void
 fill_body(struct smtp_session *s)
 {
     unsigned rounds = 0;
 
-    while (s->state == SMTP_S_BODY && smtp_conn_pending(s->conn) < BODY_HIGH_WATER
-           && rounds++ < 64) {
+    while (s->state == SMTP_S_BODY && !s->enc.finished
+           && smtp_conn_pending(s->conn) < BODY_HIGH_WATER && rounds++ < 64) {
         size_t used = 0, n = 0;
         herald_status st;
 
@@ -1033,13 +1054,13 @@ fill_body(struct smtp_session *s)
             herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "C: .");
             if (s->downgrade)
                 trace_downgrade(s);
-            enter(s, SMTP_S_DOT);
         }
     }
     /* Each block that goes out re-arms the block timeout. */
     if (s->state == SMTP_S_BODY)
         (void)smtp_conn_set_timeout(s->conn, s->opts.block_ms);
-    flush(s);
+    if (flush(s))
+        body_check_sent(s);
 }
 
 /* start_body - 354: stream the body from its start */
@@ -1257,6 +1278,7 @@ read_replies(struct smtp_session *s)
 
         if (len == 0 || s->state == SMTP_S_TLS)
             return;                   /* in TLS: held until the handshake is checked */
+        body_check_sent(s);           /* the reply to the dot may beat DRAINED */
         if (s->state == SMTP_S_READY || s->state == SMTP_S_CLOSED) {
             /* Nothing was asked: the connection can no longer be trusted for reuse. */
             herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
@@ -1283,7 +1305,7 @@ lost(struct smtp_session *s, herald_status why, const char *what)
 {
     size_t i;
 
-    if (s->state == SMTP_S_DOT && !s->data_discard) {
+    if ((s->state == SMTP_S_DOT && !s->data_discard) || dot_handed_over(s)) {
         /* The server may have the message: defer, and never hand it to another hop. */
         char text[REPLY_TEXT_MAX];
 
