@@ -26,6 +26,8 @@
 #define BODY_OUT_MAX   (2 * BODY_RAW_MAX + SMTP_BODY_FINISH_MAX)
 #define BODY_HIGH_WATER (128 * 1024)  /* queue body until this much is pending */
 #define REPLY_TEXT_MAX 512
+#define RCPT_WINDOW    (32 * 1024)    /* pipelined RCPTs queued before their replies */
+#define MAX_RCPT_DEFAULT 50           /* recipients per transaction (Postfix's limit) */
 #define TOO_LARGE "552 5.3.4 message too large for server"
 #define NO_SMTPUTF8 "553 5.6.7 UTF-8 address and the server does not offer SMTPUTF8"
 #define NO_8BITMIME "554 5.6.3 8-bit body and the server does not offer 8BITMIME " \
@@ -64,6 +66,8 @@ struct rcpt_state {
     enum rcpt_word word;
     enum herald_result result;
     bool possibly_delivered;
+    bool kept;                        /* a word that stands if the session fails later */
+    bool retry;                       /* 452/552: over the server's limit, next transaction */
     char reply[REPLY_TEXT_MAX];
     char dsn[16];
 };
@@ -99,8 +103,13 @@ struct smtp_session {
     struct smtp_message msg;
     struct smtp_session_cb cb;
     struct rcpt_state *rcpt;
-    size_t next_rcpt;                 /* next RCPT reply expected */
-    size_t accepted;
+    size_t *txn;                      /* recipients of this transaction, in order */
+    size_t txn_n;                     /* how many */
+    size_t txn_queued;                /* RCPTs queued of them */
+    size_t txn_replied;               /* RCPT replies read of them */
+    bool txn_limited;                 /* the server's recipient limit was reached */
+    bool data_queued;                 /* DATA went with the RCPTs (PIPELINING) */
+    size_t accepted;                  /* in this transaction */
     bool pipelining;
     bool mail_failed;
     bool data_discard;                /* 354 with nobody accepted: send a bare dot */
@@ -166,6 +175,7 @@ smtp_session_opts_init(struct smtp_session_opts *o)
     o->auth_token = false;
     o->auth_mechs = 0;
     o->auth_require_tls = SMTP_AUTH_TLS_VERIFY;
+    o->max_rcpt = MAX_RCPT_DEFAULT;
     o->eightbit_downgrade = SMTP_8BIT_CONVERT;
 }
 
@@ -256,7 +266,7 @@ command(struct smtp_session *s, const char *fmt, ...) __attribute__((format(prin
 static herald_status
 command(struct smtp_session *s, const char *fmt, ...)
 {
-    char line[1024];
+    char line[2048];              /* RCPT with ORCPT of a 254-octet address in xtext */
     va_list ap;
     int n;
 
@@ -360,6 +370,8 @@ report_fire(void *arg)
         cb.failed(cb.arg, s->fail_status, s->fail_permanent, s->fail_reply, s->fail_dsn);
     free(s->rcpt);
     s->rcpt = NULL;
+    free(s->txn);
+    s->txn = NULL;
     s->busy = false;
     s->failed = false;
     memset(&s->cb, 0, sizeof s->cb);
@@ -435,6 +447,9 @@ decide(struct smtp_session *s, size_t i, enum herald_result res, const char *rep
     r->word = RCPT_DECIDED;
     r->result = res;
     r->possibly_delivered = possibly;
+    /* What the final dot decided (or might have delivered) and a 5xx stand
+     * whatever happens to a later transaction of the same message. */
+    r->kept = res == HERALD_RESULT_FAILED || possibly || s->state == SMTP_S_DOT;
     snprintf(r->reply, sizeof r->reply, "%s", reply);
     snprintf(r->dsn, sizeof r->dsn, "%s", dsn);
 }
@@ -459,9 +474,8 @@ session_fail(struct smtp_session *s, herald_status why, bool permanent, const ch
 
     if (s->busy) {
         for (i = 0; i < s->msg.nrcpt; i++)
-            if (s->rcpt[i].word == RCPT_DECIDED && s->rcpt[i].result != HERALD_RESULT_FAILED)
-                s->rcpt[i].word = RCPT_NONE;
-            else if (s->rcpt[i].word == RCPT_ACCEPTED)
+            if ((s->rcpt[i].word == RCPT_DECIDED && !s->rcpt[i].kept)
+                || s->rcpt[i].word == RCPT_ACCEPTED)
                 s->rcpt[i].word = RCPT_NONE;
     }
     s->failed = true;
@@ -554,8 +568,43 @@ refuse_transaction(struct smtp_session *s, const char *reply, const char *dsn)
     size_t i;
 
     for (i = 0; i < s->msg.nrcpt; i++)
-        decide(s, i, HERALD_RESULT_FAILED, reply, dsn, false);
+        if (s->rcpt[i].word == RCPT_NONE)
+            decide(s, i, HERALD_RESULT_FAILED, reply, dsn, false);
     end_transaction(s);
+}
+
+/* txn_pick - the next transaction's recipients: those without a word, in
+ * order, at most max_rcpt of them; how many */
+static size_t
+txn_pick(struct smtp_session *s)
+{
+    size_t i, n = 0, max = s->opts.max_rcpt != 0 ? s->opts.max_rcpt : MAX_RCPT_DEFAULT;
+
+    for (i = 0; i < s->msg.nrcpt && n < max; i++)
+        if (s->rcpt[i].word == RCPT_NONE)
+            s->txn[n++] = i;
+    return n;
+}
+
+/*
+ * queue_rcpts - with PIPELINING, the next RCPTs of the transaction, until
+ * RCPT_WINDOW octets wait to be sent (the rest when their replies are in:
+ * no envelope is too large for the output queue), and DATA after the last.
+ */
+static herald_status
+queue_rcpts(struct smtp_session *s)
+{
+    herald_status st = HERALD_OK;
+
+    while (s->txn_queued < s->txn_n && smtp_conn_pending(s->conn) < RCPT_WINDOW
+           && st == HERALD_OK)
+        if ((st = queue_rcpt(s, s->txn[s->txn_queued])) == HERALD_OK)
+            s->txn_queued++;
+    if (st == HERALD_OK && s->txn_queued == s->txn_n && !s->data_queued) {
+        st = command(s, "DATA");
+        s->data_queued = st == HERALD_OK;
+    }
+    return st;
 }
 
 /* start_mail - MAIL FROM, and with PIPELINING the RCPTs and DATA too */
@@ -564,7 +613,6 @@ start_mail(struct smtp_session *s)
 {
     const struct smtp_message *m = &s->msg;
     char params[SMTP_PARAMS_MAX];
-    size_t i;
     herald_status st;
 
     if ((s->ehlo.flags & SMTP_EXT_SIZE) && s->ehlo.size_max > 0 && m->size > s->ehlo.size_max) {
@@ -612,15 +660,20 @@ start_mail(struct smtp_session *s)
         fail_local(s, st, "cannot build the MAIL parameters: %s", herald_strerror(st));
         return;
     }
+    s->txn_n = txn_pick(s);
+    if (s->txn_n == 0) {
+        end_transaction(s);
+        return;
+    }
+    s->txn_queued = s->txn_replied = 0;
+    s->txn_limited = s->data_queued = false;
+    s->accepted = 0;
+    s->mail_failed = s->data_discard = false;
     s->pipelining = (s->ehlo.flags & SMTP_EXT_PIPELINING) != 0;
     s->transactions++;
     st = command(s, "MAIL FROM:<%s>%s", m->sender, params);
-    if (st == HERALD_OK && s->pipelining) {
-        for (i = 0; i < m->nrcpt && st == HERALD_OK; i++)
-            st = queue_rcpt(s, i);
-        if (st == HERALD_OK)
-            st = command(s, "DATA");
-    }
+    if (st == HERALD_OK && s->pipelining)
+        st = queue_rcpts(s);
     if (st != HERALD_OK) {
         fail_local(s, st, "cannot queue the envelope: %s", herald_strerror(st));
         return;
@@ -906,16 +959,65 @@ after_ehlo(struct smtp_session *s)
     proceed(s);
 }
 
+static void everyone_from_mail(struct smtp_session *s);
+
+/*
+ * txn_over - one transaction of the message is over.  A recipient the
+ * server had no room for (452, or the legacy 552: RFC 5321 4.5.3.1.10) goes
+ * into the next transaction, on the same connection, as long as each
+ * transaction takes somebody (else it is deferred with that reply: the
+ * loop ends).  clean: the server ended the transaction itself (the reply to
+ * the dot), else RSET first.
+ */
+static void
+txn_over(struct smtp_session *s, bool clean)
+{
+    size_t k, left = 0;
+
+    for (k = 0; k < s->txn_n; k++) {
+        struct rcpt_state *r = &s->rcpt[s->txn[k]];
+
+        if (r->word == RCPT_NONE && r->retry && s->accepted == 0)
+            decide(s, s->txn[k], HERALD_RESULT_DEFERRED, r->reply, r->dsn, false);
+        r->retry = false;
+    }
+    for (k = 0; k < s->msg.nrcpt; k++)
+        left += s->rcpt[k].word == RCPT_NONE;
+    if (left == 0 || s->conn == NULL || s->state == SMTP_S_CLOSED) {
+        end_transaction(s);
+        return;
+    }
+    herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS,
+                     "%s: %zu recipient%s left: another transaction", s->peer, left,
+                     left == 1 ? "" : "s");
+    if (clean) {
+        enter(s, SMTP_S_READY);
+        start_mail(s);
+        return;
+    }
+    if (command(s, "RSET") != HERALD_OK) {
+        fail_local(s, HERALD_E_LIMIT, "cannot queue RSET");
+        return;
+    }
+    enter(s, SMTP_S_RSET);
+    flush(s);
+}
+
 /* after_rcpts - every RCPT reply is in: DATA, or end without a recipient */
 static void
 after_rcpts(struct smtp_session *s)
 {
-    if (s->pipelining) {
+    if (s->data_queued) {
         enter(s, SMTP_S_DATA);       /* DATA went with the envelope */
         return;
     }
+    if (s->mail_failed) {
+        everyone_from_mail(s);
+        txn_over(s, false);
+        return;
+    }
     if (s->accepted == 0) {
-        end_transaction(s);
+        txn_over(s, false);
         return;
     }
     if (command(s, "DATA") != HERALD_OK) {
@@ -1094,7 +1196,8 @@ everyone_from_mail(struct smtp_session *s)
     int code = atoi(s->mail_reply);
 
     for (i = 0; i < s->msg.nrcpt; i++)
-        decide(s, i, result_of(code), s->mail_reply, s->mail_dsn, false);
+        if (s->rcpt[i].word == RCPT_NONE)
+            decide(s, i, result_of(code), s->mail_reply, s->mail_dsn, false);
 }
 
 /* on_reply - one complete reply in the current state */
@@ -1172,43 +1275,65 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
         snprintf(s->mail_reply, sizeof s->mail_reply, "%s", text);
         snprintf(s->mail_dsn, sizeof s->mail_dsn, "%s", reply_dsn(r));
         s->mail_failed = cls != 2;
-        s->next_rcpt = 0;
         if (s->pipelining) {
             enter(s, SMTP_S_RCPT);   /* the replies to the RCPTs follow */
             return;
         }
         if (s->mail_failed) {
             everyone_from_mail(s);
-            end_transaction(s);
+            txn_over(s, false);
             return;
         }
-        if (queue_rcpt(s, 0) != HERALD_OK) {
+        if (queue_rcpt(s, s->txn[0]) != HERALD_OK) {
             fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
             return;
         }
+        s->txn_queued = 1;
         enter(s, SMTP_S_RCPT);
         flush(s);
         return;
     case SMTP_S_RCPT:
-        i = s->next_rcpt++;
+        if (s->txn_replied >= s->txn_queued) {
+            fail_local(s, HERALD_E_PROTOCOL, "unexpected reply while %s: %s",
+                       state_doing[s->state], text);
+            return;
+        }
+        i = s->txn[s->txn_replied++];
         if (!s->mail_failed) {
             if (cls == 2) {
                 s->rcpt[i].word = RCPT_ACCEPTED;
                 s->accepted++;
+            } else if (r->code == 452 || r->code == 552) {
+                /* Over the server's recipient limit: the next transaction
+                 * (552 here is the legacy form, RFC 5321 4.5.3.1.10). */
+                s->rcpt[i].retry = true;
+                s->txn_limited = true;
+                snprintf(s->rcpt[i].reply, sizeof s->rcpt[i].reply, "%s", text);
+                snprintf(s->rcpt[i].dsn, sizeof s->rcpt[i].dsn, "4%s",
+                         reply_dsn(r)[0] != '\0' ? reply_dsn(r) + 1 : ".5.3");
             } else {
                 decide(s, i, cls == 5 ? HERALD_RESULT_FAILED : HERALD_RESULT_DEFERRED, text,
                        reply_dsn(r), false);
             }
         }
-        if (s->next_rcpt < s->msg.nrcpt) {
-            if (!s->pipelining) {
-                if (queue_rcpt(s, s->next_rcpt) != HERALD_OK) {
-                    fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
-                    return;
-                }
-                enter(s, SMTP_S_RCPT);
-                flush(s);
+        if (s->txn_replied < s->txn_queued)
+            return;                   /* more replies of this window to come */
+        if (s->txn_queued < s->txn_n && (s->txn_limited || s->mail_failed)) {
+            /* No point asking for more: the rest wait for the next transaction. */
+            s->txn_n = s->txn_queued;
+        }
+        if (s->txn_queued < s->txn_n) {
+            herald_status st = s->pipelining ? queue_rcpts(s)
+                               : queue_rcpt(s, s->txn[s->txn_queued]);
+
+            if (st != HERALD_OK) {
+                fail_local(s, st, "cannot queue RCPT: %s", herald_strerror(st));
+                return;
             }
+            if (!s->pipelining)
+                s->txn_queued++;
+            enter(s, SMTP_S_RCPT);
+            flush(s);
             return;
         }
         after_rcpts(s);
@@ -1240,7 +1365,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
             fail_local(s, HERALD_E_PROTOCOL, "unexpected reply to DATA: %s", text);
             return;
         }
-        end_transaction(s);
+        txn_over(s, false);
         return;
     case SMTP_S_DOT:
         if (s->data_discard) {
@@ -1251,7 +1376,7 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
                 if (s->rcpt[i].word == RCPT_ACCEPTED)
                     decide(s, i, result_of(r->code), text, reply_dsn(r), false);
         }
-        end_transaction(s);
+        txn_over(s, true);
         return;
     case SMTP_S_QUIT:
         close_conn(s);
@@ -1456,6 +1581,7 @@ smtp_session_free(struct smtp_session **sp)
     herald_timer_cancel(&s->report);
     herald_timer_cancel(&s->quit_timer);
     free(s->rcpt);
+    free(s->txn);
     free(s->down);
     free(s);
     *sp = NULL;
@@ -1480,12 +1606,18 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
             || !clean_text(msg->rcpts[i], false))
             return HERALD_E_INVAL;
     s->rcpt = calloc(msg->nrcpt, sizeof *s->rcpt);
-    if (s->rcpt == NULL)
+    s->txn = calloc(msg->nrcpt, sizeof *s->txn);
+    if (s->rcpt == NULL || s->txn == NULL) {
+        free(s->rcpt);
+        free(s->txn);
+        s->rcpt = NULL;
+        s->txn = NULL;
         return HERALD_E_NOMEM;
+    }
     s->busy = true;
     s->msg = *msg;
     s->cb = *cb;
-    s->next_rcpt = 0;
+    s->txn_n = s->txn_queued = s->txn_replied = 0;
     s->accepted = 0;
     s->mail_failed = false;
     s->data_discard = false;
@@ -1512,7 +1644,9 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
                        &diag);
     if (st == HERALD_E_NOMEM || st == HERALD_E_INVAL || st == HERALD_E_LIMIT) {
         free(s->rcpt);
+        free(s->txn);
         s->rcpt = NULL;
+        s->txn = NULL;
         s->busy = false;
         set_state(s, SMTP_S_INIT);
         return st;

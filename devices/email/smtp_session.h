@@ -117,6 +117,7 @@ struct smtp_session_opts {
     int auth_require_tls;                  /* enum smtp_auth_tls: VERIFY; when it is
                                               not met the hop fails (4.7.0), no AUTH */
     int eightbit_downgrade;                /* enum smtp_8bit_downgrade: CONVERT */
+    size_t max_rcpt;                       /* recipients per transaction: 50 (0: 50) */
 };
 void smtp_session_opts_init(struct smtp_session_opts *o);
 

@@ -57,6 +57,7 @@ struct smtp_transport_options {
     bool implicit_tls;
     struct smtp_auth_options auth;
     int eightbit_downgrade;           /* enum smtp_8bit_downgrade */
+    int64_t max_recipients_per_transaction;
     int64_t connect_timeout_ms;
     int64_t greeting_timeout_ms;
     int64_t helo_timeout_ms;
@@ -120,6 +121,10 @@ static const struct herald_option smtp_option_table[] = {
       NULL, 0, NULL,
       "8-bit body, server without 8BITMIME: convert (to 7-bit MIME, quoted-printable) | "
       "send (as it is) | refuse (5.6.3)" },
+    { "max_recipients_per_transaction", HERALD_OPT_INT, O(max_recipients_per_transaction), 0,
+      1, 100000, NULL, NULL, 0, NULL,
+      "RCPTs per transaction; more recipients go in further transactions of the same session, "
+      "as do those a server refuses with 452 (its own limit)" },
     TIMEOUT("connect_timeout_ms", connect_timeout_ms, "TCP connect, per address"),
     TIMEOUT("greeting_timeout_ms", greeting_timeout_ms, "the 220 greeting"),
     TIMEOUT("helo_timeout_ms", helo_timeout_ms, "EHLO, HELO and RSET replies"),
@@ -153,6 +158,7 @@ static const struct smtp_transport_options smtp_defaults = {
     .tls = SMTP_TLS_OPPORTUNISTIC,
     .auth = { .require_tls = SMTP_AUTH_TLS_VERIFY },
     .eightbit_downgrade = SMTP_8BIT_CONVERT,
+    .max_recipients_per_transaction = 50,   /* Postfix's default destination recipient limit */
     .connect_timeout_ms = 30000,
     .greeting_timeout_ms = 300000,
     .helo_timeout_ms = 300000,
@@ -395,14 +401,18 @@ job_body_read(void *arg, void *buf, size_t cap, size_t *n_out)
 {
     struct smtp_job *sj = arg;
 
+    herald_status st;
+
     /* The session reads each transaction's body from the start. */
     if (sj->reader == NULL) {
-        herald_status st = herald_body_open(herald_job_message(sj->job), &sj->reader);
-
+        st = herald_body_open(herald_job_message(sj->job), &sj->reader);
         if (st != HERALD_OK)
             return st;
     }
-    return herald_body_read(sj->reader, buf, cap, n_out);
+    st = herald_body_read(sj->reader, buf, cap, n_out);
+    if (st == HERALD_OK && *n_out == 0)
+        herald_body_close(&sj->reader);   /* the next transaction starts over */
+    return st;
 }
 
 static void
@@ -1053,6 +1063,7 @@ smtp_open(const void *options, struct herald_env *env, void **state_out,
     tp->session_opts.block_ms = (uint64_t)o->block_timeout_ms;
     tp->session_opts.dot_ms = (uint64_t)o->dot_timeout_ms;
     tp->session_opts.eightbit_downgrade = o->eightbit_downgrade;
+    tp->session_opts.max_rcpt = (size_t)o->max_recipients_per_transaction;
     st = open_pool(tp, diag);
     if (st == HERALD_OK)
         st = open_tls_auth(tp, diag);

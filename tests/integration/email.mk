@@ -20,6 +20,7 @@ herald_email_tests = \
 	tests/integration/email_tls_ip.sh \
 	tests/integration/email_auth_hops.sh \
 	tests/integration/email_auth_refused.sh \
+	tests/integration/email_many_rcpts.sh \
 	tests/integration/email_real_postfix.sh
 
 dist_check_SCRIPTS += $(herald_email_tests)

@@ -3,7 +3,7 @@
 
 usage: capture_smtpd.py HOST PORT OUTDIR [CERT KEY] [--record FILE]
                         [--rcpt-limit N] [--auth-reply TEXT] [--echo-auth]
-                        [--user NAME] [--password TEXT]
+                        [--user NAME] [--password TEXT] [--ehlo WORD]
 
 HOST must be a loopback address.  Each accepted message becomes two files in
 OUTDIR: N.eml (the DATA content exactly as received, dot-unstuffed by the
@@ -20,6 +20,9 @@ per handshake: "sni NAME", or "sni -" for a ClientHello without one.
   --rcpt-limit N    at most N recipients per transaction: the next RCPT
                     gets "452 4.5.3 Too many recipients" (RFC 5321 4.5.3.1.10)
   --auth-reply TEXT every AUTH is answered with TEXT ("535 5.7.8 ...")
+  --ehlo WORD       one more EHLO keyword (PIPELINING, DSN: aiosmtpd reads
+                    commands one by one, and passes RCPT parameters on);
+                    repeat for more
   --echo-auth       every AUTH is answered with a 500 that echoes what the
                     client sent: the AUTH line with its initial response, or
                     (LOGIN) each base64 line it sent after the 334s
@@ -28,6 +31,7 @@ Prints READY (flushed) once listening; stops on SIGTERM or SIGINT.
 """
 import argparse
 import base64
+import collections
 import ipaddress
 import json
 import os
@@ -35,7 +39,36 @@ import signal
 import ssl
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
+
+DSN_PARAMS = ("NOTIFY", "ORCPT", "RET", "ENVID")
+
+
+class DsnSMTP(SMTP):
+    """Takes the RFC 3461 parameters (aiosmtpd 1.4 refuses every parameter it
+    does not know with 555); they stay in mail_options and rcpt_options."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        # RFC 3461 4.1: NOTIFY and ORCPT lengthen RCPT past 512 octets.
+        self.command_size_limit = 4096
+        self.command_size_limits = collections.defaultdict(lambda: 4096)
+
+    def _getparams(self, params):
+        got = super()._getparams(params)
+        if got is not None:
+            for key in DSN_PARAMS:
+                got.pop(key, None)
+        return got
+
+
+class CaptureController(Controller):
+    def __init__(self, *a, dsn=False, **kw):
+        super().__init__(*a, **kw)
+        self.dsn = dsn
+
+    def factory(self):
+        return (DsnSMTP if self.dsn else SMTP)(self.handler, **self.SMTP_kwargs)
 
 
 class Capture:
@@ -50,7 +83,8 @@ class Capture:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.rec("EHLO")
         session.host_name = hostname
-        return responses
+        extra = ["250-%s" % w for w in self.args.ehlo]
+        return responses[:1] + extra + responses[1:]
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.rec("MAIL")
@@ -143,6 +177,7 @@ def main():
     ap.add_argument("--rcpt-limit", type=int, default=0)
     ap.add_argument("--auth-reply")
     ap.add_argument("--echo-auth", action="store_true")
+    ap.add_argument("--ehlo", action="append", default=[])
     ap.add_argument("--user", default="user")
     ap.add_argument("--password", default="pass")
     args = ap.parse_intermixed_args()
@@ -158,9 +193,10 @@ def main():
         kw = {"tls_context": ctx,
               "authenticator": make_authenticator(args.user.encode(), args.password.encode()),
               "auth_require_tls": True}
-    ctl = Controller(Capture(args), hostname=args.host, port=args.port,
-                     server_hostname="mx.test", decode_data=False,
-                     data_size_limit=33554432, **kw)
+    ctl = CaptureController(Capture(args), hostname=args.host, port=args.port,
+                            dsn="DSN" in args.ehlo,
+                            server_hostname="mx.test", decode_data=False,
+                            data_size_limit=33554432, **kw)
     ctl.start()
     print("READY", flush=True)
     try:
