@@ -108,3 +108,44 @@ smtp_body_has_8bit(const void *data, size_t len)
             return true;
     return false;
 }
+
+/* smtp_body_count_add - see smtp_body.h */
+void
+smtp_body_count_add(struct smtp_body_count *c, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char b = p[i];
+
+        if (c->cr_pending) {
+            c->cr_pending = false;
+            c->octets += 2;           /* CRLF, or a bare CR written as CRLF */
+            c->at_bol = true;
+            if (b == '\n')
+                continue;
+        }
+        if (b == '\r') {
+            c->cr_pending = true;
+        } else if (b == '\n') {
+            c->octets += 2;           /* a bare LF goes out as CRLF */
+            c->at_bol = true;
+        } else {
+            c->octets++;
+            c->at_bol = false;
+        }
+    }
+}
+
+/* smtp_body_count_total - see smtp_body.h */
+uint64_t
+smtp_body_count_total(const struct smtp_body_count *c)
+{
+    uint64_t n = c->octets;
+
+    if (c->cr_pending)
+        return n + 2;
+    /* smtp_body_finish() ends a last line without a line ending with CRLF. */
+    return c->at_bol ? n : n + 2;
+}

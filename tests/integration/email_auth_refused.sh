@@ -109,4 +109,19 @@ expect_rc "550 without an enhanced code: failed" 69 "$ERR"
 expect_json plain550@x.test status failed
 expect_json plain550@x.test dsn 5.0.0
 expect_json g@x.test status delivered
+
+# Item 9: SIZE= counts the message as it goes on the wire (CRLF line ends):
+# a file with LF endings declares what the server then receives.
+printf 'Subject: size\n\nline one\nline two\n.dot line\nno newline at the end' >"$T_DIR/lf"
+send plain -t h@x.test "$T_DIR/lf"
+expect_rc "LF file: delivered" 0 "$ERR"
+if "$TEST_PYTHON" - "$T_DIR/wrong" <<'PY'
+import glob, json, sys
+meta = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/*.json")]
+m = [x for x in meta if "h@x.test" in x["rcpt_tos"]][0]
+size = [o for o in m["mail_options"] if o.upper().startswith("SIZE=")][0]
+assert int(size[5:]) == m["size"], (size, m["size"])
+PY
+then pass "LF file: SIZE= is the size received"
+else fail "LF file: SIZE= is not the size received"; fi
 herald_test_done
