@@ -7,9 +7,10 @@
  * transaction, and messages to one hop share its sessions), at most
  * RUN_INFLIGHT at a time.  Finished messages are recorded in batches: every
  * recipient's new state appended, finished messages removed, notifications
- * committed, then ONE store sync for the batch, then the claims released.
- * A crash before that sync loses no message (the states on disk are the old
- * ones: the message is delivered again, the window every MTA has).
+ * committed (synced), then the claims released; the store is synced at most
+ * every RUN_SYNC_MS and at the end of each pass.  A crash before a sync loses
+ * no message (the states on disk are the old ones: the message is delivered
+ * again, the window every MTA has).
  *
  * Backoff: a deferred recipient's next try is min_backoff_s * 2^(attempts-1),
  * at most max_backoff_s.  After lifetime_s it fails with its last reply.
@@ -33,6 +34,12 @@
 #define RUN_BATCH 64
 #define RUN_DEST_MAX 4096         /* destinations remembered as just deferred */
 #define RUN_IDLE_MAX_S 5          /* a foreground runner looks for new mail this often */
+/* States are written at once (a kill -9 loses none of them: they are in the
+ * page cache) and synced at most this often: a lost "delivered" record can
+ * only cause a second delivery, never a loss, so a power cut may repeat at
+ * most this much of the runner's work, as Postfix, which never syncs the
+ * removal of a delivered file, may repeat more. */
+#define RUN_SYNC_MS 1000
 
 struct dest {
     char *domain;
@@ -64,9 +71,20 @@ struct run {
     size_t dest_count;
     int64_t next_due;                 /* earliest next_try seen in this pass */
     size_t delivered, deferred, failed, corrupt;
+    int64_t synced_ms;                /* when the store was last synced */
     herald_status error;
     struct herald_diag diag;
 };
+
+/* now_ms - a monotonic clock for the sync interval */
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* now_s - wall clock seconds (queue times are stored as such) */
 static int64_t
@@ -228,7 +246,25 @@ record(struct run *r, struct job *j, struct herald_enqueue_batch *dsns)
                          "%s: cannot record its state: %s: %s", j->work.id, d.where, d.text);
 }
 
-/* flush_done - record every finished job with one sync, then release them */
+/* sync_store - make every record durable */
+static void
+sync_store(struct run *r)
+{
+    struct herald_diag d;
+
+    memset(&d, 0, sizeof d);
+    if (r->q->ops->sync(r->q->state, &d) != HERALD_OK) {
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue", "sync failed: %s: %s",
+                         d.where, d.text);
+        if (r->error == HERALD_OK) {
+            r->error = HERALD_E_IO;
+            r->diag = d;
+        }
+    }
+    r->synced_ms = now_ms();
+}
+
+/* flush_done - record every finished job (synced every RUN_SYNC_MS), release them */
 static void
 flush_done(struct run *r)
 {
@@ -249,14 +285,8 @@ flush_done(struct run *r)
     if (dsns != NULL && herald_enqueue_commit(&dsns, &d) != HERALD_OK)
         herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue",
                          "cannot queue delivery status notifications: %s: %s", d.where, d.text);
-    if (r->q->ops->sync(r->q->state, &d) != HERALD_OK) {
-        herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue", "sync failed: %s: %s",
-                         d.where, d.text);
-        if (r->error == HERALD_OK) {
-            r->error = HERALD_E_IO;
-            r->diag = d;
-        }
-    }
+    if (now_ms() - r->synced_ms >= RUN_SYNC_MS)
+        sync_store(r);
     for (l = 0; l < 2; l++)
         for (j = lists[l]; j != NULL; j = next) {
             next = j->next;
@@ -499,6 +529,7 @@ pass(struct run *r)
     }
     (void)herald_loop_run(r->ctx->loop, none_left, r, 0);
     flush_done(r);
+    sync_store(r);   /* a pass ends with everything durable */
 }
 
 /* nap - sleep up to secs, in short steps so a stop request is seen at once */
