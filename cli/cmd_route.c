@@ -2,6 +2,7 @@
  * cmd_route.c - "herald route": the route plan of a domain, no mail sent
  *
  *   herald [-c FILE] route [-d DEV] [--json] [--trace FILE|-] DOMAIN|ADDR
+ *   herald [-c FILE] route [-d DEV] [--trace FILE|-] --batch FILE|-
  *
  * Text:  multi.test: 3 hops
  *          1. mx1.multi.test:25 pref 10 (mx) 127.0.0.2
@@ -12,19 +13,30 @@
  * Exit:  0 a plan with hops, 75 temporary error, 69 permanent error,
  *        64 usage, 78 config.  An ADDR means the domain after its last '@'.
  * The device is -d DEV, else the first device that has a route strategy.
+ * --batch: one DOMAIN or ADDR per line (blank lines and "#" comments
+ * skipped), one JSON line per input in input order, up to BATCH_INFLIGHT
+ * planned at once; exit 69 if any failed permanently, else 75 if any
+ * temporarily, else 0.
  */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include <herald/route.h>
+#include <herald/route_batch.h>
 #include "cli.h"
+
+#define BATCH_INFLIGHT 1000        /* plans started before waiting for them */
+#define BATCH_LINE_MAX 1024
 
 struct route_args {
     const char *device;
     const char *target;
     const char *trace;
+    const char *batch;
     bool json;
 };
 
@@ -33,6 +45,7 @@ static void
 route_usage(FILE *out)
 {
     fputs("Usage: herald [-c FILE] route [-d DEV] [--json] [--trace FILE|-] DOMAIN|ADDR\n"
+          "       herald [-c FILE] route [-d DEV] [--trace FILE|-] --batch FILE|-\n"
           "\n"
           "Show the hops a device's route strategy plans for DOMAIN (or the domain of\n"
           "ADDR), in the order they would be tried, with their addresses.  No mail\n"
@@ -42,6 +55,8 @@ route_usage(FILE *out)
           "\n"
           "  -d, --device DEV  the device (default: the first with a route strategy)\n"
           "      --json        one JSON object: {\"domain\",\"hops\"} or {\"domain\",\"error\"}\n"
+          "      --batch FILE  one DOMAIN or ADDR per line (\"-\": standard input), one JSON\n"
+          "                    line per input, in order; many planned at once\n"
           "      --trace FILE  write why each hop is there to FILE (\"-\": standard error)\n",
           out);
 }
@@ -50,8 +65,9 @@ route_usage(FILE *out)
 static int
 parse_args(int argc, char **argv, struct route_args *a, bool *help_out)
 {
-    enum { OPT_JSON = 256, OPT_TRACE };
+    enum { OPT_JSON = 256, OPT_TRACE, OPT_BATCH };
     static const struct option longopts[] = {
+        { "batch", required_argument, NULL, OPT_BATCH },
         { "device", required_argument, NULL, 'd' },
         { "json", no_argument, NULL, OPT_JSON },
         { "trace", required_argument, NULL, OPT_TRACE },
@@ -72,6 +88,9 @@ parse_args(int argc, char **argv, struct route_args *a, bool *help_out)
         case OPT_TRACE:
             a->trace = optarg;
             break;
+        case OPT_BATCH:
+            a->batch = optarg;
+            break;
         case 'h':
             *help_out = true;
             return EX_OK;
@@ -80,6 +99,15 @@ parse_args(int argc, char **argv, struct route_args *a, bool *help_out)
                 return cli_usage_error("route", "option -d needs a value");
             return cli_usage_error("route", "unknown option '%s'", argv[optind - 1]);
         }
+    }
+    if (a->batch != NULL) {
+        if (*a->batch == '\0')
+            return cli_usage_error("route", "--batch needs a FILE or -");
+        if (optind < argc)
+            return cli_usage_error("route", "--batch takes no DOMAIN");
+        if (a->trace != NULL && *a->trace == '\0')
+            return cli_usage_error("route", "--trace needs a FILE or -");
+        return EX_OK;
     }
     if (optind >= argc)
         return cli_usage_error("route", "missing DOMAIN or ADDR");
@@ -228,11 +256,150 @@ print_json(const char *domain, const struct herald_route_plan *plan)
     fputs("]}\n", stdout);
 }
 
+/* One input line of --batch and its plan. */
+struct batch_item {
+    char *domain;
+    struct herald_route_plan *plan;
+    const char *refused;            /* why it was not planned (no plan then) */
+    bool done;
+};
+
+struct batch {
+    struct batch_item items[BATCH_INFLIGHT];
+    size_t count, waiting;
+};
+
+static void
+batch_plan_done(void *arg, struct herald_route_plan *plan)
+{
+    struct batch_item *it = arg;
+
+    it->plan = plan;
+    it->done = true;
+}
+
+static bool
+batch_all_done(void *arg)
+{
+    struct batch *b = arg;
+
+    for (; b->waiting < b->count; b->waiting++)   /* items finish in any order */
+        if (!b->items[b->waiting].done)
+            return false;
+    return true;
+}
+
+/* batch_line - the domain of a line: trimmed, after the last '@'; NULL to skip */
+static char *
+batch_line(char *line)
+{
+    char *end, *d;
+
+    while (*line == ' ' || *line == '\t')
+        line++;
+    end = line + strlen(line);
+    while (end > line && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '
+                          || end[-1] == '\t'))
+        *--end = '\0';
+    if (*line == '\0' || *line == '#')
+        return NULL;
+    d = strrchr(line, '@');
+    return d != NULL ? d + 1 : line;
+}
+
+/* batch_flush - wait for the plans of b, print them in order, release them */
+static int
+batch_flush(struct herald_device *dev, struct batch *b, int rc)
+{
+    size_t i;
+
+    (void)herald_route_wait(dev, batch_all_done, b);
+    for (i = 0; i < b->count; i++) {
+        struct batch_item *it = &b->items[i];
+        enum herald_result result;
+
+        if (it->plan == NULL) {
+            fputs("{\"domain\":", stdout);
+            cli_json_string(stdout, it->domain);
+            fputs(",\"error\":{\"class\":\"permanent\",\"reason\":", stdout);
+            cli_json_string(stdout, it->refused != NULL ? it->refused : "not planned");
+            fputs(",\"dsn\":\"5.1.2\"}}\n", stdout);
+            rc = EX_UNAVAILABLE;
+        } else {
+            print_json(it->domain, it->plan);
+            if (herald_plan_error(it->plan, &result, NULL, NULL) != HERALD_OK) {
+                if (result == HERALD_RESULT_FAILED)
+                    rc = EX_UNAVAILABLE;
+                else if (rc == EX_OK)
+                    rc = EX_TEMPFAIL;
+            }
+            herald_plan_free(&it->plan);
+        }
+        free(it->domain);
+    }
+    b->count = b->waiting = 0;
+    return rc;
+}
+
+/* route_batch - "herald route --batch FILE|-" */
+static int
+route_batch(struct herald_device *dev, const char *path)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    struct batch *b;
+    char line[BATCH_LINE_MAX];
+    int rc = EX_OK;
+
+    if (in == NULL) {
+        fprintf(stderr, "herald route: cannot read ");
+        cli_put_printable(stderr, path);
+        fprintf(stderr, "\n");
+        return EX_NOINPUT;
+    }
+    b = calloc(1, sizeof *b);
+    if (b == NULL) {
+        if (in != stdin)
+            fclose(in);
+        fputs("herald route: out of memory\n", stderr);
+        return EX_SOFTWARE;
+    }
+    while (fgets(line, sizeof line, in) != NULL) {
+        struct batch_item *it;
+        struct herald_diag diag;
+        char *domain = batch_line(line);
+
+        if (domain == NULL)
+            continue;
+        it = &b->items[b->count++];
+        memset(it, 0, sizeof *it);
+        it->domain = strdup(domain);
+        memset(&diag, 0, sizeof diag);
+        if (it->domain == NULL) {
+            it->refused = "out of memory";
+            it->done = true;
+        } else if (*it->domain == '\0') {
+            it->refused = "no domain";
+            it->done = true;
+        } else if (herald_route_submit(dev, it->domain, batch_plan_done, it, &diag)
+                   != HERALD_OK) {
+            it->refused = "not a domain name (empty, too long or unprintable)";
+            it->done = true;
+        }
+        if (b->count == BATCH_INFLIGHT)
+            rc = batch_flush(dev, b, rc);
+    }
+    rc = batch_flush(dev, b, rc);
+    if (in != stdin)
+        fclose(in);
+    free(b);
+    return rc;
+}
+
 /* cmd_route - "herald route" */
 int
 cmd_route(int argc, char **argv, const struct cli_globals *g)
 {
-    struct route_args a = { NULL, NULL, NULL, false };
+    struct route_args a = { NULL, NULL, NULL, NULL, false };
     struct herald_context *ctx = NULL;
     struct herald_device *dev = NULL;
     struct herald_route_plan *plan = NULL;
@@ -250,8 +417,8 @@ cmd_route(int argc, char **argv, const struct cli_globals *g)
     }
     if (rc != EX_OK)
         return rc;
-    domain = target_domain(a.target);
-    if (*domain == '\0')
+    domain = a.batch != NULL ? NULL : target_domain(a.target);
+    if (domain != NULL && *domain == '\0')
         return cli_usage_error("route", "no domain in \"%s\"", a.target);
     rc = cli_open(g, &ctx);
     if (rc != EX_OK)
@@ -264,6 +431,11 @@ cmd_route(int argc, char **argv, const struct cli_globals *g)
     }
     rc = pick_device(ctx, a.device, &dev);
     if (rc != EX_OK) {
+        herald_close(&ctx);
+        return rc;
+    }
+    if (a.batch != NULL) {
+        rc = route_batch(dev, a.batch);
         herald_close(&ctx);
         return rc;
     }

@@ -15,6 +15,7 @@
 #include <herald/herald.h>
 #include "context.h"
 #include "dns.h"
+#include "plan_share.h"
 #include "delivery.h"
 #include "module_abi.h"
 #include "outcome.h"
@@ -317,8 +318,10 @@ herald_close(struct herald_context **ctxp)
     queue_store_close(ctx);
     /* Resolvers next: a cancelled lookup calls back into its strategy and
      * device, which must still be open then. */
-    for (i = 0; i < ctx->device_count; i++)
+    for (i = 0; i < ctx->device_count; i++) {
+        plan_share_close(&ctx->devices[i].env);   /* kept plans first: they hold no lookup */
         dns_env_close(&ctx->devices[i].env);
+    }
     for (i = ctx->device_count; i-- > 0;) {
         struct herald_device *dev = &ctx->devices[i];
 

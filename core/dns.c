@@ -40,7 +40,6 @@
 #define DNS_DEFAULT_CACHE_ENTRIES 250000   /* an MX and an address answer for 100,000 domains */
 #define DNS_DEFAULT_MAX_TTL_S 86400
 #define DNS_DEFAULT_MAX_INFLIGHT 256
-#define DNS_HOLD_S 5              /* SERVFAIL, timeout: answered from the table this long */
 
 struct dns;
 
@@ -1101,6 +1100,24 @@ flight_start(struct dns *dns, struct dns_query *q, struct herald_diag *diag)
                          kind_label(q), q->name, dns->inflight);
     flight_pump(dns);
     return HERALD_OK;
+}
+
+/* dns_env_cached - a live answer of env's resolver for the key, and what is left of it */
+bool
+dns_env_cached(struct herald_env *env, enum dns_kind kind, int family, const char *name,
+               uint64_t *left_ms)
+{
+    struct dns_cache_entry *e;
+    uint64_t now;
+
+    if (env == NULL || env->dns == NULL || env->dns->closing)
+        return false;
+    now = herald_loop_now_ms(env->dns->loop);
+    e = dns_cache_find(env->dns->cache, kind, family, name, now);
+    if (e == NULL || dns_cache_flight(e) != NULL)
+        return false;
+    *left_ms = dns_cache_expires_ms(e) - now;
+    return true;
 }
 
 /* ---- starting lookups ---- */

@@ -16,6 +16,7 @@
 #ifndef HERALD_CORE_DNS_H
 #define HERALD_CORE_DNS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <herald/dns.h>
 
@@ -70,6 +71,16 @@ struct dns_cache_entry *dns_cache_begin(struct dns_cache *c, enum dns_kind kind,
 /* End a pending entry: keep a copy of a for lifetime_s seconds (0: not at all). */
 void dns_cache_settle(struct dns_cache *c, struct dns_cache_entry *e,
                       const struct dns_answer *a, uint32_t lifetime_s, uint64_t now_ms);
+/* Milliseconds since boot at which a cached entry expires (0 for a pending one). */
+uint64_t dns_cache_expires_ms(const struct dns_cache_entry *e);
+/* The table's hash of a name (case folded), for other tables keyed by names. */
+uint32_t dns_cache_name_hash(enum dns_kind kind, int family, const char *name);
+/* True when env's resolver holds a live answer for the key; *left_ms what is left of it. */
+bool dns_env_cached(struct herald_env *env, enum dns_kind kind, int family, const char *name,
+                    uint64_t *left_ms);
+/* The hold-down of failures, in seconds (plans that were deferred live no longer). */
+#define DNS_HOLD_S 5
+
 /* begin + settle at once. */
 void dns_cache_put(struct dns_cache *c, enum dns_kind kind, int family, const char *name,
                    const struct dns_answer *a, uint32_t lifetime_s, uint64_t now_ms);

@@ -150,9 +150,9 @@ dns_cache_lifetime(const struct dns_answer *a, const struct dns_cache_policy *p)
 
 /* ---- the table ---- */
 
-/* name_hash - FNV-1a over kind, family and the name folded to lower case */
-static uint32_t
-name_hash(enum dns_kind kind, int family, const char *name)
+/* dns_cache_name_hash - FNV-1a over kind, family and the name folded to lower case */
+uint32_t
+dns_cache_name_hash(enum dns_kind kind, int family, const char *name)
 {
     uint32_t h = 2166136261u;
     const unsigned char *p;
@@ -325,12 +325,18 @@ dns_cache_find(struct dns_cache *c, enum dns_kind kind, int family, const char *
 
     if (c == NULL || name == NULL)
         return NULL;
-    e = find(c, kind, family, name, name_hash(kind, family, name), now_ms);
+    e = find(c, kind, family, name, dns_cache_name_hash(kind, family, name), now_ms);
     if (e != NULL && e->flight == NULL && e != c->lru_head) {   /* used: most recent */
         lru_unlink(c, e);
         lru_push(c, e);
     }
     return e;
+}
+
+uint64_t
+dns_cache_expires_ms(const struct dns_cache_entry *e)
+{
+    return e != NULL && e->flight == NULL ? e->expires_ms : 0;
 }
 
 void *
@@ -507,7 +513,7 @@ dns_cache_begin(struct dns_cache *c, enum dns_kind kind, int family, const char 
 
     if (c == NULL || name == NULL || flight == NULL)
         return NULL;
-    h = name_hash(kind, family, name);
+    h = dns_cache_name_hash(kind, family, name);
     old = find(c, kind, family, name, h, now_ms);
     if (old != NULL)
         entry_remove(c, old);   /* a fresh lookup replaces what was there */

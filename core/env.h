@@ -14,12 +14,14 @@
 #include "trace_sink.h"
 
 struct dns;   /* core/dns.h (async resolver on c-ares) */
+struct plan_table;   /* core/plan_share.c (route plans shared per domain) */
 
 struct herald_env {
     struct herald_loop *loop;
     struct herald_trace trace;       /* context-wide scope, id "-" */
     struct registry *registry;
     struct dns *dns;                 /* NULL until the first DNS use */
+    struct plan_table *plans;        /* NULL until the first shared plan */
     const char *device_name;
     /* The device's effective "dns" group (its own, else herald.dns), set by
      * the context: no servers means /etc/resolv.conf. */

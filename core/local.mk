@@ -27,7 +27,8 @@ core_libherald_core_la_SOURCES = \
 	core/mime.c core/mime_encode.c core/mime_encode.h \
 	core/random.c core/random.h
 # The resolver's own files (owner: dns), on their own lines to keep merges apart.
-core_libherald_core_la_SOURCES += core/dns_wire.c core/dns_wire.h
+core_libherald_core_la_SOURCES += core/dns_wire.c core/dns_wire.h \
+	core/plan_share.c core/plan_share.h core/route_batch.c
 # The durable queue (owner: queue).
 core_libherald_core_la_SOURCES += core/queue.c core/queue_store.h core/queue_run.c \
 	core/queue_admin.c core/queue_dsn.c core/queue_dsn.h
@@ -51,5 +52,6 @@ heraldinclude_HEADERS = \
 	core/herald/module.h core/herald/loop.h core/herald/trace.h \
 	core/herald/message.h core/herald/outcome.h core/herald/device.h \
 	core/herald/dns.h core/herald/route.h core/herald/transport.h \
+	core/herald/route_batch.h \
 	core/herald/mime.h core/herald/host.h core/herald/timeouts.h \
 	core/herald/queue.h

@@ -23,6 +23,7 @@
 #include "context.h"
 #include "env.h"
 #include <herald/timeouts.h>
+#include "plan_share.h"
 #include "module_abi.h"
 #include "trace_sink.h"
 
@@ -47,6 +48,7 @@ struct herald_route_plan {
     enum herald_result result;
     char dsn[8];
     char *reason;
+    unsigned holders;               /* owners besides the first (plan_share.c); see herald_plan_free */
 };
 
 /* The guard (DESIGN.md "Outcomes, never silence"): every request ends,
@@ -102,6 +104,11 @@ herald_plan_free(struct herald_route_plan **planp)
     if (planp == NULL || *planp == NULL)
         return;
     plan = *planp;
+    *planp = NULL;
+    if (plan->holders > 0) {   /* a shared plan: the last owner frees it */
+        plan->holders--;
+        return;
+    }
     for (i = 0; i < plan->count; i++) {
         free(plan->hops[i].host);
         free(plan->hops[i].origin);
@@ -111,7 +118,6 @@ herald_plan_free(struct herald_route_plan **planp)
     free(plan->domain);
     free(plan->reason);
     free(plan);
-    *planp = NULL;
 }
 
 const char *
@@ -408,9 +414,30 @@ on_timeout(void *arg)
     hand_over(req);                   /* already on the loop: no deferral needed */
 }
 
-/* herald_route_start - run a strategy for domain; done gets the plan */
+/* route_plan_hold - one more owner of a finished plan (each calls herald_plan_free) */
+struct herald_route_plan *
+route_plan_hold(struct herald_route_plan *plan)
+{
+    plan->holders++;
+    return plan;
+}
+
+/* herald_route_start - a plan for domain: shared with the other messages to
+ * it through the same device while its answers live (plan_share.c) */
 herald_status
 herald_route_start(const struct herald_module_ref *strategy, struct herald_env *env,
+                   const struct herald_trace *trace, const char *domain,
+                   herald_plan_fn done, void *arg)
+{
+    if (env == NULL || env->loop == NULL || done == NULL
+        || printable_len(domain, ROUTE_NAME_MAX) == 0)
+        return HERALD_E_INVAL;
+    return plan_share_start(strategy, env, trace, domain, done, arg);
+}
+
+/* route_start - run a strategy for domain; done gets the plan */
+herald_status
+route_start(const struct herald_module_ref *strategy, struct herald_env *env,
                    const struct herald_trace *trace, const char *domain,
                    herald_plan_fn done, void *arg)
 {
@@ -520,10 +547,10 @@ route_wait_finished(void *arg)
     return ((const struct route_wait *)arg)->done;
 }
 
-/* device_route_ref - the device's route strategy: the first MODULE option of
+/* route_device_ref - the device's route strategy: the first MODULE option of
  * kind ROUTE in its driver's table (the email device's "route" group) */
-static const struct herald_module_ref *
-device_route_ref(const struct herald_device *dev)
+const struct herald_module_ref *
+route_device_ref(const struct herald_device *dev)
 {
     const struct herald_option *o = dev->conf->driver->options;
 
@@ -552,7 +579,7 @@ herald_route(struct herald_device *dev, const char *domain,
     if (printable_len(domain, ROUTE_NAME_MAX) == 0)
         return herald_diag_set(diag, HERALD_E_INVAL, dev->conf->name,
                                "not a domain name (empty, too long or unprintable)");
-    ref = device_route_ref(dev);
+    ref = route_device_ref(dev);
     if (ref == NULL)
         return herald_diag_set(diag, HERALD_E_NOTFOUND, dev->conf->where,
                                "device \"%s\" has no route strategy", dev->conf->name);

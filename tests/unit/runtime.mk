@@ -30,3 +30,7 @@ TESTS += tests/unit/test_dns_cache
 tests_unit_test_dns_cache_SOURCES = tests/unit/test_dns_cache.c core/dns_cache.c core/dns.h
 tests_unit_test_dns_cache_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_dns_cache_LDADD = $(CUNIT_LIBS)
+
+# Many domains against dnsmasq's query log and smtp-sink; route --batch (owner: dns).
+dist_check_SCRIPTS += tests/integration/dns_scale.sh
+TESTS += tests/integration/dns_scale.sh
