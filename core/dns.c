@@ -27,13 +27,14 @@
 
 #include <herald/host.h>
 #include <herald/loop.h>
+#include <herald/timeouts.h>
 #include <herald/trace.h>
 #include "dns.h"
 #include "dns_wire.h"
 #include "env.h"
 
-#define DNS_DEFAULT_TIMEOUT_MS 5000
-#define DNS_DEFAULT_TRIES 2
+#define DNS_DEFAULT_TIMEOUT_MS HERALD_DEFAULT_DNS_TIMEOUT_MS   /* herald/timeouts.h */
+#define DNS_DEFAULT_TRIES HERALD_DEFAULT_DNS_TRIES
 #define DNS_MAX_RECORDS 64        /* answers beyond this are dropped: a plan never needs more */
 #define DNS_TRACE_LIST 512        /* bytes of record list shown in one trace line */
 #define DNS_MAX_SERVERS 8         /* configured servers asked in turn; more are not used */

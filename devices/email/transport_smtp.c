@@ -31,6 +31,7 @@
 #include <herald/option.h>
 #include <herald/trace.h>
 #include <herald/transport.h>
+#include <herald/timeouts.h>
 #include "smtp_auth.h"
 #include "smtp_body.h"
 #include "smtp_dest.h"
@@ -160,14 +161,14 @@ static const struct smtp_transport_options smtp_defaults = {
     .auth = { .require_tls = SMTP_AUTH_TLS_VERIFY },
     .eightbit_downgrade = SMTP_8BIT_CONVERT,
     .max_recipients_per_transaction = 50,   /* Postfix's default destination recipient limit */
-    .connect_timeout_ms = 30000,
-    .greeting_timeout_ms = 300000,
-    .helo_timeout_ms = 300000,
-    .mail_timeout_ms = 300000,
-    .rcpt_timeout_ms = 300000,
-    .data_timeout_ms = 120000,
-    .block_timeout_ms = 180000,
-    .dot_timeout_ms = 600000,
+    .connect_timeout_ms = HERALD_DEFAULT_SMTP_CONNECT_MS,
+    .greeting_timeout_ms = HERALD_DEFAULT_SMTP_GREETING_MS,
+    .helo_timeout_ms = HERALD_DEFAULT_SMTP_HELO_MS,
+    .mail_timeout_ms = HERALD_DEFAULT_SMTP_MAIL_MS,
+    .rcpt_timeout_ms = HERALD_DEFAULT_SMTP_RCPT_MS,
+    .data_timeout_ms = HERALD_DEFAULT_SMTP_DATA_MS,
+    .block_timeout_ms = HERALD_DEFAULT_SMTP_BLOCK_MS,
+    .dot_timeout_ms = HERALD_DEFAULT_SMTP_DOT_MS,
     .session_cache = true,
     .session_idle_ms = 5000,
     .max_idle_sessions = 16,
@@ -952,6 +953,42 @@ free_secret(char **p)
     }
 }
 
+/* smtp_check - the rules across options, at load time (herald check reports
+ * them at the transport group's FILE:LINE).  Reads no file: whether a
+ * password file can be read is open()'s business, and no secret is ever
+ * put into the diag. */
+static herald_status
+smtp_check(const void *options, struct herald_diag *diag)
+{
+    const struct smtp_transport_options *o = options;
+    const struct smtp_auth_options *a = &o->auth;
+    size_t i, nsrc = (a->password != NULL) + (a->password_file != NULL)
+                     + (a->token_file != NULL);
+    char bad[64] = "";
+
+    if (o->implicit_tls && o->tls == SMTP_TLS_NONE)
+        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
+                               "implicit_tls needs tls = opportunistic, required or verify");
+    if (a->user != NULL && o->tls == SMTP_TLS_NONE && a->require_tls != SMTP_AUTH_TLS_NONE)
+        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
+                               "auth with tls = none: the password would never be sent "
+                               "(set tls, or auth.require_tls = \"none\" to send it in clear)");
+    if (a->user == NULL)
+        return nsrc == 0 ? HERALD_OK
+               : herald_diag_set(diag, HERALD_E_CONFIG, "smtp", "auth needs a user");
+    if (nsrc != 1)
+        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
+                               "auth needs exactly one of password, password_file, token_file");
+    for (i = 0; i < a->mechanisms.count; i++) {
+        unsigned m = 0;
+
+        if (smtp_auth_parse_list(a->mechanisms.items[i], &m, bad, sizeof bad) != HERALD_OK)
+            return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
+                                   "auth.mechanisms: unknown mechanism \"%s\"", bad);
+    }
+    return HERALD_OK;
+}
+
 /* open_tls_auth - TLS config and credentials of the device */
 static herald_status
 open_tls_auth(struct smtp_transport *tp, struct herald_diag *diag)
@@ -961,17 +998,12 @@ open_tls_auth(struct smtp_transport *tp, struct herald_diag *diag)
     const char *secret = a->password;
     unsigned mechs = 0;
     char bad[64] = "";
-    size_t i, nsrc = (a->password != NULL) + (a->password_file != NULL)
-                     + (a->token_file != NULL);
+    size_t i;
     herald_status st;
 
-    if (o->implicit_tls && o->tls == SMTP_TLS_NONE)
-        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
-                               "implicit_tls needs tls = opportunistic, required or verify");
-    if (a->user != NULL && o->tls == SMTP_TLS_NONE && a->require_tls != SMTP_AUTH_TLS_NONE)
-        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
-                               "auth with tls = none: the password would never be sent "
-                               "(set tls, or auth.require_tls = \"none\" to send it in clear)");
+    st = smtp_check(o, diag);   /* already run at load; open() never trusts a caller */
+    if (st != HERALD_OK)
+        return st;
     if (o->tls != SMTP_TLS_NONE) {
         /* AUTH over verified TLS needs the CA as much as tls = verify does. */
         bool verify = o->tls == SMTP_TLS_VERIFY
@@ -986,18 +1018,12 @@ open_tls_auth(struct smtp_transport *tp, struct herald_diag *diag)
     tp->session_opts.tls_config = tp->tls;
     tp->session_opts.implicit_tls = o->implicit_tls;
     if (a->user == NULL)
-        return nsrc == 0 ? HERALD_OK
-               : herald_diag_set(diag, HERALD_E_CONFIG, "smtp", "auth needs a user");
-    if (nsrc != 1)
-        return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
-                               "auth needs exactly one of password, password_file, token_file");
+        return HERALD_OK;
     for (i = 0; i < a->mechanisms.count; i++) {
         unsigned m = 0;
 
-        if (smtp_auth_parse_list(a->mechanisms.items[i], &m, bad, sizeof bad) != HERALD_OK)
-            return herald_diag_set(diag, HERALD_E_CONFIG, "smtp",
-                                   "auth.mechanisms: unknown mechanism \"%s\"", bad);
-        mechs |= m;
+        if (smtp_auth_parse_list(a->mechanisms.items[i], &m, bad, sizeof bad) == HERALD_OK)
+            mechs |= m;
     }
     if (a->password_file != NULL || a->token_file != NULL) {
         bool token = a->token_file != NULL;
@@ -1165,6 +1191,6 @@ const struct herald_module herald_module = {
     .options = smtp_option_table,
     .options_size = sizeof(struct smtp_transport_options),
     .options_defaults = &smtp_defaults,
-    .check = NULL,
+    .check = smtp_check,
     .ops = &smtp_ops,
 };

@@ -59,4 +59,34 @@ run_herald "$OUT" "$ERR" -c "$T_DIR/old.conf" send -d old -f a@b.test -t c@d.tes
 expect_rc "send through an older-minor device" 0 "$ERR"
 expect_grep "send through an older-minor device" "$OUT" "c@d.test: delivered: 250 kept by oldminor"
 
+# The smtp transport's cross-option rules run in its check(): herald check
+# names the transport group's FILE:LINE, and never shows a secret.
+cat >"$T_DIR/tls.conf" <<CONF
+herald: { plugin_dirs = [ "$M" ]; };
+devices = (
+  { name = "e"; driver = "email"; route: { strategy = "mx"; };
+    transport: { name = "smtp"; tls = "none";
+                 implicit_tls = true; }; }
+);
+CONF
+install -m 0644 "$HERALD_BUILD_DIR/plugins/.libs/route-mx.so" "$M/"
+run_herald "$OUT" "$ERR" -c "$T_DIR/tls.conf" check
+expect_rc "check: implicit_tls with tls = none" 78 "$ERR"
+expect_grep "check: implicit_tls with tls = none" "$ERR" "$T_DIR/tls.conf:4:"
+expect_grep "check: implicit_tls with tls = none" "$ERR" "implicit_tls needs tls = opportunistic, required or verify"
+cat >"$T_DIR/auth.conf" <<CONF
+herald: { plugin_dirs = [ "$M" ]; };
+devices = (
+  { name = "e"; driver = "email"; route: { strategy = "mx"; };
+    transport: { name = "smtp"; tls = "required";
+                 auth: { user = "u"; password = "Sekr1t-Pw"; token_file = "/nonexistent/t"; }; }; }
+);
+CONF
+chmod 0600 "$T_DIR/auth.conf"
+run_herald "$OUT" "$ERR" -c "$T_DIR/auth.conf" check
+expect_rc "check: two auth secrets" 78 "$ERR"
+expect_grep "check: two auth secrets" "$ERR" "$T_DIR/auth.conf:4:"
+expect_grep "check: two auth secrets" "$ERR" "auth needs exactly one of password, password_file, token_file"
+if grep -q 'Sekr1t' "$ERR" "$OUT"; then fail "check: the password reached the output"; else pass "check: no secret in the output"; fi
+
 herald_test_done
