@@ -19,7 +19,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 BUILD_PACKAGES=(build-essential autoconf automake libtool pkg-config
   libconfig-dev libc-ares-dev libmbedtls-dev libcunit1-dev)
 TEST_PACKAGES=(dnsmasq-base bind9-dnsutils python3-aiosmtpd openssl swaks
-  libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl)
+  libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl groff-base man-db)
 
 say() { printf 'dev.sh: %s\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }

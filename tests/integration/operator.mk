@@ -2,7 +2,8 @@
 # --batch, herald-sendmail and the man pages, end to end against real
 # servers on loopback (127.77.120-129.x).
 herald_operator_tests = \
-	tests/integration/send_compose.sh
+	tests/integration/send_compose.sh \
+	tests/integration/man_pages.sh
 
 dist_check_SCRIPTS += $(herald_operator_tests)
 TESTS += $(herald_operator_tests)
