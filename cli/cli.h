@@ -20,6 +20,7 @@
 #ifndef HERALD_CLI_H
 #define HERALD_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sysexits.h>
 #include <herald/herald.h>
@@ -65,10 +66,39 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 void cli_json_string(FILE *out, const char *s);
 
 /*
+ * cli_utf8_len - the length of the well-formed UTF-8 sequence at s (1 for
+ * ASCII, 0 for a malformed, overlong or surrogate sequence); s is
+ * NUL-terminated, which ends any sequence.
+ */
+size_t cli_utf8_len(const unsigned char *s);
+
+/*
  * cli_put_printable - write s with control characters escaped (\r, \n, \t,
  * \xNN), so that an address or a server reply can never forge an output line.
  */
 void cli_put_printable(FILE *out, const char *s);
+
+/* cli_pick_device - the device named (NULL: the file's first); EX_OK or the
+ * exit code after a message on stderr */
+int cli_pick_device(struct herald_context *ctx, const struct cli_globals *g, const char *name,
+                    struct herald_device **dev_out);
+
+/* cli_outcome_json - the members "recipients":[...],"trace_id":... of a JSON
+ * object (the caller writes the braces and any other member) */
+void cli_outcome_json(FILE *out, const struct herald_outcome *o);
+/* cli_outcome_exit - 69 any failed, else 75 any deferred, else 0 */
+int cli_outcome_exit(const struct herald_outcome *o);
+
+/* herald send --batch (cli/batch.c): the options that apply to every line. */
+struct cli_batch {
+    const char *path;        /* FILE, or "-" for standard input */
+    const char *device;
+    const char *trace;
+    const char *from;        /* the sender of lines without "from"; NULL: required */
+    unsigned parallel;       /* messages in flight at most */
+    bool json;               /* JSON outcome lines even on a terminal */
+};
+int cli_send_batch(const struct cli_batch *b, const struct cli_globals *g);
 
 /* What "send --subject" composes (cli/compose.c); the strings are borrowed. */
 #define CLI_ATTACH_MAX HERALD_MIME_MAX_ATTACHMENTS

@@ -88,9 +88,9 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
     return EX_USAGE;
 }
 
-/* utf8_len - length of the valid UTF-8 sequence at s, or 0 when it is not one */
-static size_t
-utf8_len(const unsigned char *s)
+/* cli_utf8_len - length of the valid UTF-8 sequence at s, or 0 when it is not one */
+size_t
+cli_utf8_len(const unsigned char *s)
 {
     size_t n, i;
     unsigned long cp;
@@ -151,7 +151,7 @@ cli_json_string(FILE *out, const char *s)
         } else if (*p < 0x20 || *p == 0x7f) {
             fprintf(out, "\\u%04x", (unsigned)*p);
             p++;
-        } else if ((n = utf8_len(p)) == 0) {
+        } else if ((n = cli_utf8_len(p)) == 0) {
             /* A stray byte is shown as the Latin-1 character of that value. */
             fprintf(out, "\\u%04x", (unsigned)*p);
             p++;

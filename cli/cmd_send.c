@@ -7,6 +7,10 @@
  *   herald [-c FILE] send ... --subject TEXT [--text FILE|-] [--html FILE]
  *                         [--attach FILE[;TYPE[;NAME]]]...
  *
+ *   herald [-c FILE] send [-d DEV] [-f FROM] [--json] [--trace FILE|-]
+ *                         [--parallel N] --batch FILE|-
+ *
+ * --batch: one JSON object per line, many in flight (cli/batch.c).
  * With --subject the message is composed (cli/compose.c, herald/mime.h):
  * From is FROM, To every RCPT; without it, MSGFILE is a complete message.
  *
@@ -52,6 +56,8 @@ struct send_args {
     enum herald_dsn_ret ret;
     const char *envid;
     struct cli_compose compose;
+    const char *batch;       /* --batch FILE|- */
+    unsigned parallel;
 };
 
 /* send_usage - help for "herald send" */
@@ -61,6 +67,10 @@ send_usage(FILE *out)
     fputs("Usage: herald [-c FILE] send [-d DEV] -f FROM -t RCPT... [--json]\n"
           "                             [--trace FILE|-] [-N NOTIFY] [-R full|hdrs]\n"
           "                             [-V ENVID] [MSGFILE|-]\n"
+          "       herald [-c FILE] send ... --subject TEXT [--text FILE|-] [--html FILE]\n"
+          "                             [--attach FILE[;TYPE[;NAME]]]...\n"
+          "       herald [-c FILE] send [-d DEV] [-f FROM] [--json] [--trace FILE|-]\n"
+          "                             [--parallel N] --batch FILE|-\n"
           "\n"
           "Send the message in MSGFILE (or on standard input when MSGFILE is \"-\" or\n"
           "absent) through device DEV (default: the first device of the file).\n"
@@ -83,6 +93,14 @@ send_usage(FILE *out)
           "      --html FILE     an HTML part (with --text: multipart/alternative)\n"
           "      --attach FILE[;TYPE[;NAME]]  attach FILE as TYPE (default: from its\n"
           "                      extension) named NAME (default: its file name); repeat\n"
+          "\n"
+          "Many messages (one JSON object per line, many in flight):\n"
+          "      --batch FILE    {\"from\",\"to\":[...],\"file\"} or {\"from\",\"to\",\"subject\",\n"
+          "                      \"text\",\"html\",\"attach\":[...]}, optional \"id\"; \"-\": stdin.\n"
+          "                      -f FROM is the sender of lines without \"from\".  On a\n"
+          "                      terminal a progress line, else one JSON outcome per line;\n"
+          "                      Ctrl-C stops submitting and waits for what is in flight\n"
+          "      --parallel N    messages in flight at most (default 64)\n"
           "\n"
           "Prints one line per recipient:\n"
           "  RCPT: delivered|deferred|failed: REPLY (host HOST, peer PEER)\n"
@@ -124,7 +142,8 @@ parse_notify(const char *text, unsigned *out)
 static int
 parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
 {
-    enum { OPT_JSON = 256, OPT_TRACE, OPT_SUBJECT, OPT_TEXT, OPT_HTML, OPT_ATTACH, OPT_QUEUE };
+    enum { OPT_JSON = 256, OPT_TRACE, OPT_SUBJECT, OPT_TEXT, OPT_HTML, OPT_ATTACH, OPT_BATCH,
+           OPT_PARALLEL, OPT_QUEUE };
     static const struct option longopts[] = {
         { "device", required_argument, NULL, 'd' },
         { "from", required_argument, NULL, 'f' },
@@ -139,6 +158,8 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         { "text", required_argument, NULL, OPT_TEXT },
         { "html", required_argument, NULL, OPT_HTML },
         { "attach", required_argument, NULL, OPT_ATTACH },
+        { "batch", required_argument, NULL, OPT_BATCH },
+        { "parallel", required_argument, NULL, OPT_PARALLEL },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -197,13 +218,25 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
                 return cli_usage_error("send", "more than %d attachments", CLI_ATTACH_MAX);
             a->compose.attach[a->compose.attach_count++] = optarg;
             break;
+        case OPT_BATCH:
+            a->batch = optarg;
+            break;
+        case OPT_PARALLEL: {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+
+            if (*optarg < '1' || *optarg > '9' || *end != '\0' || n > 1000)
+                return cli_usage_error("send", "--parallel takes 1 to 1000, not \"%s\"", optarg);
+            a->parallel = (unsigned)n;
+            break;
+        }
         case 'h':
             *help_out = true;
             return EX_OK;
         default:
             if (optopt != 0 && strchr("dftNRV", optopt) != NULL)
                 return cli_usage_error("send", "option -%c needs a value", optopt);
-            if (optopt >= OPT_SUBJECT && optopt <= OPT_ATTACH)
+            if (optopt >= OPT_SUBJECT && optopt <= OPT_PARALLEL)
                 return cli_usage_error("send", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("send", "unknown option '%s'", argv[optind - 1]);
         }
@@ -212,6 +245,21 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
         a->body = argv[optind++];
     if (optind < argc)
         return cli_usage_error("send", "more than one MSGFILE");
+    if (a->batch != NULL) {
+        if (a->rcpt_count > 0 || a->body != NULL || a->compose.subject != NULL ||
+            a->compose.text || a->compose.html || a->compose.attach_count > 0)
+            return cli_usage_error("send", "--batch takes recipients, files and composed "
+                                   "fields from each line: no -t, MSGFILE or --subject");
+        if (a->notify != 0 || a->ret != HERALD_DSN_RET_DEFAULT || a->envid != NULL || a->queue)
+            return cli_usage_error("send", "--batch does not take -N, -R, -V or --queue");
+        if (*a->batch == '\0')
+            return cli_usage_error("send", "--batch needs a FILE or -");
+        if (a->trace != NULL && *a->trace == '\0')
+            return cli_usage_error("send", "--trace needs a FILE or -");
+        return EX_OK;
+    }
+    if (a->parallel != 0)
+        return cli_usage_error("send", "--parallel goes with --batch");
     if (a->from == NULL)
         return cli_usage_error("send", "missing -f FROM");
     if (a->compose.subject == NULL &&
@@ -314,9 +362,9 @@ set_body(struct herald_message *msg, const char *path)
     return EX_OK;
 }
 
-/* pick_device - -d DEV, else the first device of the file */
-static int
-pick_device(struct herald_context *ctx, const struct cli_globals *g, const char *name,
+/* cli_pick_device - -d DEV, else the first device of the file */
+int
+cli_pick_device(struct herald_context *ctx, const struct cli_globals *g, const char *name,
             struct herald_device **dev_out)
 {
     struct herald_diag diag;
@@ -370,38 +418,37 @@ print_text(const struct herald_outcome *o)
     }
 }
 
-/* print_json - the results as one JSON object */
-static void
-print_json(const struct herald_outcome *o)
+/* cli_outcome_json - the members "recipients" and "trace_id" of a result object */
+void
+cli_outcome_json(FILE *out, const struct herald_outcome *o)
 {
     size_t i;
 
-    fputs("{\"recipients\":[", stdout);
+    fputs("\"recipients\":[", out);
     for (i = 0; i < herald_outcome_count(o); i++) {
-        fputs(i ? ",{\"address\":" : "{\"address\":", stdout);
-        cli_json_string(stdout, herald_outcome_address(o, i));
-        fputs(",\"status\":", stdout);
-        cli_json_string(stdout, herald_result_name(herald_outcome_result(o, i)));
-        fputs(",\"host\":", stdout);
-        cli_json_string(stdout, empty_null(herald_outcome_host(o, i)));
-        fputs(",\"peer\":", stdout);
-        cli_json_string(stdout, empty_null(herald_outcome_peer(o, i)));
-        fputs(",\"reply\":", stdout);
-        cli_json_string(stdout, herald_outcome_reply(o, i));
-        fputs(",\"dsn\":", stdout);
-        cli_json_string(stdout, empty_null(herald_outcome_dsn(o, i)));
+        fputs(i ? ",{\"address\":" : "{\"address\":", out);
+        cli_json_string(out, herald_outcome_address(o, i));
+        fputs(",\"status\":", out);
+        cli_json_string(out, herald_result_name(herald_outcome_result(o, i)));
+        fputs(",\"host\":", out);
+        cli_json_string(out, empty_null(herald_outcome_host(o, i)));
+        fputs(",\"peer\":", out);
+        cli_json_string(out, empty_null(herald_outcome_peer(o, i)));
+        fputs(",\"reply\":", out);
+        cli_json_string(out, herald_outcome_reply(o, i));
+        fputs(",\"dsn\":", out);
+        cli_json_string(out, empty_null(herald_outcome_dsn(o, i)));
         fputs(herald_outcome_possibly_delivered(o, i) ? ",\"possibly_delivered\":true}"
                                                       : ",\"possibly_delivered\":false}",
-              stdout);
+              out);
     }
-    fputs("],\"trace_id\":", stdout);
-    cli_json_string(stdout, herald_outcome_trace_id(o));
-    fputs("}\n", stdout);
+    fputs("],\"trace_id\":", out);
+    cli_json_string(out, herald_outcome_trace_id(o));
 }
 
-/* outcome_exit - failed wins over deferred; all delivered is success */
-static int
-outcome_exit(const struct herald_outcome *o)
+/* cli_outcome_exit - failed wins over deferred; all delivered is success */
+int
+cli_outcome_exit(const struct herald_outcome *o)
 {
     if (herald_outcome_tally(o, HERALD_RESULT_FAILED) > 0)
         return EX_UNAVAILABLE;
@@ -447,7 +494,7 @@ deliver(const struct send_args *a, struct herald_message *msg, const struct cli_
     rc = cli_open(g, &ctx);
     if (rc != EX_OK)
         return rc;
-    rc = pick_device(ctx, g, a->device, &dev);
+    rc = cli_pick_device(ctx, g, a->device, &dev);
     if (rc == EX_OK && a->compose.subject != NULL)
         rc = cli_compose_body("herald send", &a->compose, a->from, a->rcpt, a->rcpt_count,
                               msg);
@@ -473,11 +520,14 @@ deliver(const struct send_args *a, struct herald_message *msg, const struct cli_
         }
     }
     if (outcome != NULL) {
-        if (a->json)
-            print_json(outcome);
-        else
+        if (a->json) {
+            fputc('{', stdout);
+            cli_outcome_json(stdout, outcome);
+            fputs("}\n", stdout);
+        } else {
             print_text(outcome);
-        rc = outcome_exit(outcome);
+        }
+        rc = cli_outcome_exit(outcome);
         if (fflush(stdout) != 0)
             rc = EX_IOERR;
         herald_outcome_free(&outcome);
@@ -486,7 +536,7 @@ deliver(const struct send_args *a, struct herald_message *msg, const struct cli_
     return rc;
 }
 
-/* cmd_send - send one message through one device */
+/* cmd_send - send one message through one device, or a batch */
 int
 cmd_send(int argc, char **argv, const struct cli_globals *g)
 {
@@ -501,12 +551,18 @@ cmd_send(int argc, char **argv, const struct cli_globals *g)
         return EX_OSERR;
     }
     rc = parse_args(argc, argv, a, &help);
-    if (rc == EX_OK && help)
+    if (rc == EX_OK && help) {
         send_usage(stdout);
-    else if (rc == EX_OK)
+    } else if (rc == EX_OK && a->batch != NULL) {
+        struct cli_batch b = { a->batch, a->device, a->trace, a->from,
+                               a->parallel ? a->parallel : 64, a->json };
+
+        rc = cli_send_batch(&b, g);
+    } else if (rc == EX_OK) {
         rc = build_message(a, &msg);
-    if (rc == EX_OK && !help)
-        rc = deliver(a, msg, g);
+        if (rc == EX_OK)
+            rc = deliver(a, msg, g);
+    }
     herald_message_free(&msg);
     free(a);
     return rc;

@@ -3,7 +3,7 @@ bin_PROGRAMS += cli/herald
 cli_herald_SOURCES = \
 	cli/cli.h cli/cli_util.c cli/main.c \
 	cli/cmd_check.c cli/cmd_devices.c cli/cmd_send.c cli/cmd_route.c \
-	cli/cmd_options.c cli/compose.c
+	cli/cmd_options.c cli/compose.c cli/batch.c cli/jsonl.c cli/jsonl.h
 # The durable queue's commands (owner: queue).
 cli_herald_SOURCES += cli/cmd_queue.c
 cli_herald_CFLAGS = $(AM_CFLAGS)
@@ -15,6 +15,13 @@ cli_test_cli_util_SOURCES = cli/test_cli_util.c cli/cli_util.c cli/cli.h
 cli_test_cli_util_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 cli_test_cli_util_LDADD = core/libherald.la $(CUNIT_LIBS)
 TESTS += cli/test_cli_util
+
+# Unit test of the strict JSON-lines parser of send --batch, hostile lines included.
+check_PROGRAMS += cli/test_jsonl
+cli_test_jsonl_SOURCES = cli/test_jsonl.c cli/jsonl.c cli/jsonl.h cli/cli_util.c cli/cli.h
+cli_test_jsonl_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+cli_test_jsonl_LDADD = core/libherald.la $(CUNIT_LIBS)
+TESTS += cli/test_jsonl
 
 # "make installcheck" (and so "make distcheck") runs the CLI integration tests
 # against the INSTALLED herald and modules.  Without DESTDIR, HERALD_PLUGIN_PATH

@@ -3,7 +3,8 @@
 # servers on loopback (127.77.120-129.x).
 herald_operator_tests = \
 	tests/integration/send_compose.sh \
-	tests/integration/man_pages.sh
+	tests/integration/man_pages.sh \
+	tests/integration/send_batch.sh
 
 dist_check_SCRIPTS += $(herald_operator_tests)
 TESTS += $(herald_operator_tests)

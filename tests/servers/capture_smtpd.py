@@ -9,7 +9,8 @@ HOST must be a loopback address.  Each accepted message becomes two files in
 OUTDIR: N.eml (the DATA content exactly as received, dot-unstuffed by the
 server, CRLF line endings kept) and N.json (peer, helo name, tls, auth login,
 mail_from, mail_options, rcpt_tos, size).  RCPT to an address starting with
-"reject" gets 550 5.1.1, "plain550" a 550 without an enhanced status code.  With CERT and KEY it offers STARTTLS, and AUTH PLAIN/LOGIN
+"reject" gets 550 5.1.1, "plain550" a 550 without an enhanced status code,
+"defer" 450 4.2.0.  With CERT and KEY it offers STARTTLS, and AUTH PLAIN/LOGIN
 (user "user", password "pass", or --user/--password) after TLS, and appends
 the server name each TLS client asks for (SNI) to OUTDIR/sni.log, one line
 per handshake: "sni NAME", or "sni -" for a ClientHello without one.
@@ -100,6 +101,8 @@ class Capture:
             return "550 5.1.1 No such user"
         if address.startswith("plain550"):
             return "550 No such user here"
+        if address.startswith("defer"):
+            return "450 4.2.0 Mailbox busy, try later"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
