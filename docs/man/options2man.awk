@@ -88,17 +88,8 @@ in_code { print escape($0) == "" ? "\\&" : escape($0); next }
 
 /^```/ { print ".PP"; print ".RS 4"; print ".nf"; in_code = 1; next }
 
-/^\|/ {
-    n = cells($0)
-    if (!in_table) {                  # the header row names the columns
-        ncols = n
-        for (i = 1; i <= n; i++)
-            head[i] = cell[i]
-        in_table = 1
-        next
-    }
-    if (cell[1] ~ /^-+$/)             # the separator row
-        next
+# row - one table row as a tagged paragraph, its cells named by head[]
+function row(n,    i, text) {
     print ".TP"
     print inline(cell[1])
     text = ""
@@ -111,10 +102,50 @@ in_code { print escape($0) == "" ? "\\&" : escape($0); next }
             text = text (text == "" ? "" : "; ") "\\fI" escape(head[i]) ":\\fR " inline(cell[i])
     }
     print text
+}
+
+# A table: its first row is the header when a separator row follows it;
+# otherwise (rows that carry on a table after a paragraph) it is a row of
+# the previous table's columns.
+/^\|/ {
+    if (pending != "") {
+        line = $0
+        n = cells(line)
+        if (cell[1] ~ /^[-: ]+$/) {   # the separator: pending was the header
+            n = cells(pending)
+            for (i = 1; i <= n; i++)
+                head[i] = cell[i]
+            pending = ""
+            next
+        }
+        n = cells(pending)
+        row(n)
+        pending = ""
+        n = cells(line)
+        row(n)
+        para = 1
+        next
+    }
+    if (!in_table) {
+        pending = $0
+        in_table = 1
+        next
+    }
+    n = cells($0)
+    if (cell[1] ~ /^[-: ]+$/)
+        next
+    row(n)
     para = 1
     next
 }
-in_table { in_table = 0 }
+in_table {
+    in_table = 0
+    if (pending != "") {
+        n = cells(pending)
+        row(n)
+        pending = ""
+    }
+}
 
 /^# / { next }
 /^## / { sub(/^## /, ""); print ".SH " inline(toupper($0)); para = 0; next }
