@@ -44,7 +44,7 @@ mkdir -p "$BUILD"
 if [ ! -f "$BUILD/Makefile" ]; then
   (cd "$BUILD" && "$SRC/configure" CFLAGS=-O2 >configure.log 2>&1) || hard_error "configure failed"
 fi
-make -C "$BUILD" -j2 all bench/herald_enqueue >"$BUILD/make.log" 2>&1 || hard_error "make failed"
+{ make -C "$BUILD" -j2 all && make -C "$BUILD" bench/herald_enqueue; } >"$BUILD/make.log" 2>&1 || hard_error "make failed"
 HERALD_BUILD_DIR=$BUILD
 herald_test_init
 export HERALD_PLUGIN_PATH=$BUILD/devices/.libs:$BUILD/plugins/.libs
