@@ -9,6 +9,7 @@
 #   herald   bench/herald_enqueue: N messages of 4 KB through libherald's
 #            batch API (group commit, -b BATCH), then "herald queue run
 #            --once" delivering them to the same smtp-sink, timed end to end
+#   (the report goes to stdout, or -o FILE; bench/RESULTS.md has a "Queue" section)
 #   enqueue  the enqueue alone (messages/s), and the same with one message
 #            per sync (-b 1, on N/20 messages): the disk's one-file-per-sync rate
 #
@@ -20,7 +21,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=10000
 BATCH=500
 BUILD=$SRC/_build-bench
-OUT=$SRC/bench/RESULTS-queue.md
+OUT=/dev/stdout
 SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
 SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 ARGS="$*"
