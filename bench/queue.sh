@@ -21,7 +21,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=10000
 BATCH=500
 BUILD=$SRC/_build-bench
-OUT=/dev/stdout
+OUT=
 SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
 SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 ARGS="$*"
@@ -48,6 +48,7 @@ fi
 { make -C "$BUILD" -j2 all && make -C "$BUILD" bench/herald_enqueue; } >"$BUILD/make.log" 2>&1 || hard_error "make failed"
 HERALD_BUILD_DIR=$BUILD
 herald_test_init
+OUT=${OUT:-$T_DIR/report.md}
 export HERALD_PLUGIN_PATH=$BUILD/devices/.libs:$BUILD/plugins/.libs
 
 now() { date +%s.%N; }
