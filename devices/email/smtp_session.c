@@ -450,8 +450,11 @@ decide(struct smtp_session *s, size_t i, enum herald_result res, const char *rep
     /* What the final dot decided (or might have delivered) and a 5xx stand
      * whatever happens to a later transaction of the same message. */
     r->kept = res == HERALD_RESULT_FAILED || possibly || s->state == SMTP_S_DOT;
-    snprintf(r->reply, sizeof r->reply, "%s", reply);
-    snprintf(r->dsn, sizeof r->dsn, "%s", dsn);
+    /* txn_over() decides with the words the recipient already holds */
+    if (reply != r->reply)
+        snprintf(r->reply, sizeof r->reply, "%s", reply);
+    if (dsn != r->dsn)
+        snprintf(r->dsn, sizeof r->dsn, "%s", dsn);
 }
 
 /* result_of - what a 4xx/5xx reply class means for a recipient */
