@@ -325,14 +325,22 @@ herald_message_add_recipient(struct herald_message *msg, const char *address)
     return HERALD_OK;
 }
 
-/* has_high_bit - an octet of data[0..n) is >= 0x80 */
+/* has_high_bit - an octet of data[0..n) is >= 0x80; 32 octets at a time
+ * (every body set runs through it once) */
 static bool
 has_high_bit(const void *data, size_t n)
 {
     const unsigned char *p = data;
-    size_t i;
+    size_t i = 0;
 
-    for (i = 0; i < n; i++)
+    for (; i + 32 <= n; i += 32) {
+        uint64_t w[4];
+
+        memcpy(w, p + i, sizeof w);
+        if ((w[0] | w[1] | w[2] | w[3]) & UINT64_C(0x8080808080808080))
+            return true;
+    }
+    for (; i < n; i++)
         if (p[i] >= 0x80)
             return true;
     return false;
