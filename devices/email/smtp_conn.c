@@ -439,14 +439,14 @@ smtp_conn_pending(const struct smtp_conn *c)
     return c->out_len - c->out_head;
 }
 
-/* smtp_conn_queue - append to the output queue (bounded) */
-herald_status
-smtp_conn_queue(struct smtp_conn *c, const void *data, size_t len)
+/* make_room - at least len octets free after out_len; the sent front is
+ * dropped only when the end has no room (a body streams through one buffer
+ * without moving what is pending on every append) */
+static herald_status
+make_room(struct smtp_conn *c, size_t len)
 {
-    if (c == NULL || (data == NULL && len > 0))
-        return HERALD_E_INVAL;
-    if (len > smtp_conn_room(c))
-        return HERALD_E_LIMIT;
+    if (c->out_cap - c->out_len >= len)
+        return HERALD_OK;
     if (c->out_head > 0) {
         memmove(c->out, c->out + c->out_head, c->out_len - c->out_head);
         c->out_len -= c->out_head;
@@ -464,9 +464,50 @@ smtp_conn_queue(struct smtp_conn *c, const void *data, size_t len)
         c->out = p;
         c->out_cap = cap;
     }
+    return HERALD_OK;
+}
+
+/* smtp_conn_queue - append to the output queue (bounded) */
+herald_status
+smtp_conn_queue(struct smtp_conn *c, const void *data, size_t len)
+{
+    herald_status st;
+
+    if (c == NULL || (data == NULL && len > 0))
+        return HERALD_E_INVAL;
+    if (len > smtp_conn_room(c))
+        return HERALD_E_LIMIT;
+    st = make_room(c, len);
+    if (st != HERALD_OK)
+        return st;
     memcpy(c->out + c->out_len, data, len);
     c->out_len += len;
     return HERALD_OK;
+}
+
+/* smtp_conn_reserve - write space at the end of the output queue */
+char *
+smtp_conn_reserve(struct smtp_conn *c, size_t want, size_t *room_out)
+{
+    size_t room;
+
+    if (c == NULL || room_out == NULL || want > smtp_conn_room(c)
+        || make_room(c, want) != HERALD_OK)
+        return NULL;
+    room = c->out_cap - c->out_len;
+    /* Never past the bound smtp_conn_queue() keeps. */
+    if (room > smtp_conn_room(c))
+        room = smtp_conn_room(c);
+    *room_out = room;
+    return c->out + c->out_len;
+}
+
+/* smtp_conn_commit - n octets written at the reserved space are queued */
+void
+smtp_conn_commit(struct smtp_conn *c, size_t n)
+{
+    if (c != NULL && n <= c->out_cap - c->out_len)
+        c->out_len += n;
 }
 
 /* smtp_conn_flush - send what the socket takes now, the rest when writable */

@@ -87,6 +87,14 @@ herald_status smtp_conn_set_timeout(struct smtp_conn *c, uint64_t ms);
 
 /* smtp_conn_queue - append to the output; HERALD_E_LIMIT past SMTP_CONN_OUT_MAX */
 herald_status smtp_conn_queue(struct smtp_conn *c, const void *data, size_t len);
+/* smtp_conn_reserve - space for at least want octets at the end of the
+ * output queue, to encode into in place (its size, never past the bound, in
+ * *room_out); smtp_conn_commit() queues what was written there.  NULL when
+ * the bound leaves less than want, or out of memory.  Valid until the next
+ * smtp_conn_* call on c. */
+char *smtp_conn_reserve(struct smtp_conn *c, size_t want, size_t *room_out);
+/* smtp_conn_commit - queue n octets written at smtp_conn_reserve()'s space */
+void smtp_conn_commit(struct smtp_conn *c, size_t n);
 /* smtp_conn_room - how many more octets smtp_conn_queue() accepts */
 size_t smtp_conn_room(const struct smtp_conn *c);
 /* smtp_conn_pending - octets queued and not yet sent */

@@ -23,6 +23,7 @@
 
 #define SUBSYS "smtp"
 #define BODY_RAW_MAX   16384          /* body octets read per chunk */
+/* Room asked of the connection per chunk: a chunk encodes in place there. */
 #define BODY_OUT_MAX   (2 * BODY_RAW_MAX + SMTP_BODY_FINISH_MAX)
 #define BODY_HIGH_WATER (128 * 1024)  /* queue body until this much is pending */
 #define REPLY_TEXT_MAX 512
@@ -128,7 +129,6 @@ struct smtp_session {
     char raw[BODY_RAW_MAX];
     size_t raw_len, raw_off;
     bool body_eof;
-    char out[BODY_OUT_MAX];
     uint64_t body_octets;
     bool downgrade;                   /* this body goes through the 7-bit converter */
     struct body_downgrade *down;      /* allocated on first use, kept for the session */
@@ -1124,8 +1124,9 @@ fill_body(struct smtp_session *s)
 
     while (s->state == SMTP_S_BODY && !s->enc.finished
            && smtp_conn_pending(s->conn) < BODY_HIGH_WATER && rounds++ < 64) {
-        size_t used = 0, n = 0;
+        size_t used = 0, n = 0, room = 0;
         herald_status st;
+        char *out;
 
         if (s->raw_off == s->raw_len && !s->body_eof) {
             st = s->downgrade ? read_downgraded(s, s->raw, sizeof s->raw, &n)
@@ -1138,15 +1139,19 @@ fill_body(struct smtp_session *s)
             s->raw_len = n > sizeof s->raw ? sizeof s->raw : n;
             s->body_eof = n == 0;
         }
-        if (s->raw_off < s->raw_len) {
-            st = smtp_body_encode(&s->enc, s->raw + s->raw_off, s->raw_len - s->raw_off, s->out,
-                                  sizeof s->out - SMTP_BODY_FINISH_MAX, &used, &n);
+        /* Encoded straight into the connection's output: no copy between. */
+        out = smtp_conn_reserve(s->conn, BODY_OUT_MAX, &room);
+        if (out == NULL) {
+            st = HERALD_E_NOMEM;
+        } else if (s->raw_off < s->raw_len) {
+            st = smtp_body_encode(&s->enc, s->raw + s->raw_off, s->raw_len - s->raw_off, out,
+                                  room - SMTP_BODY_FINISH_MAX, &used, &n);
             s->raw_off += used;
         } else {
-            st = smtp_body_finish(&s->enc, s->out, sizeof s->out, &n);
+            st = smtp_body_finish(&s->enc, out, room, &n);
         }
         if (st == HERALD_OK)
-            st = smtp_conn_queue(s->conn, s->out, n);
+            smtp_conn_commit(s->conn, n);
         if (st != HERALD_OK) {
             fail_local(s, st, "cannot queue the body: %s", herald_strerror(st));
             return;

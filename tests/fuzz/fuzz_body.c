@@ -4,7 +4,8 @@
  *
  * Input: octet 0 picks how the body is cut and how much output room each
  * call gets; the rest is the body.  Mode 0 is what smtp_session.c does
- * (16384-octet reads, 32768 octets of room, finish with the whole buffer);
+ * (16384-octet reads, 32768 octets of room, finish with the whole buffer;
+ * the session now encodes into the connection's output, with at least that room);
  * the others use tiny and random chunks and rooms, rooms below
  * SMTP_BODY_EXPAND_MAX and a finish refused for lack of room first.
  * Output buffers are exact-size heap blocks.  Invariants:
