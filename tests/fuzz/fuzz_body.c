@@ -19,6 +19,8 @@
  *  - they equal a plain reference encoding (CRLF, bare CR and bare LF each
  *    one line ending, a leading '.' doubled, CRLF added to an unterminated
  *    last line, then ".\r\n"), however the body was cut;
+ *  - smtp_body_count over the same chunks gives the reference's size
+ *    without the dot-stuffing and the end mark (SIZE=);
  *  - finish with less than SMTP_BODY_FINISH_MAX of room writes nothing and
  *    changes nothing (HERALD_E_LIMIT); a second finish and an encode after
  *    finish are HERALD_E_INVAL.
@@ -57,6 +59,30 @@ reference(const uint8_t *in, size_t n, struct sbuf *out)
     sb_add(out, ".\r\n", 3);
 }
 
+/* reference_count - what smtp_body_count says for the whole body: every
+ * line ending (CRLF, bare CR, bare LF) 2 octets, any other octet 1, and 2
+ * for the CRLF that ends an unterminated last line (no dot-stuffing) */
+static uint64_t
+reference_count(const uint8_t *in, size_t n)
+{
+    uint64_t total = 0;
+    bool at_bol = true;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (in[i] == '\r' || in[i] == '\n') {
+            if (in[i] == '\r' && i + 1 < n && in[i + 1] == '\n')
+                i++;
+            total += 2;
+            at_bol = true;
+            continue;
+        }
+        total++;
+        at_bol = false;
+    }
+    return at_bol ? total : total + 2;
+}
+
 /* check_wire - the structural rules, independent of the reference */
 static void
 check_wire(const struct sbuf *w)
@@ -88,6 +114,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct smtp_body_enc e, saved;
+    struct smtp_body_count cnt = { 0, false, true };
     struct sbuf wire = { 0 }, ref = { 0 };
     struct fuzz_rng rng;
     const char *in;
@@ -142,6 +169,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(out);
             pos += used;
         }
+        smtp_body_count_add(&cnt, in + off, chunk);
         off += chunk;
     }
     /* Nothing to encode: nothing taken, nothing written, nothing changed. */
@@ -174,6 +202,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(wire.len <= 2 * n + SMTP_BODY_FINISH_MAX);
     reference((const uint8_t *)in, n, &ref);
     FUZZ_CHECK(sb_equal(&wire, &ref));
+    FUZZ_CHECK(smtp_body_count_total(&cnt) == reference_count((const uint8_t *)in, n));
     sb_free(&wire);
     sb_free(&ref);
     return 0;
