@@ -57,6 +57,8 @@ print_text(struct herald_context *ctx)
             if (herald_device_module(dev, m, &kind, &name, &path) == HERALD_OK)
                 printf("  %s %s %s\n", kind, name, path ? path : "-");
         }
+        for (m = 0; m < herald_device_note_count(dev); m++)
+            printf("  note: %s\n", herald_device_note_at(dev, m));
     }
 }
 
@@ -91,6 +93,12 @@ print_json(struct herald_context *ctx)
             fputs(",\"path\":", stdout);
             cli_json_string(stdout, path);
             fputs("}", stdout);
+        }
+        fputs("],\"notes\":[", stdout);
+        for (m = 0; m < herald_device_note_count(dev); m++) {
+            if (m)
+                fputs(",", stdout);
+            cli_json_string(stdout, herald_device_note_at(dev, m));
         }
         fputs("]}", stdout);
     }

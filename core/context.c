@@ -339,6 +339,7 @@ herald_close(struct herald_context **ctxp)
             free(w);
         }
         route_env_close(&dev->env);
+        env_notes_free(&dev->env);
     }
     free(ctx->devices);
     herald_loop_free(&ctx->loop);
@@ -462,6 +463,20 @@ const char *
 herald_device_where(const struct herald_device *dev)
 {
     return dev != NULL ? dev->conf->where : NULL;
+}
+
+/* herald_device_note_count - the notes the driver left at open time */
+size_t
+herald_device_note_count(const struct herald_device *dev)
+{
+    return dev != NULL ? dev->env.note_count : 0;
+}
+
+/* herald_device_note_at - note INDEX, borrowed; NULL when out of range */
+const char *
+herald_device_note_at(const struct herald_device *dev, size_t index)
+{
+    return dev != NULL && index < dev->env.note_count ? dev->env.notes[index] : NULL;
 }
 
 /* herald_device_module_count - the driver plus the modules its options name */

@@ -40,7 +40,14 @@ struct herald_env {
      * so a late or second answer is caught, freed by route_env_close(). */
     int64_t route_timeout_ms;
     struct route_retired *route_retired;
+    /* herald_env_note(): the device's notes for administrators (herald check),
+     * copied, freed by env_notes_free() at herald_close(). */
+    char **notes;
+    size_t note_count;
 };
+
+/* env_notes_free - free the notes herald_env_note() copied (core/env.c) */
+void env_notes_free(struct herald_env *env);
 
 /* route_env_close - free what the route guard kept for env (core/route.c) */
 void route_env_close(struct herald_env *env);

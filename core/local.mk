@@ -42,8 +42,9 @@ core_libherald_la_SOURCES =
 core_libherald_la_LIBADD = core/libherald_core.la
 # current 1: herald_dns_query_mx/resolve changed (they take a trace scope).
 # current 2 (age 1): herald_route_mx, herald/host.h, herald/queue.h, herald/mime.h added.
+# current 3 (age 2): herald_env_note, herald_device_note_count/_at added.
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
-core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 2:0:1 -no-undefined \
+core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 3:0:2 -no-undefined \
 	-export-symbols-regex '^herald_'
 
 heraldincludedir = $(includedir)/herald

@@ -58,6 +58,17 @@ const struct herald_trace *herald_env_trace(struct herald_env *env);
  * HERALD_E_NOMEM.
  */
 herald_status herald_env_add_secret(struct herald_env *env, const char *secret);
+/*
+ * herald_env_note - a line for the administrator about how the device was
+ * opened (which hops authenticate, ...), shown by "herald check" and
+ * "herald devices" (herald_device_note_at()).  Call it from open(); never put
+ * a secret in it.  Copied; a control character becomes '?'.  At most
+ * HERALD_NOTES_MAX notes of at most HERALD_NOTE_MAX octets per device, else
+ * HERALD_E_INVAL (also for NULL or empty text); HERALD_E_NOMEM.  ABI 2.2.
+ */
+#define HERALD_NOTES_MAX 16
+#define HERALD_NOTE_MAX  512
+herald_status herald_env_note(struct herald_env *env, const char *text);
 
 const struct herald_message *herald_delivery_message(const struct herald_delivery *d);
 const struct herald_trace *herald_delivery_trace(const struct herald_delivery *d);

@@ -65,6 +65,11 @@ herald_status herald_device(struct herald_context *ctx, const char *name,
 
 const char *herald_device_name(const struct herald_device *dev);
 const char *herald_device_where(const struct herald_device *dev);   /* FILE:LINE */
+/* The notes the driver left when it opened (herald_env_note() in
+ * herald/device.h), in order; index out of range: NULL.  Borrowed from the
+ * context.  ABI 2.2. */
+size_t herald_device_note_count(const struct herald_device *dev);
+const char *herald_device_note_at(const struct herald_device *dev, size_t index);
 /* The modules a device uses: its driver first, then the modules its options
  * name (route strategy, transport).  Index out of range: HERALD_E_NOTFOUND. */
 size_t herald_device_module_count(const struct herald_device *dev);

@@ -35,8 +35,9 @@ extern "C" {
  * trace scope; a module built for 1 would pass its arguments one place off. */
 #define HERALD_ABI_MAJOR      2
 /* Minor 1: the queue kind (herald/queue.h), herald_message_set_body_range(),
- * herald_route_mx() (the MX walk as API) and herald/host.h. */
-#define HERALD_ABI_MINOR      1
+ * herald_route_mx() (the MX walk as API) and herald/host.h.  Minor 2:
+ * herald_env_note() and herald_device_note_count()/_at(). */
+#define HERALD_ABI_MINOR      2
 #define HERALD_MODULE_SYMBOL  "herald_module"
 
 enum herald_module_kind {

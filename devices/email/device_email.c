@@ -452,6 +452,41 @@ email_deliver(void *state, struct herald_delivery *delivery)
     pump(ed);
 }
 
+/*
+ * note_smarthosts - tell the administrator (herald check) which hops are
+ * smart hosts, the only ones the transport gives credentials to: the route
+ * strategy's "smarthost" list (mx-then-smarthost, smarthost), read through
+ * its option table since the options block is the strategy's own.
+ */
+static herald_status
+note_smarthosts(const struct herald_module_ref *route, struct herald_env *env)
+{
+    const struct herald_option *opt = route->module->options;
+    const struct herald_strlist *list = NULL;
+    char note[HERALD_NOTE_MAX + 1];
+    size_t i, len;
+    int n;
+
+    for (; opt != NULL && opt->name != NULL; opt++)
+        if (opt->type == HERALD_OPT_STRLIST && strcmp(opt->name, "smarthost") == 0) {
+            list = (const struct herald_strlist *)(const void *)
+                   ((const char *)route->options + opt->offset);
+            break;
+        }
+    n = snprintf(note, sizeof note, "route \"%s\": %s", route->module->name,
+                 list == NULL || list->count == 0 ? "no smart-host hops" : "smart-host hops");
+    if (n < 0 || (size_t)n >= sizeof note)
+        return HERALD_E_INVAL;
+    len = (size_t)n;
+    for (i = 0; list != NULL && i < list->count; i++) {
+        n = snprintf(note + len, sizeof note - len, "%s%s", i ? ", " : " ", list->items[i]);
+        if (n < 0 || (size_t)n >= sizeof note - len)
+            break;   /* the hops that fit: a note is one line */
+        len += (size_t)n;
+    }
+    return herald_env_note(env, note);
+}
+
 static herald_status
 email_open(const char *device_name, const void *options, struct herald_env *env,
            void **state_out, struct herald_diag *diag)
@@ -464,6 +499,10 @@ email_open(const char *device_name, const void *options, struct herald_env *env,
         return HERALD_E_NOMEM;
     dev->opts = options;
     dev->env = env;
+    if (note_smarthosts(&dev->opts->route, env) != HERALD_OK) {
+        free(dev);
+        return herald_diag_set(diag, HERALD_E_NOMEM, "email", "cannot note the route");
+    }
     st = herald_transport_open(&dev->opts->transport, env, &dev->transport_state, diag);
     if (st != HERALD_OK) {
         free(dev);

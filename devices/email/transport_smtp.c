@@ -1079,6 +1079,35 @@ open_pool(struct smtp_transport *tp, struct herald_diag *diag)
     return HERALD_OK;
 }
 
+/*
+ * note_auth - tell the administrator (herald check) which hops get the
+ * credentials and over what; the same rule as hop_gets_credentials() and
+ * the session's auth.require_tls check.  The user name only, never a secret.
+ */
+static herald_status
+note_auth(struct smtp_transport *tp)
+{
+    static const char *const over[] = {
+        "only over TLS verified for the host name",
+        "only over TLS, certificate not checked (auth.require_tls = \"encrypted\")",
+        "in clear text too (auth.require_tls = \"none\")",
+    };
+    const struct smtp_session_opts *so = &tp->session_opts;
+    char note[HERALD_NOTE_MAX + 1];
+    int n;
+
+    if (so->auth_user == NULL)
+        return herald_env_note(tp->env, "no AUTH configured");
+    if (so->auth_require_tls < 0 || so->auth_require_tls > SMTP_AUTH_TLS_NONE)
+        return HERALD_E_INVAL;
+    n = snprintf(note, sizeof note, "AUTH as \"%.64s%s\" only to smart-host hops, %s; "
+                 "MX hops never authenticate", so->auth_user,
+                 strlen(so->auth_user) > 64 ? "..." : "", over[so->auth_require_tls]);
+    if (n < 0 || (size_t)n >= sizeof note)
+        return HERALD_E_INVAL;
+    return herald_env_note(tp->env, note);
+}
+
 static void smtp_close(void *state);
 
 static herald_status
@@ -1115,6 +1144,8 @@ smtp_open(const void *options, struct herald_env *env, void **state_out,
     st = open_pool(tp, diag);
     if (st == HERALD_OK)
         st = open_tls_auth(tp, diag);
+    if (st == HERALD_OK && note_auth(tp) != HERALD_OK)
+        st = herald_diag_set(diag, HERALD_E_NOMEM, "smtp", "cannot note the AUTH policy");
     if (st != HERALD_OK) {
         smtp_close(tp);
         return st;

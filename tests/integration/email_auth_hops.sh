@@ -9,7 +9,9 @@
 #   - the smart host authenticates over TLS verified for its name;
 #   - a smart host whose certificate is not verified gets no AUTH (deferred,
 #     the trace says why), unless auth.require_tls = "encrypted" says so;
-#   - auth with tls = none and no require_tls = "none" is a config error.
+#   - auth with tls = none and no require_tls = "none" is a config error;
+#   - "herald check" (and "herald devices") say which hops authenticate and
+#     over what, for each require_tls, and never show the password.
 set -euo pipefail
 # shellcheck source=tests/lib/email_env.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/email_env.sh"
@@ -44,6 +46,52 @@ DEV
   echo ");"
 } >"$CONF"
 printf 'Subject: auth hops\n\nhello\n' >"$T_DIR/msg"
+
+# "herald check" says which hops authenticate (the first line stays as it was).
+run_herald "$OUT" "$ERR" -c "$CONF" check
+expect_rc "check notes" 0 "$ERR"
+if [ "$(head -n 1 "$OUT")" = "$CONF: OK, 4 devices" ]; then pass "check notes: first line"
+else fail "check notes: first line is $(head -n 1 "$OUT")"; fi
+expect_grep "check notes: mx-then-smarthost hops" "$OUT" \
+  "  email: route \"mx-then-smarthost\": smart-host hops smtp.tls.test:$SMTP_PORT"
+expect_grep "check notes: verify" "$OUT" \
+  '  email: AUTH as "user" only to smart-host hops, only over TLS verified for the host name; MX hops never authenticate'
+expect_grep "check notes: smarthost hops" "$OUT" \
+  "  relay: route \"smarthost\": smart-host hops smtp.tls.test:$SMTP_PORT"
+expect_grep "check notes: encrypted" "$OUT" \
+  '  encrypted: AUTH as "user" only to smart-host hops, only over TLS, certificate not checked (auth.require_tls = "encrypted"); MX hops never authenticate'
+grep '^  ' "$OUT" >"$T_DIR/notes.out" || true
+expect_no_grep "check notes: no password" "$T_DIR/notes.out" "pass"
+
+# require_tls = "none" says clear text; a password in the file never shows;
+# no auth group and no smart host say so.
+cat >"$T_DIR/notes.conf" <<CONF
+devices = (
+  { name = "clear"; driver = "email";
+    route: { strategy = "mx-then-smarthost"; smarthost = [ "relay.example.com:587", "[192.0.2.7]" ]; };
+    transport: { name = "smtp"; tls = "none";
+                 auth: { user = "svc"; password = "Zq9-not-in-output"; require_tls = "none"; }; }; },
+  { name = "direct"; driver = "email"; route: { strategy = "mx"; }; transport: { name = "smtp"; }; }
+);
+CONF
+chmod 600 "$T_DIR/notes.conf"
+run_herald "$OUT" "$ERR" -c "$T_DIR/notes.conf" check
+expect_rc "check notes: none" 0 "$ERR"
+expect_grep "check notes: two hops" "$OUT" \
+  '  clear: route "mx-then-smarthost": smart-host hops relay.example.com:587, [192.0.2.7]'
+expect_grep "check notes: clear text" "$OUT" \
+  '  clear: AUTH as "svc" only to smart-host hops, in clear text too (auth.require_tls = "none"); MX hops never authenticate'
+expect_grep "check notes: no smart host" "$OUT" '  direct: route "mx": no smart-host hops'
+expect_grep "check notes: no AUTH" "$OUT" '  direct: no AUTH configured'
+run_herald "$T_DIR/devices.out" "$ERR" -c "$T_DIR/notes.conf" devices
+expect_rc "devices notes" 0 "$ERR"
+expect_grep "devices notes: shown" "$T_DIR/devices.out" '  note: no AUTH configured'
+run_herald "$T_DIR/devices.json" "$ERR" -c "$T_DIR/notes.conf" devices --json
+expect_rc "devices --json notes" 0 "$ERR"
+expect_grep "devices --json notes" "$T_DIR/devices.json" '"notes":["route \"mx\": no smart-host hops","no AUTH configured"]'
+for f in "$OUT" "$T_DIR/devices.out" "$T_DIR/devices.json"; do
+  expect_no_grep "notes: no password in $(basename "$f")" "$f" "Zq9"
+done
 send() {   # send DEVICE ARGS...
   local dev=$1
   shift
