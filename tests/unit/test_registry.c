@@ -21,6 +21,7 @@
 #include <herald/device.h>
 #include <herald/route.h>
 #include <herald/transport.h>
+#include "env.h"
 #include "registry.h"
 
 #define TDIR_MAX 4          /* private directories one case may use */
@@ -729,6 +730,48 @@ test_load_all(void)
     registry_free(&reg);
 }
 
+/* herald_env_note: copied, one printable line, bounded in length and number */
+static void
+test_env_note(void)
+{
+    static const struct { const char *text; herald_status st; const char *kept; } cases[] = {
+        { "no AUTH configured", HERALD_OK, "no AUTH configured" },
+        { "two\nlines\x1b[31m", HERALD_OK, "two?lines?[31m" },
+        { "", HERALD_E_INVAL, NULL },
+        { NULL, HERALD_E_INVAL, NULL },
+    };
+    struct herald_env env;
+    char text[32], longer[HERALD_NOTE_MAX + 2];
+    size_t i, kept = 0;
+
+    memset(&env, 0, sizeof env);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CU_ASSERT_EQUAL(herald_env_note(&env, cases[i].text), cases[i].st);
+        if (cases[i].kept != NULL) {
+            CU_ASSERT_EQUAL_FATAL(env.note_count, kept + 1);
+            CU_ASSERT_STRING_EQUAL(env.notes[kept], cases[i].kept);
+            kept++;
+        }
+    }
+    CU_ASSERT_EQUAL(herald_env_note(NULL, "x"), HERALD_E_INVAL);
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';            /* one octet too long */
+    CU_ASSERT_EQUAL(herald_env_note(&env, longer), HERALD_E_INVAL);
+    longer[HERALD_NOTE_MAX] = '\0';              /* just fits */
+    CU_ASSERT_EQUAL(herald_env_note(&env, longer), HERALD_OK);
+    kept++;
+    while (kept < HERALD_NOTES_MAX) {
+        snprintf(text, sizeof text, "note %zu", kept);
+        CU_ASSERT_EQUAL_FATAL(herald_env_note(&env, text), HERALD_OK);
+        kept++;
+    }
+    CU_ASSERT_EQUAL(herald_env_note(&env, "one too many"), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(env.note_count, HERALD_NOTES_MAX);
+    env_notes_free(&env);
+    CU_ASSERT_EQUAL(env.note_count, 0);
+    CU_ASSERT_PTR_NULL(env.notes);
+}
+
 int
 main(void)
 {
@@ -755,6 +798,7 @@ main(void)
         { "descriptor checks", test_descriptor_checks },
         { "option table checks", test_option_tables },
         { "load_all reports and goes on", test_load_all },
+        { "device notes are copied and bounded", test_env_note },
     };
     unsigned int nfail;
     CU_pSuite s;
