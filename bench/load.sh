@@ -19,12 +19,9 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 REPEATS=3
-BUILD=$SRC/_build-bench
-OUT=$SRC/bench/RESULTS.md
-SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
-DNSMASQ=${DNSMASQ:-/usr/sbin/dnsmasq}
-PY=${TEST_PYTHON:-/usr/bin/python3}
 ARGS="$*"
 
 while [ $# -gt 0 ]; do
@@ -36,69 +33,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-die() { echo "load.sh: $*" >&2; exit 1; }
-
-# --- build (optimised, no sanitizers), as run.sh does ---
-mkdir -p "$BUILD"
-if [ ! -f "$BUILD/Makefile" ]; then
-  (cd "$BUILD" && nice "$SRC/configure" CFLAGS=-O2 >configure.log 2>&1) \
-    || die "configure failed, see $BUILD/configure.log"
-fi
-nice make -C "$BUILD" -j2 >"$BUILD/make.log" 2>&1 || die "make failed, see $BUILD/make.log"
-nice make -C "$BUILD" bench >>"$BUILD/make.log" 2>&1 || die "make bench failed, see $BUILD/make.log"
-BLAST=$BUILD/bench/herald_blast
-# The commit measured is the one built now, whatever the tree holds when the report is written.
-COMMIT="$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || echo ' (with local changes)')"
-export HERALD_PLUGIN_PATH=$BUILD/devices/.libs:$BUILD/plugins/.libs
-unset HERALD_CONF
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-load.XXXXXX")
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port - a TCP and UDP port free on 127.0.0.1 now
-free_port() {
-  "$PY" -c '
-import socket
-for _ in range(50):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    print(p); break'
-}
-# wait_port PORT - poll (50 ms, at most 10 s) until 127.0.0.1:PORT takes a connection
-wait_port() {
-  "$PY" - "$1" <<'PY'
-import socket, sys, time
-deadline = time.monotonic() + 10
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
-        sys.exit(0)
-    except OSError:
-        if time.monotonic() >= deadline:
-            sys.exit(1)
-        time.sleep(0.05)
-PY
-}
+bench_init load
+bench_build
 
 # --- smtp-sink, dnsmasq (10,001 MX names, TTL 300), busy_smtpd.py x2 ---
-SINK_PORT=$(free_port)
-SINK_CMD=("$SINK")
-[ "$(id -u)" = 0 ] && SINK_CMD+=(-u nobody)
-SINK_CMD+=(-m 10000 "127.0.0.1:$SINK_PORT" 4096)
-"${SINK_CMD[@]}" >/dev/null 2>&1 &
-PIDS+=("$!")
-wait_port "$SINK_PORT" || die "smtp-sink did not listen"
+bench_sink 4096 -m 10000
 
 DNS_CONF=$WORK/dnsmasq.conf
 {
@@ -106,35 +45,14 @@ DNS_CONF=$WORK/dnsmasq.conf
   for k in $(seq 0 9999); do echo "mx-host=d$k.load.test,mx.load.test,10"; done
   echo "host-record=mx.load.test,127.0.0.1"
 } >"$DNS_CONF"
-DNS_PORT=$(free_port)
-"$DNSMASQ" -k --conf-file="$DNS_CONF" --no-resolv --no-hosts --pid-file= --port="$DNS_PORT" \
-  --listen-address=127.0.0.1 --bind-interfaces --local=/load.test/ --local-ttl=300 \
-  --dns-forward-max=10000 --cache-size=10000 --log-facility=/dev/null 2>"$WORK/dnsmasq.err" &
-PIDS+=("$!")
-"$PY" - "$DNS_PORT" <<'PY' || die "dnsmasq did not answer: $(cat "$WORK/dnsmasq.err")"
-import socket, struct, sys, time
-q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
-q += b"".join(bytes([len(p)]) + p for p in b"load.test".split(b".")) + b"\0" + struct.pack(">HH", 15, 1)
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-    try:
-        s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
-        if s.recv(4096)[:2] == b"\x42\x42":
-            sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        s.close()
-sys.exit(1)
-PY
+start_dnsmasq load.test 15 --conf-file="$DNS_CONF" --local=/load.test/ --local-ttl=300 \
+  --dns-forward-max=10000 --cache-size=10000 --log-facility=/dev/null
 
 # busy LIMIT - busy_smtpd.py taking LIMIT sessions at once; its port in BUSY_PORT
 busy() {
-  BUSY_PORT=$(free_port)
-  "$PY" "$SRC/tests/servers/busy_smtpd.py" 127.0.0.1 "$BUSY_PORT" --limit "$1" >/dev/null 2>&1 &
-  PIDS+=("$!")
-  wait_port "$BUSY_PORT" || die "busy_smtpd.py did not listen"
+  BUSY_PORT=$(free_port 127.0.0.1 tcp)
+  start_bg "$PY" "$SRC/tests/servers/busy_smtpd.py" 127.0.0.1 "$BUSY_PORT" --limit "$1" >/dev/null 2>&1
+  wait_for_port 127.0.0.1 "$BUSY_PORT" 10 || bench_die "busy_smtpd.py did not listen"
 }
 busy 5; BUSY5=$BUSY_PORT
 busy 100; BUSY100=$BUSY_PORT
@@ -165,7 +83,7 @@ run() {
   line=$(timeout 900 "$BLAST" -c "$CONF" -d "$2" -n "$3" -p "$4" -l 4096 -t b@load.test "${d[@]}" \
          2>"$WORK/blast.err") || true
   t1=$(date +%s.%N)
-  [ -n "$line" ] || die "herald_blast ($1) failed: $(tail -3 "$WORK/blast.err")"
+  [ -n "$line" ] || bench_die "herald_blast ($1) failed: $(tail -3 "$WORK/blast.err")"
   awk -v c="$1" -v n="$3" -v a="$t0" -v b="$t1" -v l="$line" 'BEGIN {
     split(l, f, " "); for (i in f) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
     printf "%s %.0f %d %d %d %.2f\n", c, n / (b - a), v["deferred"], v["failed"], v["maxrss_kb"], v["cpu_s"] }' \
@@ -204,8 +122,8 @@ SECTION=$WORK/section.md
   echo "<!-- mode:load -->"
   echo "## Load (issue 11): many messages in flight, many domains, a busy MX"
   echo
-  echo "* Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); machine: $(nproc) CPUs, shared with other"
-  echo "  builds while it ran (noisy: medians of $REPEATS runs per case, every run listed below)"
+  bench_machine
+  echo "* Medians of $REPEATS runs per case, every run listed below"
   echo "* Herald: commit $COMMIT, CFLAGS=-O2, no sanitizers"
   echo "* Reproduce: \`bench/run.sh load${ARGS:+ $ARGS}\` (bench/load.sh)"
   echo "* \`herald_blast -c load.conf -d mx -n 20000 -p 100|5000 -l 4096 -t b@load.test\`;"
@@ -241,14 +159,4 @@ SECTION=$WORK/section.md
   echo "<!-- /mode:load -->"
 } >"$SECTION"
 
-# Replace the section in $OUT (or append it), keeping everything else.
-if [ -f "$OUT" ] && grep -q '^<!-- mode:load -->' "$OUT"; then
-  awk -v sec="$SECTION" '
-    /^<!-- mode:load -->/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-    /^<!-- \/mode:load -->/ { skip = 0; next }
-    !skip' "$OUT" >"$WORK/out.md"
-else
-  { [ -f "$OUT" ] && cat "$OUT" && echo; cat "$SECTION"; } >"$WORK/out.md"
-fi
-cp "$WORK/out.md" "$OUT"
-echo "load.sh: wrote the load section of $OUT" >&2
+bench_section load "$SECTION"

@@ -16,7 +16,7 @@ bench_herald_enqueue_CFLAGS = $(AM_CFLAGS)
 bench_herald_enqueue_LDADD = core/libherald.la
 bench_herald_enqueue_LDFLAGS = $(AM_LDFLAGS) -no-install
 EXTRA_DIST += bench/run.sh bench/RESULTS.md bench/NOTES.md bench/load.sh
-EXTRA_DIST += bench/queue.sh bench/cpu.sh
+EXTRA_DIST += bench/queue.sh bench/cpu.sh bench/lib.sh
 
 .PHONY: bench
 bench: bench/herald_blast$(EXEEXT)

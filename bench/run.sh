@@ -18,6 +18,8 @@
 # "<!-- mode:NAME -->" markers) of the report and keeps the rest:
 #   bench/run.sh load [-r REPEATS] [-b BUILDDIR] [-o FILE]   bench/load.sh
 #   bench/run.sh cpu [-p PAIRS] [-b BUILDDIR] [-o FILE]      bench/cpu.sh
+#   bench/run.sh queue [...]                                 bench/queue.sh
+# What they share (build, smtp-sink, the section of the report) is bench/lib.sh.
 # A run of the modes above keeps those sections too.
 #
 # usage: bench/run.sh [-n COUNT] [-p PAIRS] [-j PAR] [-b BUILDDIR] [-o RESULTS.md] [--full|--no-100k]
@@ -37,15 +39,12 @@ case ${1:-} in
   # the durable queue against Postfix as a relay
   queue) shift; exec "$SRC/bench/queue.sh" "$@" ;;
 esac
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 COUNT=5000
 PAIRS=7
 PAR=10
-BUILD=$SRC/_build-bench
-OUT=$SRC/bench/RESULTS.md
 BIG=auto
-SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
-SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
-PY=${TEST_PYTHON:-/usr/bin/python3}
 ARGS="$*"
 
 while [ $# -gt 0 ]; do
@@ -62,50 +61,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-die() { echo "run.sh: $*" >&2; exit 1; }
-
-# --- build (optimised, no sanitizers: we measure the product, not ASan) ---
-mkdir -p "$BUILD"
-if [ ! -f "$BUILD/Makefile" ]; then
-  (cd "$BUILD" && "$SRC/configure" CFLAGS=-O2 >configure.log 2>&1) \
-    || die "configure failed, see $BUILD/configure.log"
-fi
-make -C "$BUILD" -j"$(nproc)" >"$BUILD/make.log" 2>&1 || die "make failed, see $BUILD/make.log"
-make -C "$BUILD" bench >>"$BUILD/make.log" 2>&1 || die "make bench failed, see $BUILD/make.log"
-BLAST=$BUILD/bench/herald_blast
-export HERALD_PLUGIN_PATH=$BUILD/devices/.libs:$BUILD/plugins/.libs
-unset HERALD_CONF
-
-# --- the sink, on loopback only ---
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
-SINK_PID=
-cleanup() {
-  if [ -n "$SINK_PID" ]; then kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+bench_init run
+bench_build
+bench_sink 1024 -m 1024
 HOST=127.0.0.1
-PORT=$((20000 + $$ % 10000))
-SINK_CMD=("$SINK")
-[ "$(id -u)" = 0 ] && SINK_CMD+=(-u nobody)
-SINK_CMD+=(-m 1024 "$HOST:$PORT" 1024)
-"${SINK_CMD[@]}" &
-SINK_PID=$!
-# Poll the port (every 50 ms, at most 10 s) instead of sleeping.
-"$PY" - "$HOST" "$PORT" <<'PY' || die "smtp-sink did not listen on $HOST:$PORT"
-import socket, sys, time
-deadline = time.monotonic() + 10
-while True:
-    try:
-        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.2).close()
-        sys.exit(0)
-    except OSError:
-        if time.monotonic() >= deadline:
-            sys.exit(1)
-        time.sleep(0.05)
-PY
+PORT=$SINK_PORT
 
 CONF=$WORK/bench.conf
 cat >"$CONF" <<EOF
@@ -122,13 +82,9 @@ devices = (
 );
 EOF
 
-# now - wall clock in seconds with nanoseconds
-now() { date +%s.%N; }
-# rate COUNT T0 T1 - messages per second
-rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
-# median FORMAT - of the numbers on stdin, printed with the printf FORMAT
-median() { sort -g | awk -v f="$1" '{ v[NR] = $1 } END { if (NR % 2) printf f, v[(NR + 1) / 2];
-                                                   else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+now() { bench_now; }
+rate() { bench_rate "$@"; }
+median() { bench_median "$1"; }
 
 # run_source MODE - smtp-source once; prints msgs/s
 run_source() {
@@ -137,7 +93,7 @@ run_source() {
   if [ "$1" = parallel ]; then d=(-d); sessions=$PAR; fi
   t0=$(now)
   timeout 600 "$SOURCE" -s "$sessions" "${d[@]}" -m "$COUNT" -l 4096 -f a@x.test -t b@y.test "$HOST:$PORT" \
-    >"$WORK/source.out" 2>&1 || die "smtp-source failed: $(tail -3 "$WORK/source.out")"
+    >"$WORK/source.out" 2>&1 || bench_die "smtp-source failed: $(tail -3 "$WORK/source.out")"
   t1=$(now)
   rate "$COUNT" "$t0" "$t1"
 }
@@ -148,7 +104,7 @@ run_herald() {
   if [ "$1" = parallel ]; then dev=reuse; p=(-p "$PAR"); fi
   t0=$(now)
   line=$(timeout 900 "$BLAST" -c "$CONF" -d "$dev" -n "$n" "${p[@]}" -l 4096 2>"$WORK/blast.err") \
-    || die "herald_blast ($1, $n) failed: $(tail -3 "$WORK/blast.err")"
+    || bench_die "herald_blast ($1, $n) failed: $(tail -3 "$WORK/blast.err")"
   t1=$(now)
   echo "$(rate "$n" "$t0" "$t1") $(sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p' <<<"$line")" \
        "$(sed -n 's/.*maxrss_kb=\([0-9]*\).*/\1/p' <<<"$line")"
@@ -198,9 +154,9 @@ done
   echo
   echo "Produced by \`bench/run.sh\`; do not edit by hand, re-run it."
   echo
-  echo "* Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-  echo "* Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r), $(uname -m)"
-  echo "* Herald: commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || echo ' (working tree had local changes)'), built with CFLAGS=-O2, no sanitizers"
+  bench_machine
+  echo "* CPU: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -m)"
+  echo "* Herald: commit $COMMIT, built with CFLAGS=-O2, no sanitizers"
   echo "* Reproduce: \`bench/run.sh${ARGS:+ $ARGS}\` (from the source tree; it configures $(basename "$BUILD")/ and runs \`make bench\`)"
   echo "* Sink: \`${SINK_CMD[*]}\` (the port is chosen per run)"
   echo "* Reference: \`smtp-source -s 1|$PAR [-d] -m $COUNT -l 4096 -f a@x.test -t b@y.test $HOST:PORT\`"
@@ -235,10 +191,10 @@ done
   echo "| --- | --- | --- |"
   cat "$RSS"
   if [ -f "$SRC/bench/NOTES.md" ]; then echo; cat "$SRC/bench/NOTES.md"; fi
-  # The other modes' sections, as they were.
+  # The other modes' sections (and what lies between them), as they were.
   if [ -f "$OUT" ] && grep -q '^<!-- mode:' "$OUT"; then
     echo
-    awk '/^<!-- mode:[a-z-]+ -->/ { keep = 1 } keep { print } /^<!-- \/mode:[a-z-]+ -->/ { keep = 0 }' "$OUT"
+    bench_sections_tail
   fi
 } >"$WORK/report.md"
 cp "$WORK/report.md" "$OUT"
