@@ -303,6 +303,61 @@ format_peer(struct smtp_conn *c, const struct herald_address *addr, uint16_t por
         snprintf(c->peer, sizeof c->peer, "%s:%u", addr->text, (unsigned)port);
 }
 
+/* watch_connect - wait for c->fd to become writable: connected (or not).
+ * On failure c is closed and freed. */
+static herald_status
+watch_connect(struct smtp_conn *c, struct herald_diag *diag)
+{
+    herald_status st;
+
+    c->connecting = true;
+    st = herald_io_add(c->loop, c->fd, HERALD_IO_WRITE, on_io, c, &c->io);
+    if (st != HERALD_OK) {
+        close(c->fd);
+        free(c);
+        return herald_diag_set(diag, st, "smtp", "cannot watch the socket");
+    }
+    c->io_events = HERALD_IO_WRITE;
+    return HERALD_OK;
+}
+
+/* smtp_conn_adopt - a connection over a connected socket of the caller's */
+herald_status
+smtp_conn_adopt(struct herald_loop *loop, int fd, const char *peer, smtp_conn_fn fn, void *arg,
+                struct smtp_conn **conn_out, struct herald_diag *diag)
+{
+    struct smtp_conn *c;
+    int fl;
+    herald_status st;
+
+    if (loop == NULL || fd < 0 || fn == NULL || conn_out == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return herald_diag_set(diag, HERALD_E_INVAL, "smtp", "bad connection arguments");
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        close(fd);
+        return herald_diag_set(diag, HERALD_E_NOMEM, "smtp", "out of memory");
+    }
+    c->loop = loop;
+    c->fn = fn;
+    c->arg = arg;
+    c->ops = &plain_ops;
+    c->fd = fd;
+    c->ops_ctx = &c->fd;
+    snprintf(c->peer, sizeof c->peer, "%s", peer != NULL ? peer : "");
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || !(fl & O_NONBLOCK))
+        (void)fcntl(fd, F_SETFL, (fl < 0 ? 0 : fl) | O_NONBLOCK);
+    /* Reported as SMTP_CONN_CONNECTED from the loop, as after a connect(). */
+    st = watch_connect(c, diag);
+    if (st != HERALD_OK)
+        return st;
+    *conn_out = c;
+    return HERALD_OK;
+}
+
 /* smtp_conn_new - start connecting to addr:port */
 herald_status
 smtp_conn_new(struct herald_loop *loop, const struct herald_address *addr, uint16_t port,
@@ -349,14 +404,9 @@ smtp_conn_new(struct herald_loop *loop, const struct herald_address *addr, uint1
         ((struct sockaddr_in *)&sa)->sin_port = htons(port);
     else
         ((struct sockaddr_in6 *)&sa)->sin6_port = htons(port);
-    c->connecting = true;
-    st = herald_io_add(loop, c->fd, HERALD_IO_WRITE, on_io, c, &c->io);
-    if (st != HERALD_OK) {
-        close(c->fd);
-        free(c);
-        return herald_diag_set(diag, st, "smtp", "cannot watch the socket");
-    }
-    c->io_events = HERALD_IO_WRITE;
+    st = watch_connect(c, diag);
+    if (st != HERALD_OK)
+        return st;
     if (connect(c->fd, (struct sockaddr *)&sa, addr->len) != 0 && errno != EINPROGRESS) {
         /* Refused at once (loopback does that): still reported from the loop. */
         set_error(c, "connect", errno);

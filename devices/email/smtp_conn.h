@@ -75,6 +75,16 @@ herald_status smtp_conn_new(struct herald_loop *loop, const struct herald_addres
                             uint16_t port, uint64_t connect_timeout_ms, smtp_conn_fn fn,
                             void *arg, struct smtp_conn **conn_out, struct herald_diag *diag);
 void smtp_conn_free(struct smtp_conn **conn);
+/*
+ * smtp_conn_adopt - a connection over fd, a connected stream socket that is
+ * taken over (closed by smtp_conn_free, also on failure); SMTP_CONN_CONNECTED
+ * comes from the loop as after smtp_conn_new().  peer is the text
+ * smtp_conn_peer() gives.  The session's dialogue tests use one end of a
+ * socketpair.  HERALD_E_INVAL, HERALD_E_NOMEM.
+ */
+herald_status smtp_conn_adopt(struct herald_loop *loop, int fd, const char *peer,
+                              smtp_conn_fn fn, void *arg, struct smtp_conn **conn_out,
+                              struct herald_diag *diag);
 
 /* smtp_conn_set_stream - send and receive through ops/ctx from now on; what
  * the stream holds or waits for is looked at from the loop, after the caller

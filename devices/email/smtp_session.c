@@ -133,6 +133,11 @@ struct smtp_session {
     bool downgrade;                   /* this body goes through the 7-bit converter */
     struct body_downgrade *down;      /* allocated on first use, kept for the session */
 
+    /* The dialogue tests' wire (smtp_session_set_wire): used by the next connection. */
+    int wire_fd;
+    const struct smtp_stream_ops *wire_ops;
+    void *wire_ctx;
+
     struct herald_timer *report;      /* results go out from the loop */
     bool connected_pending;
     void (*quit_fn)(void *arg);
@@ -144,6 +149,7 @@ static void on_conn(void *arg, enum smtp_conn_event ev);
 static void after_event(struct smtp_session *s);
 static void drop_conn(struct smtp_session *s);
 static void read_replies(struct smtp_session *s);
+static herald_status open_conn(struct smtp_session *s, struct herald_diag *diag);
 
 /* smtp_state_name - trace name of a state */
 const char *
@@ -842,10 +848,28 @@ tls_failed(struct smtp_session *s)
     s->ehlo_refused = false;
     s->transactions = 0;
     set_state(s, SMTP_S_CONNECT);
-    st = smtp_conn_new(s->loop, &s->addr, s->port, s->opts.connect_ms, on_conn, s, &s->conn,
-                       &diag);
+    st = open_conn(s, &diag);
     if (st != HERALD_OK)
         fail_local(s, HERALD_E_CONNECT, "%s", diag.text);
+}
+
+/* open_conn - connect to the hop; over the test's wire when one was given */
+static herald_status
+open_conn(struct smtp_session *s, struct herald_diag *diag)
+{
+    herald_status st;
+    int fd = s->wire_fd;
+
+    if (fd < 0)
+        return smtp_conn_new(s->loop, &s->addr, s->port, s->opts.connect_ms, on_conn, s,
+                             &s->conn, diag);
+    s->wire_fd = -1;                  /* taken over, even on failure */
+    st = smtp_conn_adopt(s->loop, fd, s->peer, on_conn, s, &s->conn, diag);
+    if (st == HERALD_OK && s->wire_ops != NULL)
+        smtp_conn_set_stream(s->conn, s->wire_ops, s->wire_ctx);
+    if (st == HERALD_OK)
+        (void)smtp_conn_set_timeout(s->conn, s->opts.connect_ms);
+    return st;
 }
 
 /* on_tls_done - the handshake ended: trace it, check it, greet again */
@@ -1571,6 +1595,7 @@ smtp_session_new(struct herald_loop *loop, const struct herald_trace *trace,
     else
         snprintf(s->peer, sizeof s->peer, "%s:%u", addr->text, (unsigned)port);
     s->state = SMTP_S_INIT;
+    s->wire_fd = -1;
     smtp_ehlo_clear(&s->ehlo);
     smtp_reply_parser_init(&s->parser);
     *s_out = s;
@@ -1586,6 +1611,8 @@ smtp_session_free(struct smtp_session **sp)
     if (sp == NULL || (s = *sp) == NULL)
         return;
     drop_conn(s);
+    if (s->wire_fd >= 0)
+        close(s->wire_fd);
     herald_timer_cancel(&s->report);
     herald_timer_cancel(&s->quit_timer);
     free(s->rcpt);
@@ -1648,8 +1675,7 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
     }
     herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "connecting to %s", s->peer);
     set_state(s, SMTP_S_CONNECT);
-    st = smtp_conn_new(s->loop, &s->addr, s->port, s->opts.connect_ms, on_conn, s, &s->conn,
-                       &diag);
+    st = open_conn(s, &diag);
     if (st == HERALD_E_NOMEM || st == HERALD_E_INVAL || st == HERALD_E_LIMIT) {
         free(s->rcpt);
         free(s->txn);
@@ -1661,6 +1687,19 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
     }
     if (st != HERALD_OK)
         fail_local(s, HERALD_E_CONNECT, "%s", diag.text);
+    return HERALD_OK;
+}
+
+/* smtp_session_set_wire - the next connection over fd instead of TCP */
+herald_status
+smtp_session_set_wire(struct smtp_session *s, int fd, const struct smtp_stream_ops *ops,
+                      void *ctx)
+{
+    if (s == NULL || fd < 0 || s->wire_fd >= 0)
+        return HERALD_E_INVAL;
+    s->wire_fd = fd;
+    s->wire_ops = ops;
+    s->wire_ctx = ctx;
     return HERALD_OK;
 }
 

@@ -187,6 +187,17 @@ void smtp_session_set_trace(struct smtp_session *s, const struct herald_trace *t
  */
 herald_status smtp_session_set_tls_name(struct smtp_session *s, const char *name);
 
+/*
+ * smtp_session_set_wire - the next connection is made over fd (a connected
+ * stream socket, taken over: the session closes it) instead of TCP to the
+ * address, its octets through ops/ctx (NULL: send/recv on fd).  The seam of
+ * the hermetic dialogue tests (tests/unit/test_smtp_dialogue.c): one end of
+ * a socketpair, a script at the other.  HERALD_E_INVAL when a wire is set.
+ */
+struct smtp_stream_ops;
+herald_status smtp_session_set_wire(struct smtp_session *s, int fd,
+                                    const struct smtp_stream_ops *ops, void *ctx);
+
 /* smtp_session_usable - true when another message can be sent now */
 bool smtp_session_usable(const struct smtp_session *s);
 

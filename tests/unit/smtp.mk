@@ -40,3 +40,10 @@ TESTS += tests/unit/test_smtp_dest
 tests_unit_test_smtp_dest_SOURCES = tests/unit/test_smtp_dest.c
 tests_unit_test_smtp_dest_CFLAGS = $(smtp_test_cflags)
 tests_unit_test_smtp_dest_LDADD = $(smtp_test_ldadd)
+
+# The session's dialogues against scripts over a socketpair: hermetic, no server.
+check_PROGRAMS += tests/unit/test_smtp_dialogue
+TESTS += tests/unit/test_smtp_dialogue
+tests_unit_test_smtp_dialogue_SOURCES = tests/unit/test_smtp_dialogue.c
+tests_unit_test_smtp_dialogue_CFLAGS = $(smtp_test_cflags) $(MBEDTLS_CFLAGS)
+tests_unit_test_smtp_dialogue_LDADD = $(smtp_test_ldadd)
