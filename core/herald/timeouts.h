@@ -24,5 +24,8 @@
 #define HERALD_DEFAULT_SMTP_DATA_MS      120000
 #define HERALD_DEFAULT_SMTP_BLOCK_MS     180000
 #define HERALD_DEFAULT_SMTP_DOT_MS       600000
+/* The reply to QUIT: a courtesy, so short; an idle cached session's life. */
+#define HERALD_DEFAULT_SMTP_QUIT_MS      5000
+#define HERALD_DEFAULT_SMTP_SESSION_IDLE_MS 5000
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <mbedtls/platform_util.h>
+#include <herald/timeouts.h>
 
 #include "mime_7bit.h"
 #include "smtp_auth.h"
@@ -86,7 +87,6 @@ struct smtp_session {
     struct smtp_conn *conn;
     struct smtp_reply_parser parser;
     struct smtp_ehlo ehlo;
-    bool ehlo_refused;
     unsigned transactions;            /* started on this connection */
 
     /* TLS and AUTH on this connection. */
@@ -158,20 +158,20 @@ smtp_state_name(enum smtp_state st)
     return (unsigned)st < SMTP_S__LAST ? state_names[st] : "?";
 }
 
-/* smtp_session_opts_init - RFC 5321 4.5.3.2 timeouts, connect 30 s */
+/* smtp_session_opts_init - the timeouts of herald/timeouts.h, everything else off */
 void
 smtp_session_opts_init(struct smtp_session_opts *o)
 {
     o->helo_name = NULL;
-    o->connect_ms = 30000;
-    o->greeting_ms = 300000;
-    o->ehlo_ms = 300000;
-    o->mail_ms = 300000;
-    o->rcpt_ms = 300000;
-    o->data_ms = 120000;
-    o->block_ms = 180000;
-    o->dot_ms = 600000;
-    o->quit_ms = 5000;
+    o->connect_ms = HERALD_DEFAULT_SMTP_CONNECT_MS;
+    o->greeting_ms = HERALD_DEFAULT_SMTP_GREETING_MS;
+    o->ehlo_ms = HERALD_DEFAULT_SMTP_HELO_MS;
+    o->mail_ms = HERALD_DEFAULT_SMTP_MAIL_MS;
+    o->rcpt_ms = HERALD_DEFAULT_SMTP_RCPT_MS;
+    o->data_ms = HERALD_DEFAULT_SMTP_DATA_MS;
+    o->block_ms = HERALD_DEFAULT_SMTP_BLOCK_MS;
+    o->dot_ms = HERALD_DEFAULT_SMTP_DOT_MS;
+    o->quit_ms = HERALD_DEFAULT_SMTP_QUIT_MS;
     o->tls_policy = 0;                /* SMTP_TLS_NONE */
     o->tls_config = NULL;
     o->tls_ms = 0;
@@ -266,24 +266,36 @@ clean_text(const char *t, bool brackets_ok)
     return true;
 }
 
-/* command - queue one command line, traced as "C: ..." */
+/* vcommand - queue one command line, traced as "C: ..." */
 static herald_status
-command(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+vcommand(struct smtp_session *s, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static herald_status
-command(struct smtp_session *s, const char *fmt, ...)
+vcommand(struct smtp_session *s, const char *fmt, va_list ap)
 {
     char line[2048];              /* RCPT with ORCPT of a 254-octet address in xtext */
-    va_list ap;
     int n;
 
-    va_start(ap, fmt);
     n = vsnprintf(line, sizeof line - 2, fmt, ap);
-    va_end(ap);
     if (n < 0 || (size_t)n >= sizeof line - 2)
         return HERALD_E_LIMIT;
     herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "C: %s", line);
     memcpy(line + n, "\r\n", 2);
     return smtp_conn_queue(s->conn, line, (size_t)n + 2);
+}
+
+static herald_status
+command(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static herald_status
+command(struct smtp_session *s, const char *fmt, ...)
+{
+    va_list ap;
+    herald_status st;
+
+    va_start(ap, fmt);
+    st = vcommand(s, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 /* command_secret - queue a line that holds a secret; the trace gets shown instead */
@@ -422,6 +434,16 @@ close_conn(struct smtp_session *s)
     set_state(s, SMTP_S_CLOSED);
 }
 
+/* say_quit - QUIT, and wait for the reply; false when it cannot go out */
+static bool
+say_quit(struct smtp_session *s)
+{
+    if (command(s, "QUIT") != HERALD_OK)
+        return false;
+    enter(s, SMTP_S_QUIT);
+    return smtp_conn_flush(s->conn) == HERALD_OK;
+}
+
 /*
  * hang_up - end the connection after a failure.  polite: the server is in
  * step and waits for a command (it refused something, or a policy of ours
@@ -434,12 +456,8 @@ hang_up(struct smtp_session *s, bool polite)
 {
     if (polite && s->conn != NULL && s->state != SMTP_S_CONNECT
         && s->state != SMTP_S_BODY && s->state != SMTP_S_QUIT
-        && (s->state != SMTP_S_TLS || smtp_tls_established(s->tls))
-        && command(s, "QUIT") == HERALD_OK) {
-        enter(s, SMTP_S_QUIT);
-        if (smtp_conn_flush(s->conn) == HERALD_OK)
-            return;
-    }
+        && (s->state != SMTP_S_TLS || smtp_tls_established(s->tls)) && say_quit(s))
+        return;
     close_conn(s);
 }
 
@@ -555,6 +573,38 @@ flush(struct smtp_session *s)
         return false;
     }
     return true;
+}
+
+/*
+ * await - what was queued goes out, and the session waits in st for the
+ * reply; qst is how the queueing went: a failure fails the session with
+ * that status ("cannot queue what: ...")
+ */
+static void
+await(struct smtp_session *s, herald_status qst, enum smtp_state st, const char *what)
+{
+    if (qst != HERALD_OK) {
+        fail_local(s, qst, "cannot queue %s: %s", what, herald_strerror(qst));
+        return;
+    }
+    enter(s, st);
+    (void)flush(s);
+}
+
+/* send_cmd - one command line, then wait in st for its reply (await) */
+static void
+send_cmd(struct smtp_session *s, enum smtp_state st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+send_cmd(struct smtp_session *s, enum smtp_state st, const char *fmt, ...)
+{
+    va_list ap;
+    herald_status qst;
+
+    va_start(ap, fmt);
+    qst = vcommand(s, fmt, ap);
+    va_end(ap);
+    await(s, qst, st, smtp_state_name(st));
 }
 
 /* queue_rcpt - RCPT TO for recipient i, with its DSN parameters when offered */
@@ -683,12 +733,7 @@ start_mail(struct smtp_session *s)
     st = command(s, "MAIL FROM:<%s>%s", m->sender, params);
     if (st == HERALD_OK && s->pipelining)
         st = queue_rcpts(s);
-    if (st != HERALD_OK) {
-        fail_local(s, st, "cannot queue the envelope: %s", herald_strerror(st));
-        return;
-    }
-    enter(s, SMTP_S_MAIL);
-    flush(s);
+    await(s, st, SMTP_S_MAIL, "the envelope");
 }
 
 /* tls_name - the name the certificate must carry: the hop's name, else the address */
@@ -740,12 +785,7 @@ start_auth(struct smtp_session *s)
         break;
     }
     mbedtls_platform_zeroize(b64, sizeof b64);
-    if (st != HERALD_OK) {
-        fail_local(s, st, "cannot queue AUTH: %s", herald_strerror(st));
-        return;
-    }
-    enter(s, SMTP_S_AUTH);
-    flush(s);
+    await(s, st, SMTP_S_AUTH, "AUTH");
 }
 
 /* auth_reply - one reply in the AUTH exchange */
@@ -769,24 +809,14 @@ auth_reply(struct smtp_session *s, const struct smtp_reply *r)
         if (st == HERALD_OK)
             st = command_secret(s, "<redacted>", "", b64);
         mbedtls_platform_zeroize(b64, sizeof b64);
-        if (st != HERALD_OK) {
-            fail_local(s, st, "cannot queue AUTH LOGIN");
-            return;
-        }
         s->auth_step++;
-        enter(s, SMTP_S_AUTH);
-        flush(s);
+        await(s, st, SMTP_S_AUTH, "AUTH LOGIN");
         return;
     }
     if (r->code == 334 && s->auth_mech == SMTP_AUTH_XOAUTH2 && s->auth_step == 0) {
         /* RFC 7628-style error challenge: an empty line gets the final reply. */
         s->auth_step++;
-        if (command(s, "%s", "") != HERALD_OK) {
-            fail_local(s, HERALD_E_LIMIT, "cannot queue the XOAUTH2 reply");
-            return;
-        }
-        enter(s, SMTP_S_AUTH);
-        flush(s);
+        send_cmd(s, SMTP_S_AUTH, "%s", "");
         return;
     }
     if (smtp_reply_class(r) == 4 || smtp_reply_class(r) == 5) {
@@ -845,7 +875,6 @@ tls_failed(struct smtp_session *s)
     drop_conn(s);
     smtp_reply_parser_init(&s->parser);
     smtp_ehlo_clear(&s->ehlo);
-    s->ehlo_refused = false;
     s->transactions = 0;
     set_state(s, SMTP_S_CONNECT);
     st = open_conn(s, &diag);
@@ -911,12 +940,7 @@ on_tls_done(void *arg)
     }
     /* RFC 3207 4.2: forget what was learned in clear and ask again. */
     smtp_ehlo_clear(&s->ehlo);
-    if (command(s, "EHLO %s", s->helo) != HERALD_OK) {
-        fail_local(s, HERALD_E_LIMIT, "cannot queue EHLO");
-    } else {
-        enter(s, SMTP_S_EHLO);
-        flush(s);
-    }
+    send_cmd(s, SMTP_S_EHLO, "EHLO %s", s->helo);
     after_event(s);
 }
 
@@ -965,12 +989,7 @@ after_ehlo(struct smtp_session *s)
         }
         if (s->opts.tls_config != NULL && (s->ehlo.flags & SMTP_EXT_STARTTLS)
             && !s->starttls_refused && !s->tls_fell_back) {
-            if (command(s, "STARTTLS") != HERALD_OK) {
-                fail_local(s, HERALD_E_LIMIT, "cannot queue STARTTLS");
-                return;
-            }
-            enter(s, SMTP_S_STARTTLS);
-            flush(s);
+            send_cmd(s, SMTP_S_STARTTLS, "STARTTLS");
             return;
         }
         if (must) {
@@ -1022,12 +1041,7 @@ txn_over(struct smtp_session *s, bool clean)
         start_mail(s);
         return;
     }
-    if (command(s, "RSET") != HERALD_OK) {
-        fail_local(s, HERALD_E_LIMIT, "cannot queue RSET");
-        return;
-    }
-    enter(s, SMTP_S_RSET);
-    flush(s);
+    send_cmd(s, SMTP_S_RSET, "RSET");
 }
 
 /* after_rcpts - every RCPT reply is in: DATA, or end without a recipient */
@@ -1047,12 +1061,7 @@ after_rcpts(struct smtp_session *s)
         txn_over(s, false);
         return;
     }
-    if (command(s, "DATA") != HERALD_OK) {
-        fail_local(s, HERALD_E_LIMIT, "cannot queue DATA");
-        return;
-    }
-    enter(s, SMTP_S_DATA);
-    flush(s);
+    send_cmd(s, SMTP_S_DATA, "DATA");
 }
 
 /*
@@ -1232,13 +1241,240 @@ everyone_from_mail(struct smtp_session *s)
             decide(s, i, result_of(code), s->mail_reply, s->mail_dsn, false);
 }
 
-/* on_reply - one complete reply in the current state */
+/*
+ * One handler per state that waits for a reply: r is the complete reply,
+ * text its kept line (printable, credentials redacted).  A 421 before the
+ * dot never reaches them (on_reply); a state without a handler waits for no
+ * reply, and one arriving there puts the peer out of step.
+ */
+typedef void (*reply_fn)(struct smtp_session *s, const struct smtp_reply *r, const char *text);
+
+/* reply_greeting - 220: EHLO */
+static void
+reply_greeting(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    (void)text;
+    if (smtp_reply_class(r) != 2)
+        fail_reply(s, r, NULL);
+    else
+        send_cmd(s, SMTP_S_EHLO, "EHLO %s", s->helo);
+}
+
+/* reply_ehlo - the extensions; a 5xx says the server only speaks HELO */
+static void
+reply_ehlo(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    (void)text;
+    switch (smtp_reply_class(r)) {
+    case 2:
+        (void)smtp_ehlo_parse(r, &s->ehlo);
+        after_ehlo(s);
+        return;
+    case 5:
+        send_cmd(s, SMTP_S_HELO, "HELO %s", s->helo);
+        return;
+    default:
+        fail_reply(s, r, NULL);
+        return;
+    }
+}
+
+/* reply_helo - greeted without extensions */
+static void
+reply_helo(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    (void)text;
+    if (smtp_reply_class(r) == 2) {
+        smtp_ehlo_clear(&s->ehlo);
+        after_ehlo(s);
+    } else {
+        fail_reply(s, r, "EHLO and HELO refused");
+    }
+}
+
+/* reply_starttls - 220: the handshake; a refusal is fatal only when TLS is a must */
+static void
+reply_starttls(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    if (r->code == 220) {
+        begin_tls(s);
+    } else if (s->opts.tls_policy >= SMTP_TLS_REQUIRED) {
+        fail_tls(s, true, "TLS is required but %s refused STARTTLS: %s", s->peer, text);
+    } else {
+        s->starttls_refused = true;
+        after_ehlo(s);
+    }
+}
+
+/* reply_auth - one step of the AUTH exchange */
+static void
+reply_auth(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    (void)text;
+    auth_reply(s, r);
+}
+
+/* reply_rset - the session is clean for the next transaction */
+static void
+reply_rset(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    (void)text;
+    if (smtp_reply_class(r) == 2)
+        start_mail(s);
+    else
+        fail_reply(s, r, "RSET refused");
+}
+
+/* reply_mail - kept for every recipient should it be a refusal; the RCPTs next */
+static void
+reply_mail(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    snprintf(s->mail_reply, sizeof s->mail_reply, "%s", text);
+    snprintf(s->mail_dsn, sizeof s->mail_dsn, "%s", reply_dsn(r));
+    s->mail_failed = smtp_reply_class(r) != 2;
+    if (s->pipelining) {
+        enter(s, SMTP_S_RCPT);   /* the replies to the RCPTs follow */
+        return;
+    }
+    if (s->mail_failed) {
+        everyone_from_mail(s);
+        txn_over(s, false);
+        return;
+    }
+    s->txn_queued = 1;
+    await(s, queue_rcpt(s, s->txn[0]), SMTP_S_RCPT, "RCPT");
+}
+
+/* rcpt_word - the server's word on recipient i of this transaction */
+static void
+rcpt_word(struct smtp_session *s, size_t i, const struct smtp_reply *r, const char *text)
+{
+    int cls = smtp_reply_class(r);
+
+    if (cls == 2) {
+        s->rcpt[i].word = RCPT_ACCEPTED;
+        s->accepted++;
+    } else if (r->code == 452 || r->code == 552) {
+        /* Over the server's recipient limit: the next transaction
+         * (552 here is the legacy form, RFC 5321 4.5.3.1.10). */
+        s->rcpt[i].retry = true;
+        s->txn_limited = true;
+        snprintf(s->rcpt[i].reply, sizeof s->rcpt[i].reply, "%s", text);
+        snprintf(s->rcpt[i].dsn, sizeof s->rcpt[i].dsn, "4%s",
+                 reply_dsn(r)[0] != '\0' ? reply_dsn(r) + 1 : ".5.3");
+    } else {
+        decide(s, i, cls == 5 ? HERALD_RESULT_FAILED : HERALD_RESULT_DEFERRED, text,
+               reply_dsn(r), false);
+    }
+}
+
+/* reply_rcpt - one RCPT reply, in order; more RCPTs, DATA, or the end */
+static void
+reply_rcpt(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    herald_status st;
+
+    if (s->txn_replied >= s->txn_queued) {
+        fail_local(s, HERALD_E_PROTOCOL, "unexpected reply while %s: %s",
+                   state_doing[s->state], text);
+        return;
+    }
+    if (s->mail_failed)
+        s->txn_replied++;             /* MAIL's refusal decides them all */
+    else
+        rcpt_word(s, s->txn[s->txn_replied++], r, text);
+    if (s->txn_replied < s->txn_queued)
+        return;                       /* more replies of this window to come */
+    if (s->txn_queued < s->txn_n && (s->txn_limited || s->mail_failed)) {
+        /* No point asking for more: the rest wait for the next transaction. */
+        s->txn_n = s->txn_queued;
+    }
+    if (s->txn_queued == s->txn_n) {
+        after_rcpts(s);
+        return;
+    }
+    st = s->pipelining ? queue_rcpts(s) : queue_rcpt(s, s->txn[s->txn_queued]);
+    if (st == HERALD_OK && !s->pipelining)
+        s->txn_queued++;
+    await(s, st, SMTP_S_RCPT, "RCPT");
+}
+
+/* reply_data - 354: the body, or a bare dot when nobody is left to take it */
+static void
+reply_data(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    int cls = smtp_reply_class(r);
+    size_t i;
+
+    if (r->code == 354) {
+        if (s->mail_failed || s->accepted == 0) {
+            /* Pipelined DATA went through with nobody to deliver to: end it empty. */
+            s->data_discard = true;
+            send_cmd(s, SMTP_S_DOT, ".");
+            return;
+        }
+        start_body(s);
+        return;
+    }
+    if (s->mail_failed) {
+        everyone_from_mail(s);
+    } else if (cls == 4 || cls == 5) {
+        for (i = 0; i < s->msg.nrcpt; i++)
+            if (s->rcpt[i].word == RCPT_ACCEPTED)
+                decide(s, i, result_of(r->code), text, reply_dsn(r), false);
+    } else if (s->accepted > 0) {
+        /* A 2xx to DATA breaks the protocol: we cannot know what it took. */
+        fail_local(s, HERALD_E_PROTOCOL, "unexpected reply to DATA: %s", text);
+        return;
+    }
+    txn_over(s, false);
+}
+
+/* reply_dot - the server's word on the message, for every accepted recipient */
+static void
+reply_dot(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    size_t i;
+
+    if (s->data_discard) {
+        if (s->mail_failed)
+            everyone_from_mail(s);
+    } else {
+        for (i = 0; i < s->msg.nrcpt; i++)
+            if (s->rcpt[i].word == RCPT_ACCEPTED)
+                decide(s, i, result_of(r->code), text, reply_dsn(r), false);
+    }
+    txn_over(s, true);
+}
+
+/* reply_quit - whatever the server says to QUIT, the session is over */
+static void
+reply_quit(struct smtp_session *s, const struct smtp_reply *r, const char *text)
+{
+    (void)r;
+    (void)text;
+    close_conn(s);
+}
+
+static const reply_fn reply_in[SMTP_S__LAST] = {
+    [SMTP_S_GREETING] = reply_greeting,
+    [SMTP_S_EHLO] = reply_ehlo,
+    [SMTP_S_HELO] = reply_helo,
+    [SMTP_S_STARTTLS] = reply_starttls,
+    [SMTP_S_AUTH] = reply_auth,
+    [SMTP_S_RSET] = reply_rset,
+    [SMTP_S_MAIL] = reply_mail,
+    [SMTP_S_RCPT] = reply_rcpt,
+    [SMTP_S_DATA] = reply_data,
+    [SMTP_S_DOT] = reply_dot,
+    [SMTP_S_QUIT] = reply_quit,
+};
+
+/* on_reply - one complete reply: to the handler of the current state */
 static void
 on_reply(struct smtp_session *s, const struct smtp_reply *r)
 {
     char text[REPLY_TEXT_MAX];
-    int cls = smtp_reply_class(r);
-    size_t i;
 
     trace_reply(s, r);
     reply_text(s, r, text, sizeof text);
@@ -1247,178 +1483,13 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
         fail_reply(s, r, NULL);
         return;
     }
-    switch (s->state) {
-    case SMTP_S_GREETING:
-        if (cls != 2) {
-            fail_reply(s, r, NULL);
-            return;
-        }
-        if (command(s, "EHLO %s", s->helo) != HERALD_OK) {
-            fail_local(s, HERALD_E_LIMIT, "cannot queue EHLO");
-            return;
-        }
-        enter(s, SMTP_S_EHLO);
-        flush(s);
-        return;
-    case SMTP_S_EHLO:
-        if (cls == 2) {
-            (void)smtp_ehlo_parse(r, &s->ehlo);
-            after_ehlo(s);
-        } else if (cls == 5) {
-            s->ehlo_refused = true;
-            if (command(s, "HELO %s", s->helo) != HERALD_OK) {
-                fail_local(s, HERALD_E_LIMIT, "cannot queue HELO");
-                return;
-            }
-            enter(s, SMTP_S_HELO);
-            flush(s);
-        } else {
-            fail_reply(s, r, NULL);
-        }
-        return;
-    case SMTP_S_HELO:
-        if (cls == 2) {
-            smtp_ehlo_clear(&s->ehlo);
-            after_ehlo(s);
-        } else {
-            fail_reply(s, r, "EHLO and HELO refused");
-        }
-        return;
-    case SMTP_S_STARTTLS:
-        if (r->code == 220) {
-            begin_tls(s);
-        } else if (s->opts.tls_policy >= SMTP_TLS_REQUIRED) {
-            fail_tls(s, true, "TLS is required but %s refused STARTTLS: %s", s->peer, text);
-        } else {
-            s->starttls_refused = true;
-            after_ehlo(s);
-        }
-        return;
-    case SMTP_S_AUTH:
-        auth_reply(s, r);
-        return;
-    case SMTP_S_RSET:
-        if (cls == 2)
-            start_mail(s);
-        else
-            fail_reply(s, r, "RSET refused");
-        return;
-    case SMTP_S_MAIL:
-        snprintf(s->mail_reply, sizeof s->mail_reply, "%s", text);
-        snprintf(s->mail_dsn, sizeof s->mail_dsn, "%s", reply_dsn(r));
-        s->mail_failed = cls != 2;
-        if (s->pipelining) {
-            enter(s, SMTP_S_RCPT);   /* the replies to the RCPTs follow */
-            return;
-        }
-        if (s->mail_failed) {
-            everyone_from_mail(s);
-            txn_over(s, false);
-            return;
-        }
-        if (queue_rcpt(s, s->txn[0]) != HERALD_OK) {
-            fail_local(s, HERALD_E_LIMIT, "cannot queue RCPT");
-            return;
-        }
-        s->txn_queued = 1;
-        enter(s, SMTP_S_RCPT);
-        flush(s);
-        return;
-    case SMTP_S_RCPT:
-        if (s->txn_replied >= s->txn_queued) {
-            fail_local(s, HERALD_E_PROTOCOL, "unexpected reply while %s: %s",
-                       state_doing[s->state], text);
-            return;
-        }
-        i = s->txn[s->txn_replied++];
-        if (!s->mail_failed) {
-            if (cls == 2) {
-                s->rcpt[i].word = RCPT_ACCEPTED;
-                s->accepted++;
-            } else if (r->code == 452 || r->code == 552) {
-                /* Over the server's recipient limit: the next transaction
-                 * (552 here is the legacy form, RFC 5321 4.5.3.1.10). */
-                s->rcpt[i].retry = true;
-                s->txn_limited = true;
-                snprintf(s->rcpt[i].reply, sizeof s->rcpt[i].reply, "%s", text);
-                snprintf(s->rcpt[i].dsn, sizeof s->rcpt[i].dsn, "4%s",
-                         reply_dsn(r)[0] != '\0' ? reply_dsn(r) + 1 : ".5.3");
-            } else {
-                decide(s, i, cls == 5 ? HERALD_RESULT_FAILED : HERALD_RESULT_DEFERRED, text,
-                       reply_dsn(r), false);
-            }
-        }
-        if (s->txn_replied < s->txn_queued)
-            return;                   /* more replies of this window to come */
-        if (s->txn_queued < s->txn_n && (s->txn_limited || s->mail_failed)) {
-            /* No point asking for more: the rest wait for the next transaction. */
-            s->txn_n = s->txn_queued;
-        }
-        if (s->txn_queued < s->txn_n) {
-            herald_status st = s->pipelining ? queue_rcpts(s)
-                               : queue_rcpt(s, s->txn[s->txn_queued]);
-
-            if (st != HERALD_OK) {
-                fail_local(s, st, "cannot queue RCPT: %s", herald_strerror(st));
-                return;
-            }
-            if (!s->pipelining)
-                s->txn_queued++;
-            enter(s, SMTP_S_RCPT);
-            flush(s);
-            return;
-        }
-        after_rcpts(s);
-        return;
-    case SMTP_S_DATA:
-        if (r->code == 354) {
-            if (s->mail_failed || s->accepted == 0) {
-                /* Pipelined DATA went through with nobody to deliver to: end it empty. */
-                s->data_discard = true;
-                if (command(s, ".") != HERALD_OK) {
-                    fail_local(s, HERALD_E_LIMIT, "cannot queue the dot");
-                    return;
-                }
-                enter(s, SMTP_S_DOT);
-                flush(s);
-                return;
-            }
-            start_body(s);
-            return;
-        }
-        if (s->mail_failed) {
-            everyone_from_mail(s);
-        } else if (cls == 4 || cls == 5) {
-            for (i = 0; i < s->msg.nrcpt; i++)
-                if (s->rcpt[i].word == RCPT_ACCEPTED)
-                    decide(s, i, result_of(r->code), text, reply_dsn(r), false);
-        } else if (s->accepted > 0) {
-            /* A 2xx to DATA breaks the protocol: we cannot know what it took. */
-            fail_local(s, HERALD_E_PROTOCOL, "unexpected reply to DATA: %s", text);
-            return;
-        }
-        txn_over(s, false);
-        return;
-    case SMTP_S_DOT:
-        if (s->data_discard) {
-            if (s->mail_failed)
-                everyone_from_mail(s);
-        } else {
-            for (i = 0; i < s->msg.nrcpt; i++)
-                if (s->rcpt[i].word == RCPT_ACCEPTED)
-                    decide(s, i, result_of(r->code), text, reply_dsn(r), false);
-        }
-        txn_over(s, true);
-        return;
-    case SMTP_S_QUIT:
-        close_conn(s);
-        return;
-    default:
+    if (reply_in[s->state] == NULL) {
         /* A reply nobody asked for (in BODY, READY ...): the peer is out of step. */
         fail_local(s, HERALD_E_PROTOCOL, "unexpected reply while %s: %s",
                    state_doing[s->state], text);
         return;
     }
+    reply_in[s->state](s, r, text);
 }
 
 /* read_replies - parse what arrived, one reply at a time, bounded by the input */
@@ -1664,13 +1735,7 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
             start_mail(s);
             return HERALD_OK;
         }
-        st = command(s, "RSET");
-        if (st == HERALD_OK) {
-            enter(s, SMTP_S_RSET);
-            flush(s);
-        } else {
-            fail_local(s, st, "cannot queue RSET");
-        }
+        send_cmd(s, SMTP_S_RSET, "RSET");
         return HERALD_OK;
     }
     herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "connecting to %s", s->peer);
@@ -1738,12 +1803,8 @@ smtp_session_quit(struct smtp_session *s, void (*fn)(void *arg), void *arg)
     s->quit_arg = arg;
     if (s->state == SMTP_S_QUIT && !s->busy)
         return;                       /* a refused session's QUIT is on its way */
-    if (s->state == SMTP_S_READY && !s->busy && s->conn != NULL
-        && command(s, "QUIT") == HERALD_OK) {
-        enter(s, SMTP_S_QUIT);
-        if (smtp_conn_flush(s->conn) == HERALD_OK)
-            return;
-    }
+    if (s->state == SMTP_S_READY && !s->busy && s->conn != NULL && say_quit(s))
+        return;
     if (s->busy) {
         fail_local(s, HERALD_E_IO, "session closed by its owner while %s",
                    state_doing[s->state]);

@@ -88,18 +88,19 @@ enum smtp_8bit_downgrade {
     SMTP_8BIT_REFUSE              /* not at all: 5.6.3 for every recipient */
 };
 
-/* Timeouts in milliseconds; RFC 5321 4.5.3.2 defaults from smtp_session_opts_init(). */
+/* Timeouts in milliseconds; smtp_session_opts_init() gives the defaults of
+ * herald/timeouts.h (HERALD_DEFAULT_SMTP_*_MS: RFC 5321 4.5.3.2). */
 struct smtp_session_opts {
     const char *helo_name;        /* NULL: this host's FQDN (copied) */
-    uint64_t connect_ms;          /* 30 s */
-    uint64_t greeting_ms;         /* 5 min */
-    uint64_t ehlo_ms;             /* 5 min (EHLO, HELO, RSET) */
-    uint64_t mail_ms;             /* 5 min */
-    uint64_t rcpt_ms;             /* 5 min */
-    uint64_t data_ms;             /* 2 min: the reply to DATA */
-    uint64_t block_ms;            /* 3 min: each block of the body */
-    uint64_t dot_ms;              /* 10 min: the reply to the final dot */
-    uint64_t quit_ms;             /* 5 s: QUIT is a courtesy */
+    uint64_t connect_ms;          /* CONNECT */
+    uint64_t greeting_ms;         /* GREETING */
+    uint64_t ehlo_ms;             /* HELO: EHLO, HELO, RSET */
+    uint64_t mail_ms;             /* MAIL */
+    uint64_t rcpt_ms;             /* RCPT */
+    uint64_t data_ms;             /* DATA: the reply to DATA */
+    uint64_t block_ms;            /* BLOCK: each block of the body */
+    uint64_t dot_ms;              /* DOT: the reply to the final dot */
+    uint64_t quit_ms;             /* QUIT: a courtesy */
     /* TLS and AUTH (smtp_tls.h, smtp_auth.h); all off after smtp_session_opts_init().
      * After STARTTLS the session says EHLO again and uses only the new list.
      * With a policy of REQUIRED or VERIFY no MAIL is ever sent in clear.

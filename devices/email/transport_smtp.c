@@ -170,7 +170,7 @@ static const struct smtp_transport_options smtp_defaults = {
     .block_timeout_ms = HERALD_DEFAULT_SMTP_BLOCK_MS,
     .dot_timeout_ms = HERALD_DEFAULT_SMTP_DOT_MS,
     .session_cache = true,
-    .session_idle_ms = 5000,
+    .session_idle_ms = HERALD_DEFAULT_SMTP_SESSION_IDLE_MS,
     .max_idle_sessions = 16,
     /* Postfix: default_process_limit 100, default_destination_concurrency_limit 20. */
     .max_sessions = 100,
