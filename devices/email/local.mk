@@ -19,4 +19,5 @@ devices_email_libsmtp_la_LIBADD = $(MBEDTLS_LIBS)
 # per-host concurrency, waiting jobs; descriptors against max_sessions.
 devices_email_libsmtp_la_SOURCES += \
 	devices/email/smtp_dest.c devices/email/smtp_dest.h \
-	devices/email/smtp_fdlimit.c devices/email/smtp_fdlimit.h
+	devices/email/smtp_fdlimit.c devices/email/smtp_fdlimit.h \
+	devices/email/smtp_pool.c devices/email/smtp_pool.h

@@ -3,7 +3,7 @@
  *
  * Adapts the transport ABI (herald/transport.h) to the SMTP state machine
  * (smtp_session.h).  A session that finished a transaction and can take
- * another is kept idle for its address and port, so the next message to the
+ * another is kept idle for its hop (smtp_pool.h), so the next message to the
  * same hop reuses it (RSET between).  Every session ends with QUIT and waits
  * for the 221: at once when it is not cached, after session_idle_ms when it
  * is, and at the latest when the device closes.
@@ -36,6 +36,7 @@
 #include "smtp_body.h"
 #include "smtp_dest.h"
 #include "smtp_fdlimit.h"
+#include "smtp_pool.h"
 #include "smtp_session.h"
 #include "smtp_tls.h"
 
@@ -184,15 +185,6 @@ static const struct smtp_transport_options smtp_defaults = {
 /* Out of descriptors and none of ours to close: try again this often. */
 #define SMTP_FD_RETRY_MS 50
 
-struct idle_session {
-    struct idle_session *next;
-    struct smtp_transport *tp;
-    struct smtp_session *session;
-    char key[360];                /* "ADDR port host" */
-    struct herald_timer *timer;
-    struct smtp_dest *dest;       /* closing a busy session: it holds a slot of dest until closed */
-};
-
 struct smtp_transport {
     const struct smtp_transport_options *opts;
     struct herald_env *env;
@@ -200,9 +192,7 @@ struct smtp_transport {
     char default_helo[256];       /* this host's FQDN, looked up once per device */
     struct smtp_tls_config *tls;  /* NULL with tls = none */
     char *file_secret;            /* from password_file or token_file, wiped at close */
-    struct idle_session *idle;
-    size_t idle_count;
-    struct idle_session *closing; /* QUIT sent, waiting for the 221 or the close */
+    struct smtp_pool *pool;       /* idle sessions, and those saying QUIT */
     struct smtp_dests *dests;     /* busy sessions, limits and waiting jobs per key */
     size_t max_sessions;          /* max_sessions, as far as descriptors allow */
     bool fd_short;                /* socket() said EMFILE/ENFILE: no new session for now */
@@ -217,7 +207,7 @@ struct smtp_job {
     struct herald_body_reader *reader;
     const char **rcpts;
     struct smtp_message msg;
-    char key[360];
+    char key[SMTP_POOL_KEY_MAX];
     bool auth;                    /* this hop gets the credentials */
     struct smtp_dest_waiter waiter;   /* while it waits for a session */
     struct smtp_dest *dest;           /* while it waits or holds a slot */
@@ -257,136 +247,20 @@ hop_gets_credentials(const struct smtp_transport *tp, const struct herald_transp
            && strcmp(origin, "smarthost") == 0;
 }
 
-/* session_key - the hop name is part of it (TLS was checked against that
- * name), and so is AUTH: a session without it never serves a smart host */
-static void
-session_key(char *buf, size_t cap, const struct herald_address *addr, uint16_t port,
-            const char *host, bool auth)
-{
-    snprintf(buf, cap, "%s %u %s%s", addr->text, (unsigned)port, host != NULL ? host : "",
-             auth ? " auth" : "");
-}
-
-/* session_list_unlink - take is out of the list at *head */
-static void
-session_list_unlink(struct idle_session **head, struct idle_session *is)
-{
-    struct idle_session **pp;
-
-    for (pp = head; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == is) {
-            *pp = is->next;
-            return;
-        }
-}
-
-static void
-idle_unlink(struct idle_session *is)
-{
-    session_list_unlink(&is->tp->idle, is);
-    is->tp->idle_count--;
-}
-
 static void pump(struct smtp_transport *tp);
 static void fd_freed(struct smtp_transport *tp);
 
+/* on_closed - a connection of the pool is gone: its slot, if it held one,
+ * and a descriptor are free, so a waiting job may start */
 static void
-on_quit_done(void *arg)
+on_closed(void *arg, struct smtp_dest *slot)
 {
-    struct idle_session *is = arg;
-    struct smtp_transport *tp = is->tp;
+    struct smtp_transport *tp = arg;
 
-    session_list_unlink(&tp->closing, is);
-    smtp_session_free(&is->session);
-    if (is->dest != NULL)
-        smtp_dest_give(tp->dests, is->dest);
-    free(is);
+    if (slot != NULL)
+        smtp_dest_give(tp->dests, slot);
     fd_freed(tp);
     pump(tp);
-}
-
-/*
- * retire - end a session politely: QUIT, wait for the 221 (RFC 5321 4.1.1.10
- * says a client SHOULD), then close.  is (which may be NULL when there is no
- * memory for it) tracks the session on the closing list until then, so
- * smtp_close() can wait for it and free what is left.
- */
-static void
-retire(struct smtp_transport *tp, struct smtp_session *s, struct idle_session *is)
-{
-    if (is == NULL && (is = calloc(1, sizeof *is)) == NULL) {
-        smtp_session_free(&s);
-        return;
-    }
-    is->tp = tp;
-    is->session = s;
-    is->next = tp->closing;
-    tp->closing = is;
-    smtp_session_quit(s, on_quit_done, is);
-}
-
-/* on_idle_timer - an idle session has waited long enough: QUIT */
-static void
-on_idle_timer(void *arg)
-{
-    struct idle_session *is = arg;
-
-    herald_timer_cancel(&is->timer);
-    idle_unlink(is);
-    retire(is->tp, is->session, is);
-}
-
-/* idle_take - an idle usable session for key, removed from the cache, or NULL */
-static struct smtp_session *
-idle_take(struct smtp_transport *tp, const char *key)
-{
-    struct idle_session *is, *next;
-
-    for (is = tp->idle; is != NULL; is = next) {
-        struct smtp_session *s = is->session;
-
-        next = is->next;
-        if (strcmp(is->key, key) != 0)
-            continue;
-        herald_timer_cancel(&is->timer);
-        idle_unlink(is);
-        if (!smtp_session_usable(s)) {
-            /* the server closed it while it waited, or said 421 */
-            retire(tp, s, is);
-            continue;
-        }
-        free(is);
-        return s;
-    }
-    return NULL;
-}
-
-/* idle_put - keep a usable session in the cache for reuse: true when kept */
-static bool
-idle_put(struct smtp_transport *tp, struct smtp_session *s, const char *key)
-{
-    struct idle_session *is;
-
-    /* The delivery whose trace the session had ends now: an idle session (its
-     * QUIT included) traces to the device-wide scope. */
-    smtp_session_set_trace(s, herald_env_trace(tp->env));
-    if (!tp->opts->session_cache || !smtp_session_usable(s)
-        || tp->idle_count >= (size_t)tp->opts->max_idle_sessions
-        || (is = calloc(1, sizeof *is)) == NULL)
-        return false;
-    is->tp = tp;
-    is->session = s;
-    snprintf(is->key, sizeof is->key, "%s", key);
-    if (herald_timer_start(herald_env_loop(tp->env),
-                           (uint64_t)tp->opts->session_idle_ms, on_idle_timer, is,
-                           &is->timer) != HERALD_OK) {
-        free(is);
-        return false;
-    }
-    is->next = tp->idle;
-    tp->idle = is;
-    tp->idle_count++;
-    return true;
 }
 
 static void
@@ -455,26 +329,6 @@ cb_failed(void *arg, herald_status why, bool permanent, const char *reply, const
 
 static void job_failed_now(struct smtp_job *sj, herald_status st);
 static void cb_done(void *arg);
-
-/*
- * retire_holding_slot - QUIT a session that was busy; its slot of dest stays
- * taken until the connection is closed, so the limits count connections a
- * server sees, not only transactions.
- */
-static void
-retire_holding_slot(struct smtp_transport *tp, struct smtp_session *s, struct smtp_dest *dest)
-{
-    struct idle_session *is = calloc(1, sizeof *is);
-
-    if (is == NULL) {
-        smtp_session_free(&s);
-        smtp_dest_give(tp->dests, dest);
-        pump(tp);
-        return;
-    }
-    is->dest = dest;
-    retire(tp, s, is);
-}
 
 /* job_send - hand sj's message to sj->session (the slot is already taken) */
 static herald_status
@@ -567,7 +421,7 @@ job_run(struct smtp_job *sj)
     herald_status st;
 
     smtp_dest_take(tp->dests, sj->dest);
-    sj->session = idle_take(tp, sj->key);
+    sj->session = smtp_pool_take(tp->pool, sj->key);
     sj->fresh = sj->session == NULL;
     if (sj->session != NULL) {
         smtp_session_set_trace(sj->session, herald_job_trace(job));
@@ -670,7 +524,7 @@ session_release(struct smtp_transport *tp, struct smtp_session *s, struct smtp_d
         next->session = NULL;
         smtp_session_set_trace(s, herald_env_trace(tp->env));
         job_failed_now(next, HERALD_E_IO);
-        retire(tp, s, NULL);
+        smtp_pool_retire(tp->pool, s, NULL);
         smtp_dest_give(tp->dests, dest);
         pump(tp);
         return;
@@ -684,12 +538,14 @@ session_release(struct smtp_transport *tp, struct smtp_session *s, struct smtp_d
         pump(tp);
         return;
     }
-    if (idle_put(tp, s, smtp_dest_key(dest))) {
+    if (smtp_pool_put(tp->pool, s, smtp_dest_key(dest))) {
         smtp_dest_give(tp->dests, dest);
         pump(tp);
         return;
     }
-    retire_holding_slot(tp, s, dest);
+    /* Its slot stays taken until the connection is closed, so the limits
+     * count connections a server sees, not only transactions. */
+    smtp_pool_retire(tp->pool, s, dest);
 }
 
 /* may_wait - sj's session failure can wait for another session: nothing was
@@ -848,7 +704,7 @@ smtp_start(void *state, struct herald_transport_job *job)
     sj->msg.read = job_body_read;
     sj->msg.read_arg = sj;
     sj->auth = hop_gets_credentials(tp, job);
-    session_key(sj->key, sizeof sj->key, herald_job_address(job), herald_job_port(job),
+    smtp_session_key(sj->key, sizeof sj->key, herald_job_address(job), herald_job_port(job),
                 herald_job_host(job), sj->auth);
     if (sj->auth)
         herald_trace_log(herald_job_trace(job), HERALD_TRACE_INFO, "smtp",
@@ -1056,6 +912,7 @@ open_pool(struct smtp_transport *tp, struct herald_diag *diag)
     const struct smtp_transport_options *o = tp->opts;
     const struct herald_trace *trace = herald_env_trace(tp->env);
     struct smtp_dest_limits lim;
+    struct smtp_pool_opts pool;
     struct smtp_fd_budget b;
 
     smtp_fd_budget((size_t)o->max_sessions, (size_t)o->max_idle_sessions, &b);
@@ -1074,7 +931,12 @@ open_pool(struct smtp_transport *tp, struct herald_diag *diag)
     lim.max_sessions = b.sessions;
     lim.max_per_dest = (size_t)o->max_sessions_per_host;
     lim.initial_per_dest = (size_t)o->initial_sessions_per_host;
-    if (smtp_dests_new(&lim, &tp->dests) != HERALD_OK)
+    pool.cache = o->session_cache;
+    pool.idle_ms = (uint64_t)o->session_idle_ms;
+    pool.max_idle = (size_t)o->max_idle_sessions;
+    pool.trace = trace;
+    if (smtp_dests_new(&lim, &tp->dests) != HERALD_OK
+        || smtp_pool_new(herald_env_loop(tp->env), &pool, on_closed, tp, &tp->pool) != HERALD_OK)
         return herald_diag_set(diag, HERALD_E_NOMEM, "smtp", "out of memory");
     return HERALD_OK;
 }
@@ -1154,14 +1016,6 @@ smtp_open(const void *options, struct herald_env *env, void **state_out,
     return HERALD_OK;
 }
 
-static bool
-nothing_closing(void *arg)
-{
-    const struct smtp_transport *tp = arg;
-
-    return tp->closing == NULL;
-}
-
 /*
  * smtp_close - QUIT every idle session and wait for the replies, bounded by
  * the QUIT timeout (the session enforces it per connection; the run's own
@@ -1176,23 +1030,7 @@ smtp_close(void *state)
         return;
     tp->pumping = true;   /* a QUIT ending now must not start a waiting job */
     herald_timer_cancel(&tp->fd_timer);
-    while (tp->idle != NULL) {
-        struct idle_session *is = tp->idle;
-
-        herald_timer_cancel(&is->timer);
-        idle_unlink(is);
-        retire(tp, is->session, is);
-    }
-    if (tp->closing != NULL)
-        (void)herald_loop_run(herald_env_loop(tp->env), nothing_closing, tp,
-                              tp->session_opts.quit_ms + 1000);
-    while (tp->closing != NULL) {
-        struct idle_session *is = tp->closing;
-
-        tp->closing = is->next;
-        smtp_session_free(&is->session);
-        free(is);
-    }
+    smtp_pool_drain(tp->pool, tp->session_opts.quit_ms + 1000);
     /* herald_close() waits for every delivery first, so nothing should be
      * waiting or busy here; whatever is left is freed, not started. */
     if (tp->dests != NULL) {
@@ -1201,6 +1039,7 @@ smtp_close(void *state)
         while ((w = smtp_dests_any(tp->dests)) != NULL)
             smtp_job_free(job_of(w));
     }
+    smtp_pool_free(&tp->pool);
     smtp_dests_free(&tp->dests);
     smtp_tls_config_free(&tp->tls);
     free_secret(&tp->file_secret);

@@ -40,6 +40,7 @@
 
 #include "smtp_auth.h"
 #include "smtp_conn.h"
+#include "smtp_pool.h"
 #include "smtp_session.h"
 #include "smtp_tls.h"
 #include "trace_sink.h"
@@ -448,6 +449,36 @@ send_one(struct smtp_session *s, const struct row *r, const char *const *rcpts,
     }
 }
 
+/* scripted_session - a session whose connection is the script's other end */
+static struct smtp_session *
+scripted_session(struct script *sc, struct capped *client, const char *text)
+{
+    struct smtp_session_opts so;
+    struct herald_address a;
+    struct smtp_session *s = NULL;
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+        return NULL;
+    client->fd = sv[0];
+    client->budget = -1;
+    smtp_session_opts_init(&so);
+    so.helo_name = "client.test";
+    so.quit_ms = SESSION_MS;
+    memset(&a, 0, sizeof a);
+    a.sa.ss_family = AF_INET;
+    a.len = sizeof(struct sockaddr_in);
+    inet_pton(AF_INET, "127.0.0.1", &((struct sockaddr_in *)&a.sa)->sin_addr);
+    snprintf(a.text, sizeof a.text, "127.0.0.1");
+    if (smtp_session_new(loop, trace, &a, 25, &so, &s) != HERALD_OK
+        || smtp_session_set_wire(s, sv[0], &capped_ops, client) != HERALD_OK
+        || script_start(sc, text, sv[1], client) != HERALD_OK) {
+        smtp_session_free(&s);
+        return NULL;
+    }
+    return s;
+}
+
 /* run_row - one dialogue; true when it went as the row says */
 static bool
 run_row(const struct row *r)
@@ -660,6 +691,98 @@ static const struct row rows[] = {
     { "QUIT garbage", 0, 1, 0, 1, GREET EHLO_OK TXN1 "C: QUIT\nS: bye\n", "D" },
 };
 
+/* ---- the session pool (smtp_pool.h) over a scripted session ------------ */
+
+struct pool_seen {
+    int closed;
+    struct smtp_dest *slot;
+};
+
+static void
+pool_closed(void *arg, struct smtp_dest *slot)
+{
+    struct pool_seen *ps = arg;
+
+    ps->closed++;
+    ps->slot = slot;
+}
+
+static bool
+pool_closed_once(void *arg)
+{
+    return ((const struct pool_seen *)arg)->closed > 0;
+}
+
+/* pool_case - a delivered session kept idle, found again only by its own
+ * key, reused (RSET), kept again, then ended by end: 0 the idle timer,
+ * 1 smtp_pool_drain(), 2 smtp_pool_retire() with a slot; each time QUIT
+ * and the owner hears of the close */
+static void
+pool_case(int end)
+{
+    static const struct row one = { "pool", 0, 1, 0, 1, "", "" };
+    struct smtp_pool_opts po = { true, 50, 1, NULL };
+    struct pool_seen seen = { 0, NULL };
+    struct smtp_pool *pool = NULL;
+    struct smtp_session *s, *other = NULL, *got;
+    struct capped client;
+    struct script sc;
+    struct outcome o;
+    struct herald_address a;
+    char key[SMTP_POOL_KEY_MAX], marker;
+    const char *rcpts[1] = { "r1@example.test" };
+
+    memset(&o, 0, sizeof o);
+    s = scripted_session(&sc, &client, GREET EHLO_OK TXN1 "C: RSET\nS: 250 ok\n" TXN1 QUIT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL_FATAL(smtp_pool_new(loop, &po, pool_closed, &seen, &pool), HERALD_OK);
+    memset(&a, 0, sizeof a);
+    snprintf(a.text, sizeof a.text, "127.0.0.1");
+    smtp_session_key(key, sizeof key, &a, 25, "mx.example.test", false);
+    CU_ASSERT_STRING_EQUAL(key, "127.0.0.1 25 mx.example.test");
+
+    send_one(s, &one, rcpts, &o, 0);
+    CU_ASSERT_TRUE(smtp_pool_put(pool, s, key));
+    CU_ASSERT_EQUAL(smtp_pool_idle(pool), 1);
+    /* Full (max_idle 1): a second session is not kept, and stays the caller's. */
+    a.sa.ss_family = AF_INET;
+    a.len = sizeof(struct sockaddr_in);
+    CU_ASSERT_EQUAL_FATAL(smtp_session_new(loop, NULL, &a, 25, NULL, &other), HERALD_OK);
+    CU_ASSERT_FALSE(smtp_pool_put(pool, other, "127.0.0.1 25 other"));
+    smtp_session_free(&other);
+    CU_ASSERT_PTR_NULL(smtp_pool_take(pool, "127.0.0.1 25 mx.example.test auth"));
+    got = smtp_pool_take(pool, key);
+    CU_ASSERT_PTR_EQUAL(got, s);
+    CU_ASSERT_EQUAL(smtp_pool_idle(pool), 0);
+    send_one(s, &one, rcpts, &o, 1);
+    CU_ASSERT_STRING_EQUAL(o.text, "D | D");
+    if (end == 2) {
+        smtp_pool_retire(pool, s, (struct smtp_dest *)(void *)&marker);
+    } else {
+        CU_ASSERT_TRUE(smtp_pool_put(pool, s, key));
+        if (end == 1)
+            smtp_pool_drain(pool, ROW_RUN_MS);
+    }
+    CU_ASSERT_EQUAL(herald_loop_run(loop, pool_closed_once, &seen, ROW_RUN_MS), HERALD_OK);
+    CU_ASSERT_EQUAL(seen.closed, 1);
+    CU_ASSERT_PTR_EQUAL(seen.slot, end == 2 ? (struct smtp_dest *)(void *)&marker : NULL);
+    CU_ASSERT_EQUAL(smtp_pool_idle(pool), 0);
+    (void)herald_loop_run(loop, script_over, &sc, ROW_RUN_MS);
+    CU_ASSERT_STRING_EQUAL(sc.error, "");
+    CU_ASSERT_EQUAL(sc.at, sc.nsteps);
+    CU_ASSERT_TRUE(sc.closed);
+    smtp_pool_free(&pool);
+    script_free(&sc);
+}
+
+static void
+test_pool(void)
+{
+    pool_case(0);
+    pool_case(1);
+    pool_case(2);
+}
+
 static void
 test_rows(void)
 {
@@ -714,7 +837,8 @@ main(void)
         return 99;
     s = CU_add_suite("smtp_dialogue", NULL, NULL);
     if (s == NULL || CU_add_test(s, "scripted dialogues", test_rows) == NULL
-        || CU_add_test(s, "the script notices", test_script_checks) == NULL) {
+        || CU_add_test(s, "the script notices", test_script_checks) == NULL
+        || CU_add_test(s, "session pool: keep, take by key, reuse, QUIT", test_pool) == NULL) {
         CU_cleanup_registry();
         return 99;
     }
