@@ -21,11 +21,12 @@ herald_email_tests = \
 	tests/integration/email_auth_hops.sh \
 	tests/integration/email_auth_refused.sh \
 	tests/integration/email_many_rcpts.sh \
+	tests/integration/email_dot_unsent.sh \
 	tests/integration/email_real_postfix.sh
 
 dist_check_SCRIPTS += $(herald_email_tests)
 TESTS += $(herald_email_tests)
-EXTRA_DIST += tests/lib/email_env.sh tests/lib/postfix.sh
+EXTRA_DIST += tests/lib/email_env.sh tests/lib/postfix.sh tests/servers/rst_smtpd.py
 
 # Destination concurrency that adapts, descriptors as Herald's own limit
 # (owner: concurrency): busy_smtpd.py takes N sessions at once.
