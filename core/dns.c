@@ -32,6 +32,7 @@
 #include "dns.h"
 #include "dns_wire.h"
 #include "env.h"
+#include "text.h"
 
 #define DNS_DEFAULT_TIMEOUT_MS HERALD_DEFAULT_DNS_TIMEOUT_MS   /* herald/timeouts.h */
 #define DNS_DEFAULT_TRIES HERALD_DEFAULT_DNS_TRIES
@@ -180,17 +181,6 @@ parse_ip_literal(const char *s, struct herald_address *addr)
     if (addr != NULL)
         *addr = a;
     return true;
-}
-
-/* printable_copy - s for a trace or reason: anything outside printable ASCII becomes '?' */
-static void
-printable_copy(char *out, size_t size, const char *s)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0' && i + 1 < size; i++)
-        out[i] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    out[i] = '\0';
 }
 
 /* ---- answers and their delivery ---- */
@@ -639,7 +629,7 @@ dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
         if (rc != ARES_SUCCESS) {
             char shown[256];
 
-            printable_copy(shown, sizeof shown, csv != NULL ? csv : "");
+            (void)text_printable(shown, sizeof shown, csv, TEXT_WORD);
             free(csv);
             dns_free(dns);
             return herald_diag_set(diag, HERALD_E_DNS, "dns", "bad DNS servers \"%s\": %s",
@@ -746,7 +736,7 @@ mx_take(void *arg, const struct dns_wire_rr *rr)
     if (hl > 0 && !literal && !herald_dns_valid_hostname(host)) {
         char shown[128];
 
-        printable_copy(shown, sizeof shown, host);
+        (void)text_printable(shown, sizeof shown, host, TEXT_WORD);
         herald_trace_log(&mt->f->trace, HERALD_TRACE_WARN, "dns",
                          "MX %s: target \"%s\" is not a valid host name, ignored", mt->f->name,
                          shown);
@@ -1224,7 +1214,7 @@ herald_dns_query_mx(struct herald_env *env, const struct herald_trace *trace, co
     if (!herald_dns_valid_hostname(domain)) {
         char shown[128];
 
-        printable_copy(shown, sizeof shown, domain);
+        (void)text_printable(shown, sizeof shown, domain, TEXT_WORD);
         return herald_diag_set(diag, HERALD_E_INVAL, "dns", "\"%s\" is not a valid domain name",
                                shown);
     }
@@ -1278,7 +1268,7 @@ herald_dns_resolve(struct herald_env *env, const struct herald_trace *trace, con
     if (!herald_dns_valid_hostname(host)) {
         char shown[128];
 
-        printable_copy(shown, sizeof shown, host);
+        (void)text_printable(shown, sizeof shown, host, TEXT_WORD);
         return herald_diag_set(diag, HERALD_E_INVAL, "dns", "\"%s\" is not a valid host name",
                                shown);
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "env.h"
+#include "text.h"
 
 /* herald_env_loop - the event loop the module's work runs on; borrowed */
 struct herald_loop *
@@ -39,22 +40,16 @@ herald_status
 herald_env_note(struct herald_env *env, const char *text)
 {
     char **notes, *copy;
-    size_t i, len;
+    size_t len;
 
     if (env == NULL || text == NULL || text[0] == '\0')
         return HERALD_E_INVAL;
     len = strnlen(text, HERALD_NOTE_MAX + 1);
     if (len > HERALD_NOTE_MAX || env->note_count >= HERALD_NOTES_MAX)
         return HERALD_E_INVAL;
-    copy = malloc(len + 1);
+    copy = text_printable_dup(text, len, TEXT_LINE);
     if (copy == NULL)
         return HERALD_E_NOMEM;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-
-        copy[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    copy[len] = '\0';
     notes = realloc(env->notes, (env->note_count + 1) * sizeof *notes);
     if (notes == NULL) {
         free(copy);

@@ -12,6 +12,8 @@
 
 #include <herald/host.h>
 
+#include "text.h"
+
 /* herald_host_name_check - the one host-name rule (see herald/host.h) */
 const char *
 herald_host_name_check(const char *name, bool trailing_dot)
@@ -161,17 +163,6 @@ herald_hostport_parse(const char *text, uint16_t default_port, struct herald_hos
     return HERALD_OK;
 }
 
-/* printable_prefix - a short, one-line copy of a config string for messages */
-static void
-printable_prefix(const char *s, char *buf, size_t size)
-{
-    size_t i;
-
-    for (i = 0; s[i] && i + 1 < size; i++)
-        buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    buf[i] = '\0';
-}
-
 /* herald_hostport_check_list - validate every entry; at least one is required */
 herald_status
 herald_hostport_check_list(const struct herald_strlist *list, const char *option,
@@ -189,7 +180,7 @@ herald_hostport_check_list(const struct herald_strlist *list, const char *option
         char why[128], shown[80];
 
         if (herald_hostport_parse(list->items[i], 25, &hp, why, sizeof why) != HERALD_OK) {
-            printable_prefix(list->items[i] ? list->items[i] : "", shown, sizeof shown);
+            (void)text_printable(shown, sizeof shown, list->items[i], TEXT_LINE);
             return herald_diag_set(diag, HERALD_E_CONFIG, "",
                                    "option \"%s\": entry %zu \"%s\": %s", option, i + 1,
                                    shown, why);

@@ -15,7 +15,7 @@ core_libherald_core_la_SOURCES = \
 	core/registry.c core/registry.h core/module_abi.c core/module_abi.h \
 	core/loop.c \
 	core/trace.c core/trace_sink.h \
-	core/message.c core/utf8.c core/utf8.h \
+	core/message.c core/utf8.c core/utf8.h core/text.c core/text.h \
 	core/delivery.c core/delivery.h \
 	core/outcome.c core/outcome.h \
 	core/env.c core/env.h \

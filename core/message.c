@@ -27,6 +27,7 @@
 
 #include <herald/host.h>
 #include <herald/message.h>
+#include "text.h"
 #include "utf8.h"
 
 /* A bound on recipients per message: a caller bug must not eat all memory. */
@@ -243,7 +244,7 @@ herald_address_check(const char *address, int need_domain, struct herald_diag *d
     for (i = 0; i < len && why == NULL; i++) {
         unsigned char c = (unsigned char)address[i];
 
-        if (c < 0x20 || c == 0x7f)
+        if (text_is_ctl(c))
             why = "control character in address";
         else if (c == ' ')
             why = "space in address";

@@ -28,6 +28,7 @@
 #include "config_source.h"
 #include "options.h"
 #include "registry.h"
+#include "text.h"
 
 #define OPT_PATH_MAX 256         /* dotted option name, "transport.auth.user" */
 
@@ -112,16 +113,6 @@ in_list(const char *const *words, const char *name)
     return false;
 }
 
-/* has_ctl - does s hold a control character (CR, LF, NUL-free C0, DEL)? */
-static bool
-has_ctl(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
 /* secret_file_ok - refuse a secret held in a file others can read */
 static herald_status
 secret_file_ok(const struct walk *w, const config_setting_t *s, const char *path)
@@ -154,7 +145,7 @@ get_string(const struct walk *w, const struct herald_option *opt, const config_s
     v = config_setting_get_string(s);
     if (v == NULL)
         return wrong_type(w, s, path, "a string");
-    if (!(opt->flags & HERALD_OPT_ALLOWCTL) && has_ctl(v))
+    if (!(opt->flags & HERALD_OPT_ALLOWCTL) && text_has_ctl(v))
         return opt_fail(w, HERALD_E_CONFIG, s, path,
                         "control character (CR, LF, ...) not allowed in this value");
     *value_out = v;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "outcome.h"
+#include "text.h"
 
 struct outcome_entry {
     char *address;
@@ -24,28 +25,6 @@ struct herald_outcome {
     size_t count;
     struct outcome_entry *entries;
 };
-
-/* printable_dup - a copy of s with control characters as '?', cut at OUTCOME_TEXT_MAX */
-static char *
-printable_dup(const char *s)
-{
-    size_t n, i;
-    char *copy;
-
-    if (s == NULL)
-        s = "";
-    n = strnlen(s, OUTCOME_TEXT_MAX);
-    copy = malloc(n + 1);
-    if (copy == NULL)
-        return NULL;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        copy[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    copy[n] = '\0';
-    return copy;
-}
 
 /* entry_clear - free the strings of one entry */
 static void
@@ -83,7 +62,7 @@ outcome_new(size_t count, const char *const *addresses, const char *trace_id,
     }
     o->count = count;
     for (i = 0; i < count; i++) {
-        o->entries[i].address = printable_dup(addresses[i]);
+        o->entries[i].address = text_printable_dup(addresses[i], OUTCOME_TEXT_MAX, TEXT_LINE);
         if (o->entries[i].address == NULL) {
             herald_outcome_free(&o);
             return HERALD_E_NOMEM;
@@ -112,10 +91,10 @@ outcome_record(struct herald_outcome *o, size_t i, enum herald_result result, co
     if (result != HERALD_RESULT_DEFERRED && result != HERALD_RESULT_DELIVERED &&
         result != HERALD_RESULT_FAILED)
         return HERALD_E_INVAL;
-    r = printable_dup(reply);
-    d = printable_dup(dsn);
-    h = printable_dup(host);
-    p = printable_dup(peer);
+    r = text_printable_dup(reply, OUTCOME_TEXT_MAX, TEXT_LINE);
+    d = text_printable_dup(dsn, OUTCOME_TEXT_MAX, TEXT_LINE);
+    h = text_printable_dup(host, OUTCOME_TEXT_MAX, TEXT_LINE);
+    p = text_printable_dup(peer, OUTCOME_TEXT_MAX, TEXT_LINE);
     if (r == NULL || d == NULL || h == NULL || p == NULL) {
         free(r);
         free(d);

@@ -25,6 +25,7 @@
 #include <herald/timeouts.h>
 #include "plan_share.h"
 #include "module_abi.h"
+#include "text.h"
 #include "trace_sink.h"
 
 #define ROUTE_MAX_HOPS 100
@@ -352,7 +353,7 @@ static void
 set_failure(struct herald_route_plan *plan, enum herald_result result, const char *dsn,
             const char *reason)
 {
-    size_t n, i;
+    size_t n;
 
     plan->failed = true;
     plan->result = result == HERALD_RESULT_FAILED ? HERALD_RESULT_FAILED
@@ -362,14 +363,7 @@ set_failure(struct herald_route_plan *plan, enum herald_result result, const cha
         dsn = plan->result == HERALD_RESULT_FAILED ? "5.0.0" : "4.0.0";
     strcpy(plan->dsn, dsn);
     free(plan->reason);
-    n = reason ? strnlen(reason, ROUTE_REASON_MAX) : 0;
-    plan->reason = malloc(n + 1);
-    if (plan->reason != NULL) {
-        for (i = 0; i < n; i++)
-            plan->reason[i] = ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
-                                  ? '?' : reason[i];
-        plan->reason[n] = '\0';
-    }
+    plan->reason = text_printable_dup(reason, ROUTE_REASON_MAX, TEXT_LINE);
 }
 
 /* herald_route_done - finish with the hops so far */

@@ -8,6 +8,8 @@
 #include <herald/status.h>
 #include <herald/module.h>
 
+#include "text.h"
+
 static const char *const status_text[HERALD_E__LAST] = {
     [HERALD_OK] = "success",
     [HERALD_E_NOMEM] = "out of memory",
@@ -35,15 +37,6 @@ herald_strerror(herald_status status)
     return status_text[status];
 }
 
-/* printable_inplace - a diag is one line: control characters become '?' */
-static void
-printable_inplace(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-}
-
 /* herald_diag_set - fill a diag, return status for tail calls */
 herald_status
 herald_diag_set(struct herald_diag *diag, herald_status status, const char *where,
@@ -57,8 +50,8 @@ herald_diag_set(struct herald_diag *diag, herald_status status, const char *wher
     va_start(ap, fmt);
     vsnprintf(diag->text, sizeof diag->text, fmt, ap);
     va_end(ap);
-    printable_inplace(diag->where);
-    printable_inplace(diag->text);
+    text_printable_inplace(diag->where, TEXT_LINE);
+    text_printable_inplace(diag->text, TEXT_LINE);
     return status;
 }
 

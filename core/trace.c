@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 
 #include "random.h"
+#include "text.h"
 #include "trace_sink.h"
+#include "utf8.h"
 
 #define TRACE_MSG_MAX 8192          /* formatted message bound; longer ones are cut */
 #define TRACE_REDACTED "<redacted>"
@@ -85,32 +87,6 @@ buf_str(struct buf *b, const char *s)
     buf_add(b, s, strlen(s));
 }
 
-/* utf8_len - length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-    size_t need, i;
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        need = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        need = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        need = 4;
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    for (i = 1; i < need; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    /* Overlong three- and four-byte forms and surrogates are not UTF-8 either. */
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)
-        || (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return need;
-}
-
 /* add_safe - append s with control characters and non-UTF-8 bytes escaped */
 static void
 add_safe(struct buf *b, const char *s, size_t n)
@@ -129,12 +105,12 @@ add_safe(struct buf *b, const char *s, size_t n)
             buf_add(b, "\\n", 2);
         } else if (c == '\t') {
             buf_add(b, "\\t", 2);
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (text_is_ctl(c)) {
             snprintf(esc, sizeof esc, "\\x%02X", c);
             buf_str(b, esc);
         } else if (c < 0x80) {
             buf_add(b, s + i, 1);
-        } else if ((k = utf8_len(u + i, n - i)) != 0) {
+        } else if ((k = utf8_seq_len(u + i, n - i)) != 0) {
             buf_add(b, s + i, k);
             i += k;
             continue;

@@ -14,6 +14,7 @@
 #include <herald/transport.h>
 #include "env.h"
 #include "module_abi.h"
+#include "text.h"
 
 #define JOB_TEXT_MAX 1000
 
@@ -44,30 +45,11 @@ struct herald_transport_job {
     bool *possibly;
 };
 
-/* dup_printable - a bounded, one-line copy of peer text; NULL stays "" */
-static char *
-dup_printable(const char *s)
-{
-    size_t n, i;
-    char *d;
-
-    if (s == NULL)
-        s = "";
-    n = strnlen(s, JOB_TEXT_MAX);
-    d = malloc(n + 1);
-    if (d == NULL)
-        return NULL;
-    for (i = 0; i < n; i++)
-        d[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    d[n] = '\0';
-    return d;
-}
-
 /* replace_text - swap *slot for a printable copy of s; false on ENOMEM */
 static bool
 replace_text(char **slot, const char *s)
 {
-    char *d = dup_printable(s);
+    char *d = text_printable_dup(s, JOB_TEXT_MAX, TEXT_LINE);
 
     if (d == NULL)
         return false;

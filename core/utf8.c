@@ -33,25 +33,35 @@ seq_len(unsigned char c, unsigned char *lo, unsigned char *hi)
     return 0;
 }
 
+size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char lo, hi;
+    size_t need, k;
+
+    if (n == 0)
+        return 0;
+    if (s[0] < 0x80)
+        return 1;
+    need = seq_len(s[0], &lo, &hi);
+    if (need == 0 || n < need || s[1] < lo || s[1] > hi)
+        return 0;
+    for (k = 2; k < need; k++)
+        if (s[k] < 0x80 || s[k] > 0xBF)
+            return 0;
+    return need;
+}
+
 bool
 utf8_valid(const unsigned char *s, size_t len)
 {
     size_t i = 0;
 
     while (i < len) {
-        unsigned char lo, hi;
-        size_t n, k;
+        size_t n = utf8_seq_len(s + i, len - i);
 
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        n = seq_len(s[i], &lo, &hi);
-        if (n == 0 || len - i < n || s[i + 1] < lo || s[i + 1] > hi)
+        if (n == 0)
             return false;
-        for (k = 2; k < n; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-                return false;
         i += n;
     }
     return true;

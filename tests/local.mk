@@ -10,6 +10,7 @@ include tests/integration/plugin.mk
 include tests/unit/smtp.mk
 include tests/unit/mime.mk
 include tests/unit/compose.mk
+include tests/unit/text.mk
 include tests/unit/tls.mk
 include tests/integration/email.mk
 include tests/integration/operator.mk

@@ -69,7 +69,7 @@ fuzz_clang = $(CLANG) $(FUZZ_CLANG_FLAGS) -std=c11 -Wall -Wextra \
 	-I$(top_srcdir)/devices/email -I$(top_srcdir)/plugins
 fuzz_hdr = $(top_srcdir)/tests/fuzz/fuzz.h $(top_srcdir)/tests/fuzz/sbuf.h
 fuzz_core_src = $(top_srcdir)/core/message.c $(top_srcdir)/core/utf8.c \
-	$(top_srcdir)/core/host.c $(top_srcdir)/core/status.c
+	$(top_srcdir)/core/host.c $(top_srcdir)/core/status.c $(top_srcdir)/core/text.c
 
 fuzz_reply_src = $(top_srcdir)/tests/fuzz/fuzz_reply.c $(top_srcdir)/devices/email/smtp_reply.c
 fuzz_ehlo_src = $(top_srcdir)/tests/fuzz/fuzz_ehlo.c $(top_srcdir)/devices/email/smtp_reply.c \
@@ -80,7 +80,8 @@ fuzz_params_src = $(top_srcdir)/tests/fuzz/fuzz_params.c \
 	$(top_srcdir)/devices/email/smtp_params.c $(top_srcdir)/devices/email/smtp_body.c \
 	$(fuzz_core_src)
 fuzz_smarthost_src = $(top_srcdir)/tests/fuzz/fuzz_smarthost.c \
-	$(top_srcdir)/core/host.c $(top_srcdir)/core/status.c
+	$(top_srcdir)/core/host.c $(top_srcdir)/core/status.c $(top_srcdir)/core/text.c \
+	$(top_srcdir)/core/utf8.c
 fuzz_mime7_src = $(top_srcdir)/tests/fuzz/fuzz_mime7.c $(top_srcdir)/devices/email/mime_7bit.c \
 	$(top_srcdir)/devices/email/smtp_body.c
 
