@@ -38,6 +38,7 @@ int cmd_send(int argc, char **argv, const struct cli_globals *g);
 int cmd_route(int argc, char **argv, const struct cli_globals *g);
 int cmd_options(int argc, char **argv, const struct cli_globals *g);
 int cmd_queue(int argc, char **argv, const struct cli_globals *g);
+int cmd_probe(int argc, char **argv, const struct cli_globals *g);
 
 /* cli_exit_code - the sysexits code for a failed library call */
 int cli_exit_code(herald_status status);
@@ -82,6 +83,12 @@ void cli_put_printable(FILE *out, const char *s);
  * exit code after a message on stderr */
 int cli_pick_device(struct herald_context *ctx, const struct cli_globals *g, const char *name,
                     struct herald_device **dev_out);
+
+/* cli_pick_route_device - the device named (it must have a route strategy),
+ * else the file's first that has one ("herald route", "herald probe"); EX_OK
+ * or the exit code after "herald CMD: ..." on stderr */
+int cli_pick_route_device(struct herald_context *ctx, const char *cmd, const char *name,
+                          struct herald_device **dev_out);
 
 /* cli_outcome_json - the members "recipients":[...],"trace_id":... of a JSON
  * object (the caller writes the braces and any other member) */

@@ -182,3 +182,57 @@ cli_put_printable(FILE *out, const char *s)
             putc(*p, out);
     }
 }
+
+/* has_route - true when one of dev's modules is a route strategy */
+static bool
+has_route(const struct herald_device *dev)
+{
+    size_t m;
+
+    for (m = 0; m < herald_device_module_count(dev); m++) {
+        const char *kind;
+
+        if (herald_device_module(dev, m, &kind, NULL, NULL) == HERALD_OK
+            && strcmp(kind, "route") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* cli_pick_route_device - -d DEV (it must have a route strategy), else the first that has one */
+int
+cli_pick_route_device(struct herald_context *ctx, const char *cmd, const char *name,
+                      struct herald_device **dev_out)
+{
+    struct herald_diag diag;
+    size_t i;
+
+    memset(&diag, 0, sizeof diag);
+    if (name != NULL) {
+        herald_status st = herald_device(ctx, name, dev_out, &diag);
+
+        if (st != HERALD_OK) {
+            fprintf(stderr, "herald %s: no device \"", cmd);
+            cli_put_printable(stderr, name);
+            fprintf(stderr, "\" in the device file\n");
+            return cli_exit_code(st);
+        }
+        if (!has_route(*dev_out)) {
+            fprintf(stderr, "herald %s: device \"", cmd);
+            cli_put_printable(stderr, name);
+            fputs("\" has no route strategy\n", stderr);
+            return EX_USAGE;
+        }
+        return EX_OK;
+    }
+    for (i = 0; i < herald_device_count(ctx); i++) {
+        struct herald_device *dev = herald_device_at(ctx, i);
+
+        if (dev != NULL && has_route(dev)) {
+            *dev_out = dev;
+            return EX_OK;
+        }
+    }
+    fprintf(stderr, "herald %s: no device of the device file has a route strategy\n", cmd);
+    return EX_CONFIG;
+}

@@ -128,57 +128,6 @@ target_domain(const char *target)
     return at != NULL ? at + 1 : target;
 }
 
-/* has_route - true when one of dev's modules is a route strategy */
-static bool
-has_route(const struct herald_device *dev)
-{
-    size_t m;
-
-    for (m = 0; m < herald_device_module_count(dev); m++) {
-        const char *kind;
-
-        if (herald_device_module(dev, m, &kind, NULL, NULL) == HERALD_OK
-            && strcmp(kind, "route") == 0)
-            return true;
-    }
-    return false;
-}
-
-/* pick_device - -d DEV (it must have a route strategy), else the first that has one */
-static int
-pick_device(struct herald_context *ctx, const char *name, struct herald_device **dev_out)
-{
-    struct herald_diag diag;
-    size_t i;
-
-    memset(&diag, 0, sizeof diag);
-    if (name != NULL) {
-        herald_status st = herald_device(ctx, name, dev_out, &diag);
-
-        if (st != HERALD_OK) {
-            fprintf(stderr, "herald route: no device \"");
-            cli_put_printable(stderr, name);
-            fprintf(stderr, "\" in the device file\n");
-            return cli_exit_code(st);
-        }
-        if (!has_route(*dev_out)) {
-            fprintf(stderr, "herald route: device \"%s\" has no route strategy\n", name);
-            return EX_USAGE;
-        }
-        return EX_OK;
-    }
-    for (i = 0; i < herald_device_count(ctx); i++) {
-        struct herald_device *dev = herald_device_at(ctx, i);
-
-        if (dev != NULL && has_route(dev)) {
-            *dev_out = dev;
-            return EX_OK;
-        }
-    }
-    fputs("herald route: no device of the device file has a route strategy\n", stderr);
-    return EX_CONFIG;
-}
-
 /* print_text - one line per hop, or the error */
 static void
 print_text(const char *domain, const struct herald_route_plan *plan)
@@ -429,7 +378,7 @@ cmd_route(int argc, char **argv, const struct cli_globals *g)
         herald_close(&ctx);
         return EX_CANTCREAT;
     }
-    rc = pick_device(ctx, a.device, &dev);
+    rc = cli_pick_route_device(ctx, "route", a.device, &dev);
     if (rc != EX_OK) {
         herald_close(&ctx);
         return rc;

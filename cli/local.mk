@@ -6,6 +6,8 @@ cli_herald_SOURCES = \
 	cli/cmd_options.c cli/compose.c cli/batch.c cli/jsonl.c cli/jsonl.h
 # The durable queue's commands (owner: queue).
 cli_herald_SOURCES += cli/cmd_queue.c
+# "herald probe" (owner: probe).
+cli_herald_SOURCES += cli/cmd_probe.c
 cli_herald_CFLAGS = $(AM_CFLAGS)
 cli_herald_LDADD = core/libherald.la
 

@@ -23,6 +23,7 @@ static const struct command commands[] = {
     { "devices", cmd_devices, "list the devices, their modules and where they are defined" },
     { "options", cmd_options, "list the options a module accepts, read from the module" },
     { "route", cmd_route, "show the route plan for a domain or address; nothing is sent" },
+    { "probe", cmd_probe, "try every hop of the route as the device would; nothing is sent" },
     { "send", cmd_send, "send a message through a device" },
     { "queue", cmd_queue, "run the durable queue; list, show, flush, hold, release, delete" },
 };

@@ -26,6 +26,8 @@ core_libherald_core_la_SOURCES = \
 	core/dns.c core/dns_cache.c core/dns.h \
 	core/mime.c core/mime_encode.c core/mime_encode.h \
 	core/random.c core/random.h
+# "herald probe" (owner: probe).
+core_libherald_core_la_SOURCES += core/probe.c
 # The resolver's own files (owner: dns), on their own lines to keep merges apart.
 core_libherald_core_la_SOURCES += core/dns_wire.c core/dns_wire.h \
 	core/plan_share.c core/plan_share.h core/route_batch.c
@@ -43,8 +45,10 @@ core_libherald_la_LIBADD = core/libherald_core.la
 # current 1: herald_dns_query_mx/resolve changed (they take a trace scope).
 # current 2 (age 1): herald_route_mx, herald/host.h, herald/queue.h, herald/mime.h added.
 # current 3 (age 2): herald_env_note, herald_device_note_count/_at added.
+# current 4 (age 3): herald/probe.h (herald_probe and its accessors, the probe
+# job setters, herald_transport_probe) added.
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
-core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 3:0:2 -no-undefined \
+core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 4:0:3 -no-undefined \
 	-export-symbols-regex '^herald_'
 
 heraldincludedir = $(includedir)/herald
@@ -55,4 +59,4 @@ heraldinclude_HEADERS = \
 	core/herald/dns.h core/herald/route.h core/herald/transport.h \
 	core/herald/route_batch.h \
 	core/herald/mime.h core/herald/host.h core/herald/timeouts.h \
-	core/herald/queue.h
+	core/herald/queue.h core/herald/probe.h

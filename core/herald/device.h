@@ -29,6 +29,7 @@ struct herald_delivery;   /* one message going through one device */
 struct herald_message;
 struct herald_trace;
 struct herald_loop;
+struct herald_probe;
 
 struct herald_device_ops {
     uint32_t struct_size;   /* sizeof(struct herald_device_ops) at build time */
@@ -37,6 +38,11 @@ struct herald_device_ops {
                           struct herald_diag *diag);
     void (*deliver)(void *state, struct herald_delivery *delivery);
     void (*close)(void *state);      /* may be NULL */
+    /* ABI 2.3, optional: probe the hops of a plan the core made with the
+     * device's route strategy (herald/probe.h), usually by handing it to the
+     * transport (herald_transport_probe).  HERALD_OK: every job of the probe
+     * will end with herald_probe_job_done(); an error: none was started. */
+    herald_status (*probe)(void *state, struct herald_probe *probe);
 };
 
 /* One recipient's report.  Strings are copied. */

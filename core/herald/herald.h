@@ -25,6 +25,7 @@
 #include <herald/device.h>
 #include <herald/mime.h>
 #include <herald/queue.h>
+#include <herald/probe.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -32,6 +32,7 @@ struct herald_message;
 struct herald_trace;
 struct herald_transport_job;
 struct herald_module_ref;
+struct herald_probe;
 
 struct herald_transport_ops {
     uint32_t struct_size;    /* sizeof(struct herald_transport_ops) at build time */
@@ -42,6 +43,11 @@ struct herald_transport_ops {
      * the core then ends it as a session failure with the status text. */
     herald_status (*start)(void *state, struct herald_transport_job *job);
     void (*close)(void *state);   /* may be NULL */
+    /* ABI 2.3, optional: one session per job of the probe (herald/probe.h),
+     * with the device's TLS policy, AUTH rule, limits and timeouts, never
+     * DATA.  HERALD_OK: every job will end with herald_probe_job_done();
+     * an error: none was started. */
+    herald_status (*probe)(void *state, struct herald_probe *probe);
 };
 
 /* What a transport reads from its job. */
@@ -88,6 +94,12 @@ herald_status herald_transport_open(const struct herald_module_ref *transport,
                                     struct herald_env *env, void **state_out,
                                     struct herald_diag *diag);
 void herald_transport_close(const struct herald_module_ref *transport, void *state);
+
+/* herald_transport_probe - the transport's probe() (see above) with its
+ * device state; HERALD_E_NOTFOUND when the module has none (built before
+ * ABI 2.3, or it cannot probe). */
+herald_status herald_transport_probe(const struct herald_module_ref *transport, void *state,
+                                     struct herald_probe *probe);
 
 /* Run one job: recipients are addresses (copied).  done runs from the loop,
  * exactly once, with results borrowed for the call. */

@@ -526,11 +526,21 @@ email_close(void *state)
     free(dev);
 }
 
+/* email_probe - "herald probe": the transport tries the hops the core planned */
+static herald_status
+email_probe(void *state, struct herald_probe *probe)
+{
+    struct email_device *dev = state;
+
+    return herald_transport_probe(&dev->opts->transport, dev->transport_state, probe);
+}
+
 static const struct herald_device_ops email_ops = {
     .struct_size = sizeof(struct herald_device_ops),
     .open = email_open,
     .deliver = email_deliver,
     .close = email_close,
+    .probe = email_probe,
 };
 
 const struct herald_module herald_module = {

@@ -21,3 +21,5 @@ devices_email_libsmtp_la_SOURCES += \
 	devices/email/smtp_dest.c devices/email/smtp_dest.h \
 	devices/email/smtp_fdlimit.c devices/email/smtp_fdlimit.h \
 	devices/email/smtp_pool.c devices/email/smtp_pool.h
+# "herald probe" (owner: probe): one short session per hop address, no DATA.
+devices_email_libsmtp_la_SOURCES += devices/email/smtp_probe.c devices/email/smtp_probe.h

@@ -226,3 +226,10 @@ smtp_auth_redact(const char *user, const char *secret, char *text, size_t cap)
     mbedtls_platform_zeroize(out, cap);
     free(out);
 }
+
+/* smtp_auth_hop_gets - see smtp_auth.h */
+bool
+smtp_auth_hop_gets(const char *origin)
+{
+    return origin != NULL && strcmp(origin, "smarthost") == 0;
+}

@@ -30,6 +30,12 @@ enum smtp_auth_tls {
     SMTP_AUTH_TLS_NONE            /* clear text too: only when the device file says so */
 };
 
+/* smtp_auth_hop_gets - true for the hops that get the credentials: a smart
+ * host the device file names (origin "smarthost"), never a hop from DNS
+ * ("mx", "implicit-mx"), which is whoever controls the recipient domain.
+ * One rule for delivery and "herald probe". */
+bool smtp_auth_hop_gets(const char *origin);
+
 /* smtp_auth_name - "PLAIN", "LOGIN", "XOAUTH2", "?" */
 const char *smtp_auth_name(unsigned mech);
 

@@ -535,3 +535,54 @@ smtp_tls_peer_names(const struct smtp_tls *t, char *subject, size_t scap, char *
     if (icap > 0 && mbedtls_x509_dn_gets(issuer, icap, &crt->issuer) < 0)
         issuer[0] = '\0';
 }
+
+/* san_text - one subjectAltName entry as text: a dNSName as it is (bounded,
+ * control characters as '?'), an iPAddress in its usual form; false for
+ * other kinds */
+static bool
+san_text(const mbedtls_x509_buf *b, char *out, size_t cap)
+{
+    size_t i, n;
+
+    if (b->p == NULL || cap == 0)
+        return false;
+    if (b->tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME)) {
+        n = b->len < cap - 1 ? b->len : cap - 1;
+        for (i = 0; i < n; i++)
+            out[i] = b->p[i] < 0x20 || b->p[i] >= 0x7f ? '?' : (char)b->p[i];
+        out[n] = '\0';
+        return true;
+    }
+    if (b->tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)
+        && (b->len == 4 || b->len == 16))
+        return inet_ntop(b->len == 4 ? AF_INET : AF_INET6, b->p, out, (socklen_t)cap) != NULL;
+    return false;
+}
+
+/* smtp_tls_peer_info - see smtp_tls.h */
+void
+smtp_tls_peer_info(const struct smtp_tls *t, struct smtp_tls_peer *out)
+{
+    const mbedtls_x509_crt *crt;
+    const mbedtls_x509_sequence *san;
+    const char *v;
+
+    memset(out, 0, sizeof *out);
+    if (t == NULL || t->hs != HS_DONE)
+        return;
+    v = mbedtls_ssl_get_version(&t->ssl);
+    snprintf(out->version, sizeof out->version, "%s", v != NULL ? v : "");
+    v = mbedtls_ssl_get_ciphersuite(&t->ssl);
+    snprintf(out->cipher, sizeof out->cipher, "%s", v != NULL ? v : "");
+    smtp_tls_peer_names(t, out->subject, sizeof out->subject, out->issuer, sizeof out->issuer);
+    crt = mbedtls_ssl_get_peer_cert(&t->ssl);
+    if (crt == NULL)
+        return;
+    snprintf(out->not_after, sizeof out->not_after, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+             crt->valid_to.year, crt->valid_to.mon, crt->valid_to.day, crt->valid_to.hour,
+             crt->valid_to.min, crt->valid_to.sec);
+    for (san = &crt->subject_alt_names; san != NULL && out->name_count < SMTP_TLS_NAMES_MAX;
+         san = san->next)
+        if (san_text(&san->buf, out->names[out->name_count], sizeof out->names[0]))
+            out->name_count++;
+}

@@ -97,4 +97,18 @@ void smtp_tls_describe(const struct smtp_tls *t, char *buf, size_t cap);
 void smtp_tls_peer_names(const struct smtp_tls *t, char *subject, size_t scap, char *issuer,
                          size_t icap);
 
+/* What "herald probe" shows of a handshake that ended well (all "" and no
+ * names without a peer certificate). */
+#define SMTP_TLS_NAMES_MAX 16
+struct smtp_tls_peer {
+    char version[32];                  /* "TLSv1.2" */
+    char cipher[96];                   /* "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384" */
+    char subject[256], issuer[256];    /* "CN=mx1.example" */
+    char not_after[32];                /* "2027-01-31T12:00:00Z" */
+    size_t name_count;                 /* subjectAltName dNSNames and iPAddresses, */
+    char names[SMTP_TLS_NAMES_MAX][256];   /* the first SMTP_TLS_NAMES_MAX */
+};
+/* smtp_tls_peer_info - protocol, cipher and peer certificate details */
+void smtp_tls_peer_info(const struct smtp_tls *t, struct smtp_tls_peer *out);
+
 #endif

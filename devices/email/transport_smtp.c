@@ -37,6 +37,7 @@
 #include "smtp_dest.h"
 #include "smtp_fdlimit.h"
 #include "smtp_pool.h"
+#include "smtp_probe.h"
 #include "smtp_session.h"
 #include "smtp_tls.h"
 
@@ -243,8 +244,7 @@ hop_gets_credentials(const struct smtp_transport *tp, const struct herald_transp
 {
     const char *origin = herald_job_origin(job);
 
-    return tp->session_opts.auth_user != NULL && origin != NULL
-           && strcmp(origin, "smarthost") == 0;
+    return tp->session_opts.auth_user != NULL && smtp_auth_hop_gets(origin);
 }
 
 static void pump(struct smtp_transport *tp);
@@ -1046,11 +1046,21 @@ smtp_close(void *state)
     free(tp);
 }
 
+/* smtp_probe_op - "herald probe" (smtp_probe.h), within max_sessions */
+static herald_status
+smtp_probe_op(void *state, struct herald_probe *probe)
+{
+    struct smtp_transport *tp = state;
+
+    return smtp_probe_start(herald_env_loop(tp->env), &tp->session_opts, tp->max_sessions, probe);
+}
+
 static const struct herald_transport_ops smtp_ops = {
     .struct_size = sizeof(struct herald_transport_ops),
     .open = smtp_open,
     .start = smtp_start,
     .close = smtp_close,
+    .probe = smtp_probe_op,
 };
 
 const struct herald_module herald_module = {

@@ -8,3 +8,8 @@ herald_operator_tests = \
 
 dist_check_SCRIPTS += $(herald_operator_tests)
 TESTS += $(herald_operator_tests)
+
+# "herald probe" (owner: probe): every hop tried, nothing sent (127.77.112.x).
+herald_probe_tests = tests/integration/probe.sh
+dist_check_SCRIPTS += $(herald_probe_tests)
+TESTS += $(herald_probe_tests)
