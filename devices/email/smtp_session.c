@@ -66,8 +66,7 @@ struct body_downgrade {
 
 struct rcpt_state {
     enum rcpt_word word;
-    enum herald_result result;
-    bool possibly_delivered;
+    struct smtp_rcpt_result res;      /* when DECIDED; its reply and dsn are the two below */
     bool kept;                        /* a word that stands if the session fails later */
     bool retry;                       /* 452/552: over the server's limit, next transaction */
     char reply[REPLY_TEXT_MAX];
@@ -382,7 +381,7 @@ report_fire(void *arg)
         const struct rcpt_state *r = &s->rcpt[i];
 
         if (r->word == RCPT_DECIDED && cb.recipient != NULL)
-            cb.recipient(cb.arg, i, r->result, r->reply, r->dsn, r->possibly_delivered);
+            cb.recipient(cb.arg, i, &r->res);
     }
     if (s->failed && cb.failed != NULL)
         cb.failed(cb.arg, s->fail_status, s->fail_permanent, s->fail_reply, s->fail_dsn);
@@ -469,8 +468,8 @@ decide(struct smtp_session *s, size_t i, enum herald_result res, const char *rep
     struct rcpt_state *r = &s->rcpt[i];
 
     r->word = RCPT_DECIDED;
-    r->result = res;
-    r->possibly_delivered = possibly;
+    r->res.result = res;
+    r->res.possibly_delivered = possibly;
     /* What the final dot decided (or might have delivered) and a 5xx stand
      * whatever happens to a later transaction of the same message. */
     r->kept = res == HERALD_RESULT_FAILED || possibly || s->state == SMTP_S_DOT;
@@ -1719,6 +1718,10 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
         s->rcpt = NULL;
         s->txn = NULL;
         return HERALD_E_NOMEM;
+    }
+    for (i = 0; i < msg->nrcpt; i++) {
+        s->rcpt[i].res.reply = s->rcpt[i].reply;
+        s->rcpt[i].res.dsn = s->rcpt[i].dsn;
     }
     s->busy = true;
     s->msg = *msg;

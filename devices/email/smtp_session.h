@@ -139,10 +139,19 @@ struct smtp_message {
     void *read_arg;
 };
 
+/* The final word on one recipient: what the session reports, what the
+ * transport hands on (herald_job_recipient), the one shape of it in the
+ * email device.  Borrowed for the callback. */
+struct smtp_rcpt_result {
+    enum herald_result result;
+    const char *reply;            /* the server's reply line, or Herald's own words */
+    const char *dsn;              /* "5.1.1"; from the reply's class when it has none */
+    bool possibly_delivered;      /* DEFERRED after the dot went out: no other hop */
+};
+
 struct smtp_session_cb {
     void (*connected)(void *arg, const char *peer);     /* may be NULL */
-    void (*recipient)(void *arg, size_t i, enum herald_result result, const char *reply,
-                      const char *dsn, bool possibly_delivered);
+    void (*recipient)(void *arg, size_t i, const struct smtp_rcpt_result *res);
     void (*failed)(void *arg, herald_status why, bool permanent, const char *reply,
                    const char *dsn);
     void (*done)(void *arg);

@@ -300,13 +300,13 @@ cb_connected(void *arg, const char *peer)
 }
 
 static void
-cb_recipient(void *arg, size_t i, enum herald_result result, const char *reply,
-             const char *dsn, bool possibly_delivered)
+cb_recipient(void *arg, size_t i, const struct smtp_rcpt_result *res)
 {
     struct smtp_job *sj = arg;
 
     sj->decided = true;
-    herald_job_recipient(sj->job, i, result, reply, dsn, possibly_delivered);
+    herald_job_recipient(sj->job, i, res->result, res->reply, res->dsn,
+                         res->possibly_delivered);
 }
 
 static void

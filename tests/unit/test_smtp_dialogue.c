@@ -346,18 +346,15 @@ body_read(void *arg, void *buf, size_t cap, size_t *n_out)
 }
 
 static void
-cb_recipient(void *arg, size_t i, enum herald_result result, const char *reply,
-             const char *dsn, bool possibly_delivered)
+cb_recipient(void *arg, size_t i, const struct smtp_rcpt_result *res)
 {
     struct outcome *o = arg;
 
-    (void)reply;
-    (void)dsn;
     if (i >= sizeof o->letters - 1)
         return;
-    o->letters[i] = result == HERALD_RESULT_DELIVERED ? 'D'
-                    : result == HERALD_RESULT_FAILED ? 'F'
-                    : possibly_delivered ? 'P' : 'T';
+    o->letters[i] = res->result == HERALD_RESULT_DELIVERED ? 'D'
+                    : res->result == HERALD_RESULT_FAILED ? 'F'
+                    : res->possibly_delivered ? 'P' : 'T';
 }
 
 static void
@@ -593,6 +590,14 @@ static const struct row rows[] = {
     { "STARTTLS close", O_TLS_OPP, 1, 0, 1,
       GREET "C: EHLO client.test\nS: 250-server.test\nS: 250 STARTTLS\nC: STARTTLS\nCLOSE\n",
       "- fail=temp" },
+    /* The TLS handshake: required, so a failed one fails the session (an
+     * opportunistic one would reconnect in clear, off the socketpair) */
+    { "STARTTLS 220, then close in the handshake", O_TLS_REQ, 1, 0, 1,
+      GREET "C: EHLO client.test\nS: 250-server.test\nS: 250 STARTTLS\n"
+      "C: STARTTLS\nS: 220 go ahead\nCLOSE\n", "- fail=temp" },
+    { "STARTTLS 220 and clear text after it", O_TLS_REQ, 1, 0, 1,
+      GREET "C: EHLO client.test\nS: 250-server.test\nS: 250 STARTTLS\n"
+      "C: STARTTLS\nS: 220 go ahead\nS: 250 not TLS at all\nCLOSE\n", "- fail=temp" },
     /* AUTH (allowed in clear here) */
     { "AUTH 235", O_AUTH, 1, 0, 1,
       GREET "C: EHLO client.test\nS: 250-server.test\nS: 250 AUTH PLAIN\n"

@@ -171,18 +171,17 @@ cb_connected(void *arg, const char *peer)
 }
 
 static void
-cb_recipient(void *arg, size_t i, enum herald_result res, const char *reply, const char *dsn,
-             bool possibly)
+cb_recipient(void *arg, size_t i, const struct smtp_rcpt_result *res)
 {
     struct result *r = arg;
 
     if (i >= MAX_RCPT)
         return;
     r->decided[i]++;
-    r->res[i] = res;
-    snprintf(r->reply[i], sizeof r->reply[i], "%s", reply);
-    snprintf(r->dsn[i], sizeof r->dsn[i], "%s", dsn);
-    r->possibly[i] = possibly;
+    r->res[i] = res->result;
+    snprintf(r->reply[i], sizeof r->reply[i], "%s", res->reply);
+    snprintf(r->dsn[i], sizeof r->dsn[i], "%s", res->dsn);
+    r->possibly[i] = res->possibly_delivered;
 }
 
 static void
