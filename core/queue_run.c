@@ -176,6 +176,9 @@ job_free(struct run *r, struct job *j)
 {
     size_t i;
 
+    /* The message holds a copy of the claim's descriptor: closed first, so
+     * the store's own close is the last one (it frees a removed file). */
+    herald_message_free(&j->msg);
     if (j->claim != NULL)
         r->q->ops->release(j->claim);
     queue_entry_copy_free(&j->work);
@@ -183,7 +186,6 @@ job_free(struct run *r, struct job *j)
         free(j->owned[i]);
     free(j->owned);
     free(j->index);
-    herald_message_free(&j->msg);
     herald_outcome_free(&j->outcome);
     free(j);
 }

@@ -16,7 +16,9 @@
  * runners never deliver the same message (the lock dies with its process);
  * a file unlinked between open and lock is seen by its link count.  State
  * changes are appended records, synced in one batch (sync) before the claim
- * is released; a finished message is unlinked and the folder synced.
+ * is released; a finished message is unlinked and the folder synced.  Its
+ * descriptor goes to the reaper (spool_reap.h), whose threads pay for the
+ * last close, which frees the blocks (a synchronous discard on some disks).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +43,7 @@
 #include <herald/trace.h>
 
 #include "spool_file.h"
+#include "spool_reap.h"
 
 #ifndef HERALD_LOCALSTATEDIR
 #define HERALD_LOCALSTATEDIR "/var"
@@ -77,6 +80,7 @@ struct spool {
     const struct herald_trace *trace;
     unsigned counter;               /* ids made by this process */
     bool dirty;                     /* staged updates or removes await sync */
+    struct spool_reap *reap;        /* closes removed files (frees their blocks) */
 };
 
 struct spool_staged {
@@ -90,6 +94,7 @@ struct spool_claim {
     struct spool_parsed parsed;
     struct herald_queue_rcpt *saved;  /* the states as last recorded, to append only changes */
     bool saved_held, saved_warned;
+    bool removed;                   /* unlinked: the last close frees its blocks */
 };
 
 struct spool_cursor {
@@ -224,6 +229,7 @@ spool_open(const void *options, const struct herald_trace *trace, void **state_o
         return st;
     }
     clean_tmp(sp);
+    sp->reap = spool_reap_new();
     *state_out = sp;
     return HERALD_OK;
 }
@@ -235,6 +241,7 @@ spool_close(void *state)
 
     if (sp == NULL)
         return;
+    spool_reap_free(sp->reap);
     if (sp->qdir >= 0)
         close(sp->qdir);
     if (sp->tmpdir >= 0)
@@ -725,6 +732,7 @@ spool_remove(void *claim, struct herald_diag *diag)
         return herald_diag_set(diag, HERALD_E_INVAL, sp->path, "removal of an unlocked entry");
     if (unlinkat(sp->qdir, c->parsed.entry.id, 0) != 0 && errno != ENOENT)
         return io_fail(diag, sp, "cannot remove a queue file", errno);
+    c->removed = true;
     sp->dirty = true;
     return HERALD_OK;
 }
@@ -750,7 +758,12 @@ spool_release(void *claim)
 
     if (c == NULL)
         return;
-    close(c->fd);   /* drops the lock */
+    /* Drops the lock.  The last close of a removed file frees its blocks:
+     * the reaper's threads pay for that, not the runner. */
+    if (c->removed)
+        spool_reap_close(c->sp->reap, c->fd);
+    else
+        close(c->fd);
     free_saved(c);
     spool_parsed_free(&c->parsed);
     free(c);
