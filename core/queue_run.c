@@ -500,29 +500,34 @@ start(struct run *r, const char *id, int64_t now)
     r->inflight++;
 }
 
+/* pass_one - start one id, then run the loop while too many are in flight */
+static bool
+pass_one(void *arg, struct queue_store *q, const char *id)
+{
+    struct run *r = arg;
+
+    (void)q;
+    start(r, id, now_s());
+    if (r->inflight >= RUN_INFLIGHT)
+        (void)herald_loop_run(r->ctx->loop, room_or_record, r, 0);
+    if (r->done_count + r->quiet_count >= RUN_BATCH)
+        flush_done(r);
+    return true;
+}
+
 /* pass - one walk over the queue */
 static void
 pass(struct run *r)
 {
-    char id[HERALD_QUEUE_ID_SIZE];
     struct herald_diag d;
-    void *cursor = NULL;
 
     memset(&d, 0, sizeof d);
     r->next_due = 0;
-    if (r->q->ops->scan_open(r->q->state, &cursor, &d) != HERALD_OK) {
+    if (queue_each(r->ctx, pass_one, r, &d) != HERALD_OK) {
         r->error = HERALD_E_IO;
         r->diag = d;
         return;
     }
-    while (r->q->ops->scan_next(cursor, id) == HERALD_OK) {
-        start(r, id, now_s());
-        if (r->inflight >= RUN_INFLIGHT)
-            (void)herald_loop_run(r->ctx->loop, room_or_record, r, 0);
-        if (r->done_count + r->quiet_count >= RUN_BATCH)
-            flush_done(r);
-    }
-    r->q->ops->scan_close(cursor);
     while (r->inflight > 0) {
         (void)herald_loop_run(r->ctx->loop, none_left_or_record, r, 0);
         if (r->inflight > 0 && r->done_count < RUN_BATCH)

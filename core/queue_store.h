@@ -9,6 +9,7 @@
 #ifndef HERALD_CORE_QUEUE_STORE_H
 #define HERALD_CORE_QUEUE_STORE_H
 
+#include <stdbool.h>
 #include <herald/queue.h>
 
 struct herald_context;
@@ -24,6 +25,14 @@ struct queue_store {
 herald_status queue_store_get(struct herald_context *ctx, struct queue_store **q_out,
                               struct herald_diag *diag);
 void queue_store_close(struct herald_context *ctx);
+
+/* queue_each - fn(arg, q, id) for every id in the context's store, streamed
+ * (one id in memory at a time), until fn returns false; HERALD_OK, or why the
+ * store or its scan could not be opened.  The one walk over the queue: list,
+ * flush and the runner's pass go through it. */
+typedef bool (*queue_each_fn)(void *arg, struct queue_store *q, const char *id);
+herald_status queue_each(struct herald_context *ctx, queue_each_fn fn, void *arg,
+                         struct herald_diag *diag);
 
 /* queue_entry_copy - a working copy of e whose rcpts array the caller owns
  * (strings still borrowed from e); free with queue_entry_copy_free */
