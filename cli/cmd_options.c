@@ -14,7 +14,8 @@
  * Exit:  0 shown; 64 usage; 69 no module of that name, or a module refused;
  *        70 out of memory; 78 the device file is wrong.
  * Without KIND, every kind that has a module NAME is shown, in the order
- * device, route, transport.  The modules are looked up in the device file's
+ * device, route, transport, queue (herald.queue's store: "herald options
+ * spool").  The modules are looked up in the device file's
  * plugin folders, loaded through the same loader as for a delivery.
  */
 #include <getopt.h>
@@ -30,7 +31,7 @@
 #define OPTIONS_NAME_WIDTH_MAX 28   /* longer names push their row's columns right */
 #define OPTIONS_SPEC_WIDTH_MAX 44
 
-static const char *const kind_names[] = { "device", "route", "transport" };
+static const char *const kind_names[] = { "device", "route", "transport", "queue" };
 #define KIND_COUNT (sizeof kind_names / sizeof kind_names[0])
 
 /* One option of a module, nested groups flattened: "auth.user". */
@@ -65,8 +66,9 @@ options_usage(FILE *out)
           "Print every option the module NAME accepts, read from the module itself:\n"
           "its name (dotted inside groups: auth.user), its type (the allowed words of\n"
           "a choice, the range of a number, \"ms\" for milliseconds), whether it is\n"
-          "required or secret, its default and what it does.  KIND is device, route\n"
-          "or transport; without it, every kind that has a module NAME is shown\n"
+          "required or secret, its default and what it does.  KIND is device, route,\n"
+          "transport or queue (herald.queue's store: \"herald options spool\"); without\n"
+          "it, every kind that has a module NAME is shown\n"
           "(a NAME that is also a KIND word needs the KIND: \"route route\").\n"
           "Modules are looked up in the plugin folders of the device file.\n"
           "\n"
@@ -621,7 +623,7 @@ not_found(const char *name, const struct herald_diag *diags, size_t count, bool 
         fprintf(stderr, "herald options: %s\n", diags[0].text[0] ? diags[0].text : "not found");
         return EX_UNAVAILABLE;
     }
-    fputs("herald options: no device, route or transport module \"", stderr);
+    fputs("herald options: no device, route, transport or queue module \"", stderr);
     cli_put_printable(stderr, name);
     fputs("\":\n", stderr);
     for (i = 0; i < count; i++)
@@ -728,7 +730,7 @@ cmd_options(int argc, char **argv, const struct cli_globals *g)
     if (argc - optind == 2) {
         kind = argv[optind];
         if (!kind_known(kind))
-            return cli_usage_error("options", "unknown KIND '%s' (device, route or transport)",
+            return cli_usage_error("options", "unknown KIND '%s' (device, route, transport or queue)",
                                    kind);
     }
     name = argv[argc - 1];

@@ -5,7 +5,8 @@
 # a missing, foreign-owned or group-writable spool, a bad range in
 # herald.queue, a message too large and a bad address are clear errors that
 # leave nothing behind; a full disk (a 256 KiB tmpfs) fails the enqueue with
-# exit 75 and leaves no file in tmp/ or q/, and the files queued before stay.
+# exit 75 and leaves no file in tmp/ or q/, and the files queued before stay;
+# herald options spool (and options queue spool --json) lists the store's options.
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
@@ -160,5 +161,27 @@ expect_grep "full disk said" "$ERR" "the spool's disk is full"
   fail "q/: $(ls "$SMALL/q" | head)"
 [ -z "$(ls -A "$SMALL/tmp")" ] && pass "failed batch: nothing in tmp/" || fail "tmp/ not empty"
 umount "$SMALL"
+
+# herald options lists the store's options, read from the module (kind "queue").
+conf "$SPOOL"
+run_herald "$OUT" "$ERR" -c "$CONF" options spool
+expect_rc "options spool" 0 "$ERR"
+expect_grep "options spool" "$OUT" "queue spool ("
+for o in path min_backoff_s max_backoff_s lifetime_s delay_warning_s max_message_size; do
+  if awk -v n="$o" '$1 == n { f = 1 } END { exit !f }' "$OUT"; then pass "options spool: $o"
+  else fail "options spool: no $o in: $(cat "$OUT")"; fi
+done
+expect_grep "options spool: min_backoff_s default" "$OUT" "1..86400, default 300"
+run_herald "$OUT" "$ERR" -c "$CONF" options queue spool --json
+expect_rc "options queue spool --json" 0 "$ERR"
+if "$TEST_PYTHON" -c '
+import json, sys
+m, = json.load(sys.stdin)["modules"]
+assert (m["kind"], m["name"]) == ("queue", "spool"), m
+o = {x["name"]: x for x in m["options"]}
+assert o["lifetime_s"]["default"] == 432000 and o["lifetime_s"]["min"] == 1, o["lifetime_s"]
+' <"$OUT"; then pass "options queue spool --json: lifetime_s"; else fail "options --json: $(cat "$OUT")"; fi
+run_herald "$OUT" "$ERR" -c "$CONF" options queue smtp
+expect_rc "options queue smtp (no such queue module)" 69 "$ERR"
 
 herald_test_done
