@@ -77,11 +77,11 @@ PF_PORT=$(free_port 127.0.0.2 tcp)
 postfix_start 127.0.0.2 "$PF_PORT" local.test "relayhost = [127.0.0.1]:$SINK_PORT
 default_destination_concurrency_limit = 20
 smtp_tls_security_level = none"
-PF_MASTER=${T_PIDS[-1]}
+PF_PID=${T_PIDS[-1]}   # its master
 printf 'smtp      unix - - n - - smtp\nrelay     unix - - n - - smtp\n' >>"$PF_CONF/master.cf"
-kill -HUP "$PF_MASTER"   # reread master.cf
+kill -HUP "$PF_PID"   # reread master.cf
 for _ in $(seq 50); do grep -q "reload" "$PF_LOG" && break; sleep 0.1; done
-pf_cpu0=$(cpu_tree "$PF_MASTER")
+pf_cpu0=$(cpu_tree "$PF_PID")
 t0=$(bench_now)
 gtime "$WORK/source.time" "$SOURCE" -s 16 -m "$COUNT" -l 4096 -f a@bench.test -t b@relay.test \
   127.0.0.2:"$PF_PORT"
@@ -90,7 +90,7 @@ for _ in $(seq 6000); do   # bounded: 600 s
   sleep 0.1
 done
 t1=$(bench_now)
-pf_cpu1=$(cpu_tree "$PF_MASTER")
+pf_cpu1=$(cpu_tree "$PF_PID")
 sent=$(grep -c 'status=sent' "$PF_LOG")
 [ "$sent" -ge "$COUNT" ] || bench_die "Postfix sent only $sent of $COUNT"
 PF_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
@@ -98,6 +98,9 @@ PF_RATE=$(bench_rate "$COUNT" "$t0" "$t1")
 PF_CPU=$(awk -v a="$pf_cpu0" -v b="$pf_cpu1" 'BEGIN { printf "%.2f", b - a }')
 SRC_CPU=$(awk '{ printf "%.2f", $2 + $3 }' "$WORK/source.time")
 echo "postfix: $COUNT relayed in $PF_WALL s: $PF_RATE msgs/s" >&2
+# Stopped now: its idle daemons would share the machine with Herald's run.
+kill "$PF_PID" 2>/dev/null || true
+for _ in $(seq 100); do kill -0 "$PF_PID" 2>/dev/null || break; sleep 0.1; done
 
 # --- herald: enqueue (group commit) then the runner ---
 SPOOL=$WORK/spool
@@ -148,7 +151,7 @@ if [ "$BIG" -gt 0 ]; then
   truncate -s "$((BIG / 200 + 1024))M" "$IMG"
   mkfs.ext4 -q -F -N "$((BIG + BIG / 10 + 10000))" "$IMG" || bench_die "mkfs.ext4 failed"
   mount -o loop,nodiscard "$IMG" "$MNT" || bench_die "cannot mount the scale image"
-  trap 'umount "$MNT" 2>/dev/null; herald_test_cleanup' EXIT
+  trap 'umount "$MNT" 2>/dev/null || true; herald_test_cleanup' EXIT
   mkdir -m 0700 "$MNT/spool"
   DEAD=$(free_port 127.0.0.1 tcp)   # nobody listens there: every connection is refused
   conf "$WORK/scale.conf" "$MNT/spool" "$DEAD"
@@ -175,6 +178,7 @@ if [ "$BIG" -gt 0 ]; then
     echo "scale: $n queued, runner peak RSS $prss KB, pass $pw s, list first line $lfirst s" >&2
   done
   umount "$MNT"
+  trap herald_test_cleanup EXIT
   rm -f "$IMG"
 fi
 
@@ -185,7 +189,7 @@ fi
   echo
   bench_machine
   echo "* Herald: commit $COMMIT, CFLAGS=-O2, no sanitizers; disk: $(df -T "$WORK" | awk 'NR == 2 { print $2 }')"
-  echo "  ($(awk '$2 == "/" { print $4 }' /proc/mounts | tr ',' ' ' | grep -ow 'discard' || echo no) discard)"
+  echo "  (mount options of /: $(awk '$2 == "/" { print $4 }' /proc/mounts | tr ',' ' ' | grep -ow 'discard' || echo 'no discard'))"
   echo "* Reproduce: \`bench/run.sh queue $ARGS\` (bench/queue.sh)"
   echo "* $COUNT messages of 4 KB, all to one smtp-sink on 127.0.0.1 (\`${SINK_CMD[*]}\`)"
   echo
