@@ -19,6 +19,7 @@
 #include <herald/transport.h>
 #include "context.h"
 #include "module_abi.h"
+#include "text.h"
 #include "trace_sink.h"
 
 struct herald_probe_job {
@@ -48,18 +49,13 @@ struct herald_probe {
 static herald_status
 keep(const char **slot, const char *s)
 {
-    size_t n, i;
     char *d;
 
     if (s == NULL)
         return HERALD_OK;
-    n = strnlen(s, HERALD_PROBE_TEXT_MAX);
-    d = malloc(n + 1);
+    d = text_printable_dup(s, HERALD_PROBE_TEXT_MAX, TEXT_LINE);
     if (d == NULL)
         return HERALD_E_NOMEM;
-    for (i = 0; i < n; i++)
-        d[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    d[n] = '\0';
     free((void *)(uintptr_t)*slot);
     *slot = d;
     return HERALD_OK;

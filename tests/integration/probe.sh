@@ -24,17 +24,28 @@ email_env_init 112 \
   --mx-host=probe.test,mx0.probe.test,5 --mx-host=probe.test,mx1.tls.test,10 \
   --mx-host=probe.test,mx2.probe.test,20 --mx-host=dead.test,mx0.probe.test,10 \
   --host-record=mx0.probe.test,"$DEAD_IP" --host-record=mx1.tls.test,"$GOOD_IP" \
-  --host-record=mx2.probe.test,"$BAD_IP"
+  --host-record=mx2.probe.test,"$BAD_IP" \
+  --mx-host=hostile.test,h1.probe.test,10 --mx-host=hostile.test,h2.probe.test,20 \
+  --mx-host=hostile.test,h3.probe.test,30 --mx-host=hostile.test,h4.probe.test,40 \
+  --mx-host=hostile.test,h5.probe.test,50 --mx-host=refused.test,h3.probe.test,10 \
+  --host-record=h1.probe.test,$NET_PROBE.5 --host-record=h2.probe.test,$NET_PROBE.6 \
+  --host-record=h3.probe.test,$NET_PROBE.7 --host-record=h4.probe.test,$NET_PROBE.8 \
+  --host-record=h5.probe.test,$NET_PROBE.10
 PKI=$T_DIR/pki
 mkdir "$PKI"
 sh "$HERALD_SRC_DIR/tests/lib/make_certs.sh" "$PKI" "$SH_IP" || hard_error "make_certs.sh failed"
 email_start_capture good "$GOOD_IP" "$PKI/server.pem" "$PKI/server.key"
 email_start_capture bad "$BAD_IP" "$PKI/expired.pem" "$PKI/expired.key"
 email_start_capture relay "$SH_IP" "$PKI/ip.pem" "$PKI/ip.key" --password 's3cr3t-Pw'
+email_start_fault hang "$NET_PROBE.5" hang
+email_start_fault garbage "$NET_PROBE.6" garbage
+email_start_fault g554 "$NET_PROBE.7" greet-554
+email_start_fault helo "$NET_PROBE.8" refuse-ehlo
+email_start_fault huge "$NET_PROBE.10" huge-reply
 printf 's3cr3t-Pw\n' >"$T_DIR/relay.secret"
 chmod 600 "$T_DIR/relay.secret"
 
-# device NAME STRATEGY TLS [EXTRA] - an email device on the zone above
+# device NAME STRATEGY TLS [EXTRA [TIMEOUTS]] - an email device on the zone above
 device() {
   local sh=""
   [ "$2" != mx ] && sh="smarthost = [ \"[$SH_IP]:$SMTP_PORT\" ];"
@@ -43,7 +54,7 @@ device() {
     route: { strategy = "$2"; $sh port = $SMTP_PORT; };
     transport: { name = "smtp"; helo_name = "probe.herald.test"; tls = "$3";
                  ca_file = "$PKI/ca.pem"; connect_timeout_ms = 2000;
-                 greeting_timeout_ms = 5000; helo_timeout_ms = 5000; ${4:-} }; }
+                 ${5:-greeting_timeout_ms = 5000; helo_timeout_ms = 5000;} ${4:-} }; }
 DEV
 }
 {
@@ -52,7 +63,8 @@ DEV
   device email mx opportunistic; echo ","
   device strict mx verify; echo ","
   device relay mx-then-smarthost opportunistic \
-    "auth: { user = \"user\"; password_file = \"$T_DIR/relay.secret\"; };"
+    "auth: { user = \"user\"; password_file = \"$T_DIR/relay.secret\"; };"; echo ","
+  device quick mx opportunistic "" "greeting_timeout_ms = 1000; helo_timeout_ms = 1000;"
   echo ");"
 } >"$CONF"
 
@@ -195,7 +207,31 @@ for f in "$OUT" "$ERR" "$TRACE"; do
 done
 grep -q "AUTH PLAIN" "$T_DIR/relay.rec" && pass "relay saw AUTH" || fail "relay saw no AUTH"
 
-# 8. Usage.
+# 8. Hostile and broken servers fail their own row, bounded by the device's
+# timeouts (greeting 1 s here), and never the probe.
+probe -d quick --json --rcpt ok@probe.test hostile.test
+expect_rc "hostile: the HELO server accepts" 0 "$ERR"
+check "hostile: each server its own failure" '
+want([h["host"] for h in hops] == ["h%d.probe.test" % i for i in range(1, 6)], "hosts")
+a = addr(0)
+want(a["connect"]["ok"] is True and "greeting" not in a, "hang: connected, no greeting")
+want("timeout while waiting for the greeting" in a["error"], "hang: " + a.get("error", ""))
+want(a["result"] == "deferred", "hang result")
+a = addr(1)
+want("bad reply" in a["error"] and a["result"] == "deferred", "garbage: %r" % a)
+want(all(ord(c) >= 32 and ord(c) != 127 for c in json.dumps(a)), "garbage: printable")
+a = addr(2)
+want(a["greeting"].startswith("554") and "ehlo" not in a and a["result"] == "failed", "554: %r" % a)
+a = addr(3)
+want(a["ehlo"]["helo"] is True and a["ehlo"]["code"] == 250 and "tls" not in a, "helo: %r" % a)
+want(a["rcpt"]["code"] == 250 and a["result"] == "delivered", "helo rcpt")
+a = addr(4)
+want("bad reply" in a["error"] and a["result"] == "deferred", "huge: %r" % a.get("error"))'
+expect_grep "hostile: QUIT after the 554" "$T_DIR/g554.rec" "QUIT"
+probe -d quick --json refused.test
+expect_rc "554 greeting only" 69 "$ERR"
+
+# 9. Usage.
 probe -d email
 expect_rc "no target" 64 "$ERR"
 probe -d email --rcpt "$(printf 'a\rb@x.test')" probe.test
