@@ -8,6 +8,7 @@
 #include <CUnit/Basic.h>
 
 #include "cli.h"
+#include "../tests/unit/test_main.h"
 
 /* render - what fn writes for s, into buf */
 static void
@@ -83,21 +84,12 @@ test_exit_codes(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned int nfail;
+    static const struct test_case cases[] = {
+        { "json string", test_json_string },
+        { "printable", test_put_printable },
+        { "exit codes", test_exit_codes },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("cli_util", NULL, NULL);
-    if (s == NULL || CU_add_test(s, "json string", test_json_string) == NULL
-        || CU_add_test(s, "printable", test_put_printable) == NULL
-        || CU_add_test(s, "exit codes", test_exit_codes) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("cli_util", NULL, NULL, cases);
 }

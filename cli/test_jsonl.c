@@ -9,6 +9,7 @@
 
 #include <CUnit/Basic.h>
 #include "jsonl.h"
+#include "../tests/unit/test_main.h"
 
 /* Lines that parse, and a field to look at. */
 static void
@@ -178,20 +179,14 @@ test_reader(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned fails;
+    static const struct test_case cases[] = {
+        { "accepts", test_accepts },
+        { "arrays", test_arrays },
+        { "refuses", test_refuses },
+        { "bounds", test_bounds },
+        { "reader", test_reader },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("jsonl", NULL, NULL);
-    CU_add_test(s, "accepts", test_accepts);
-    CU_add_test(s, "arrays", test_arrays);
-    CU_add_test(s, "refuses", test_refuses);
-    CU_add_test(s, "bounds", test_bounds);
-    CU_add_test(s, "reader", test_reader);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    fails = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return fails == 0 ? 0 : 1;
+    return test_run_suite("jsonl", NULL, NULL, cases);
 }

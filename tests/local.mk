@@ -1,5 +1,7 @@
 # Tests: each area keeps its own fragment.  Every test must be able to fail;
 # none is skipped (a server that cannot start is a hard error, exit 99).
+# The unit tests' one CUnit runner and one whole-file reader (headers only).
+EXTRA_DIST += tests/unit/test_main.h tests/unit/test_file.h
 include tests/unit/config.mk
 include tests/unit/registry.mk
 include tests/unit/runtime.mk

@@ -25,6 +25,7 @@
 #include "context.h"
 #include <herald/route.h>
 #include "registry.h"
+#include "test_main.h"
 
 /* The fake driver's options. */
 struct fake_dev_opts {
@@ -595,28 +596,19 @@ suite_clean(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned int nfail;
+    static const struct test_case cases[] = {
+        { "broken files", test_bad_files },
+        { "missing file", test_missing_file },
+        { "good file", test_good_file },
+        { "trace and secret", test_trace_and_secret },
+        { "include checks", test_include_checks },
+        { "integer literal: its own token", test_literal_own_token },
+        { "include paths", test_include_paths },
+        { "driver open failure", test_open_failure },
+        { "send", test_send },
+        { "misc", test_misc },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("config", suite_init, suite_clean);
-    if (s == NULL || CU_add_test(s, "broken files", test_bad_files) == NULL ||
-        CU_add_test(s, "missing file", test_missing_file) == NULL ||
-        CU_add_test(s, "good file", test_good_file) == NULL ||
-        CU_add_test(s, "trace and secret", test_trace_and_secret) == NULL ||
-        CU_add_test(s, "include checks", test_include_checks) == NULL ||
-        CU_add_test(s, "integer literal: its own token", test_literal_own_token) == NULL ||
-        CU_add_test(s, "include paths", test_include_paths) == NULL ||
-        CU_add_test(s, "driver open failure", test_open_failure) == NULL ||
-        CU_add_test(s, "send", test_send) == NULL ||
-        CU_add_test(s, "misc", test_misc) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("config", suite_init, suite_clean, cases);
 }

@@ -23,6 +23,8 @@
 #include "dns.h"
 #include "env.h"
 #include "trace_sink.h"
+#include "test_main.h"
+#include "test_file.h"
 
 #define RUN_TIMEOUT_MS 10000
 
@@ -291,26 +293,6 @@ has_addr(const struct addr_got *g, const char *text)
     return false;
 }
 
-/* trace_text - the trace so far (caller frees) */
-static char *
-trace_text(void)
-{
-    FILE *f = fopen(trace_path, "rb");
-    char *buf = calloc(1, 1 << 20);
-    size_t n;
-
-    if (f == NULL || buf == NULL) {
-        if (f != NULL)
-            fclose(f);
-        free(buf);
-        return NULL;
-    }
-    n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static uint64_t
 now_ms(void)
 {
@@ -346,7 +328,7 @@ test_mx_multi(void)
     CU_ASSERT_EQUAL(g.count, 3);
     dns_env_close(&te.env);
     CU_ASSERT_PTR_NULL(te.env.dns);
-    t = trace_text();
+    t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "dns: MX multi.test -> "));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "10 mx1.multi.test"));
@@ -516,7 +498,7 @@ test_hostile(void)
     CU_ASSERT_STRING_EQUAL(g.mx[0].host, "127.0.0.1");
     CU_ASSERT_TRUE(g.mx[0].lit);
     dns_env_close(&te.env);
-    t = trace_text();
+    t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NULL(strstr(t, "\r"));   /* the CR LF never reaches the trace raw */
     CU_ASSERT_PTR_NULL(strstr(t, "\n<evil"));
@@ -540,7 +522,7 @@ test_cache(void)
     CU_ASSERT(has_mx(&g, 10, "mx.ttl.hostile.test"));
     CU_ASSERT(g.ttl > 0 && g.ttl <= 300);
     dns_env_close(&te.env);
-    t = trace_text();
+    t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX TTL.hostile.test -> 10 mx.ttl.hostile.test (ttl 300, "
                                      "cached)"));
@@ -572,7 +554,7 @@ test_foreign_owner(void)
     CU_ASSERT_EQUAL(g.count, 1);
     CU_ASSERT(has_mx(&g, 10, "mx.real.hostile.test"));
     dns_env_close(&te.env);
-    t = trace_text();
+    t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX mixedowner.hostile.test: 1 record owned by another "
                                      "name ignored"));
@@ -613,7 +595,7 @@ test_next_server(void)
     query_mx(&te, "nx.test", &g);
     CU_ASSERT_EQUAL(g.cls, HERALD_DNS_NXDOMAIN);
     dns_env_close(&te.env);
-    t = trace_text();
+    t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     snprintf(want, sizeof want, "MX multi.test: server 127.0.0.1:%d: SERVFAIL; asking "
              "127.0.0.1:%d", port_servfail, port_dnsmasq);
@@ -707,7 +689,7 @@ test_single_flight(void)
                     - mx_before, 1);
     CU_ASSERT_EQUAL(log_count("query[A] mx3.multi.test ") - a_before, 1);
     dns_env_close(&te.env);
-    t = trace_text();
+    t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "multi.test (ttl 0, joined a lookup in flight)"));
     free(t);
@@ -742,7 +724,7 @@ test_inflight_bound(void)
     for (i = 0; i < 30; i++)
         CU_ASSERT_EQUAL(g[i].cls, HERALD_DNS_NXDOMAIN);   /* answered, not dropped or timed out */
     dns_env_close(&te.env);
-    t = trace_text();
+    t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX n29.queue.test waits: 2 lookups in flight"));
     free(t);
@@ -779,7 +761,7 @@ test_negative_cache(void)
     CU_ASSERT_EQUAL(g.cls, HERALD_DNS_TEMPFAIL);
     CU_ASSERT(g.ttl <= 5);
     dns_env_close(&te.env);
-    t = trace_text();
+    t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX Gone.hostile.test -> nxdomain (NXDOMAIN), cached"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX held.test -> tempfail (SERVFAIL), cached"));
@@ -914,41 +896,39 @@ test_class_names(void)
 int
 main(void)
 {
-    CU_pSuite s, h;
-    unsigned nfail;
+    static const struct test_case h_cases[] = {
+        { "class names", test_class_names },
+        { NULL, NULL },
+    };
+    static const struct test_case s_cases[] = {
+        { "MX with three records", test_mx_multi },
+        { "MX of equal preference", test_mx_equal },
+        { "NODATA, implicit MX address", test_mx_nodata_implicit },
+        { "null MX", test_mx_null },
+        { "IPv6 only, both families", test_v6only },
+        { "NXDOMAIN", test_nxdomain },
+        { "SERVFAIL and REFUSED", test_servfail_refused },
+        { "timeout", test_timeout },
+        { "hostile MX targets", test_hostile },
+        { "cache by TTL", test_cache },
+        { "MX of another owner ignored", test_foreign_owner },
+        { "SERVFAIL/REFUSED: next server", test_next_server },
+        { "one lookup for identical questions", test_single_flight },
+        { "lookups beyond max_inflight wait", test_inflight_bound },
+        { "negative answers cached", test_negative_cache },
+        { "IP literals", test_ip_literal },
+        { "bad names", test_bad_names },
+        { "cancel on close", test_cancel },
+        { NULL, NULL },
+    };
+    const struct test_suite suites[] = {
+        { "dns-offline", NULL, NULL, NULL, NULL, h_cases },
+        { "dns-servers", suite_init, suite_clean, NULL, NULL, s_cases },
+    };
+    int rc;
 
     signal(SIGPIPE, SIG_IGN);
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    h = CU_add_suite("dns-offline", NULL, NULL);
-    s = CU_add_suite("dns-servers", suite_init, suite_clean);
-    if (h == NULL || s == NULL
-        || CU_add_test(h, "class names", test_class_names) == NULL
-        || CU_add_test(s, "MX with three records", test_mx_multi) == NULL
-        || CU_add_test(s, "MX of equal preference", test_mx_equal) == NULL
-        || CU_add_test(s, "NODATA, implicit MX address", test_mx_nodata_implicit) == NULL
-        || CU_add_test(s, "null MX", test_mx_null) == NULL
-        || CU_add_test(s, "IPv6 only, both families", test_v6only) == NULL
-        || CU_add_test(s, "NXDOMAIN", test_nxdomain) == NULL
-        || CU_add_test(s, "SERVFAIL and REFUSED", test_servfail_refused) == NULL
-        || CU_add_test(s, "timeout", test_timeout) == NULL
-        || CU_add_test(s, "hostile MX targets", test_hostile) == NULL
-        || CU_add_test(s, "cache by TTL", test_cache) == NULL
-        || CU_add_test(s, "MX of another owner ignored", test_foreign_owner) == NULL
-        || CU_add_test(s, "SERVFAIL/REFUSED: next server", test_next_server) == NULL
-        || CU_add_test(s, "one lookup for identical questions", test_single_flight) == NULL
-        || CU_add_test(s, "lookups beyond max_inflight wait", test_inflight_bound) == NULL
-        || CU_add_test(s, "negative answers cached", test_negative_cache) == NULL
-        || CU_add_test(s, "IP literals", test_ip_literal) == NULL
-        || CU_add_test(s, "bad names", test_bad_names) == NULL
-        || CU_add_test(s, "cancel on close", test_cancel) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
+    rc = test_run(suites, sizeof suites / sizeof suites[0]);
     stop_helper();
-    return nfail == 0 ? 0 : 1;
+    return rc;
 }

@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 
 #include "dns.h"
+#include "test_main.h"
 
 /* mx_answer - an OK MX answer of one host */
 static struct dns_answer *
@@ -278,26 +279,16 @@ test_many(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned nfail;
+    static const struct test_case cases[] = {
+        { "TTL expiry and clamp", test_ttl_expiry },
+        { "negative answers, hold-down", test_negative },
+        { "LRU eviction at the bound", test_eviction },
+        { "names without case", test_case },
+        { "lookups in flight are joined", test_pending },
+        { "addresses and null MX", test_addresses },
+        { "100,000 names", test_many },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("dns-cache", NULL, NULL);
-    if (s == NULL
-        || CU_add_test(s, "TTL expiry and clamp", test_ttl_expiry) == NULL
-        || CU_add_test(s, "negative answers, hold-down", test_negative) == NULL
-        || CU_add_test(s, "LRU eviction at the bound", test_eviction) == NULL
-        || CU_add_test(s, "names without case", test_case) == NULL
-        || CU_add_test(s, "lookups in flight are joined", test_pending) == NULL
-        || CU_add_test(s, "addresses and null MX", test_addresses) == NULL
-        || CU_add_test(s, "100,000 names", test_many) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("dns-cache", NULL, NULL, cases);
 }

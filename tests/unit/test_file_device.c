@@ -26,6 +26,7 @@
 #include "env.h"
 #include "registry.h"
 #include "trace_sink.h"
+#include "test_main.h"
 
 static char base[] = "/tmp/herald-file-XXXXXX";
 static char trace_path[600];
@@ -767,7 +768,7 @@ teardown(void)
 int
 main(void)
 {
-    static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+    static const struct test_case cases[] = {
         { "delivery reports and outcome", test_delivery_reports },
         { "delivery trace lines", test_delivery_trace },
         { "module shape", test_module_shape },
@@ -781,32 +782,15 @@ main(void)
         { "folder missing / create", test_folder_missing },
         { "folder not writable", test_folder_not_writable },
         { "write error removes temp", test_write_fails },
+        { NULL, NULL },
     };
-    CU_pSuite s;
-    unsigned nfail;
-    size_t i;
+    int rc;
 
     if (setup() != 0) {
         teardown();
         return 99;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        teardown();
-        return 99;
-    }
-    s = CU_add_suite("file device", NULL, NULL);
-    for (i = 0; s != NULL && i < sizeof tests / sizeof tests[0]; i++)
-        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-            s = NULL;
-    if (s == NULL) {
-        CU_cleanup_registry();
-        teardown();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
+    rc = test_run_suite("file device", NULL, NULL, cases);
     teardown();
-    return nfail == 0 ? 0 : 1;
+    return rc;
 }

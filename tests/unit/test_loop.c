@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <time.h>
 #include <CUnit/Basic.h>
+#include "test_main.h"
 
 #include <herald/loop.h>
 
@@ -393,30 +394,20 @@ test_bad_args(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned nfail;
+    static const struct test_case cases[] = {
+        { "timers fire in order", test_timer_order },
+        { "many timers, some cancelled", test_timer_many },
+        { "cancel", test_timer_cancel },
+        { "cancel inside a callback", test_timer_cancel_other },
+        { "pipe watchers", test_io_pipe },
+        { "remove another watcher in a batch", test_io_remove_other },
+        { "hangup reported", test_io_hup },
+        { "deferred calls", test_defer },
+        { "run timeout", test_run_timeout },
+        { "done checked between passes", test_done_checked },
+        { "bad arguments", test_bad_args },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("loop", suite_init, suite_clean);
-    if (s == NULL
-        || CU_add_test(s, "timers fire in order", test_timer_order) == NULL
-        || CU_add_test(s, "many timers, some cancelled", test_timer_many) == NULL
-        || CU_add_test(s, "cancel", test_timer_cancel) == NULL
-        || CU_add_test(s, "cancel inside a callback", test_timer_cancel_other) == NULL
-        || CU_add_test(s, "pipe watchers", test_io_pipe) == NULL
-        || CU_add_test(s, "remove another watcher in a batch", test_io_remove_other) == NULL
-        || CU_add_test(s, "hangup reported", test_io_hup) == NULL
-        || CU_add_test(s, "deferred calls", test_defer) == NULL
-        || CU_add_test(s, "run timeout", test_run_timeout) == NULL
-        || CU_add_test(s, "done checked between passes", test_done_checked) == NULL
-        || CU_add_test(s, "bad arguments", test_bad_args) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("loop", suite_init, suite_clean, cases);
 }

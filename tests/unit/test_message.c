@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include "test_main.h"
 #include <herald/message.h>
 
 static char tmpdir[] = "/tmp/herald-msg-XXXXXX";
@@ -586,7 +587,7 @@ rm_tmpdir(void)
 int
 main(void)
 {
-    static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+    static const struct test_case cases[] = {
         { "address table", test_address_table },
         { "address with NUL", test_address_nul },
         { "SMTPUTF8 and DSN requests", test_smtputf8_and_dsn },
@@ -600,32 +601,15 @@ main(void)
         { "body from pipe", test_body_fd },
         { "body replaced", test_body_replace },
         { "8-bit body flag", test_body_8bit },
+        { NULL, NULL },
     };
-    CU_pSuite s;
-    unsigned nfail;
-    size_t i;
+    int rc;
 
     if (mkdtemp(tmpdir) == NULL) {
         perror("mkdtemp");
         return 99;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        rmdir(tmpdir);
-        return 99;
-    }
-    s = CU_add_suite("message", NULL, NULL);
-    for (i = 0; s != NULL && i < sizeof tests / sizeof tests[0]; i++)
-        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-            s = NULL;
-    if (s == NULL) {
-        CU_cleanup_registry();
-        rm_tmpdir();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
+    rc = test_run_suite("message", NULL, NULL, cases);
     rm_tmpdir();
-    return nfail == 0 ? 0 : 1;
+    return rc;
 }

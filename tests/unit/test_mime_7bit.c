@@ -9,6 +9,7 @@
 #include <CUnit/Basic.h>
 
 #include "mime_7bit.h"
+#include "test_main.h"
 
 #define GUARD 10000000u   /* calls per conversion: a converter that stalls fails */
 
@@ -743,32 +744,23 @@ test_api(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned int nfail;
+    static const struct test_case cases[] = {
+        { "not MIME: passed through", test_not_mime },
+        { "single part 8bit -> quoted-printable", test_single_part },
+        { "multipart: 8bit and 7bit parts", test_multipart },
+        { "nested multipart", test_nested },
+        { "message/rfc822", test_rfc822 },
+        { "long lines: soft breaks", test_long_lines },
+        { "trailing SP and TAB", test_trailing_white },
+        { "'=' encoded", test_equals },
+        { "folded CTE field", test_folded_cte },
+        { "header syntax", test_header_syntax },
+        { "what is not converted", test_not_converted },
+        { "header block bound", test_header_bound },
+        { "nesting bound", test_depth },
+        { "arguments and finish", test_api },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("mime_7bit", NULL, NULL);
-    if (s == NULL || CU_add_test(s, "not MIME: passed through", test_not_mime) == NULL
-        || CU_add_test(s, "single part 8bit -> quoted-printable", test_single_part) == NULL
-        || CU_add_test(s, "multipart: 8bit and 7bit parts", test_multipart) == NULL
-        || CU_add_test(s, "nested multipart", test_nested) == NULL
-        || CU_add_test(s, "message/rfc822", test_rfc822) == NULL
-        || CU_add_test(s, "long lines: soft breaks", test_long_lines) == NULL
-        || CU_add_test(s, "trailing SP and TAB", test_trailing_white) == NULL
-        || CU_add_test(s, "'=' encoded", test_equals) == NULL
-        || CU_add_test(s, "folded CTE field", test_folded_cte) == NULL
-        || CU_add_test(s, "header syntax", test_header_syntax) == NULL
-        || CU_add_test(s, "what is not converted", test_not_converted) == NULL
-        || CU_add_test(s, "header block bound", test_header_bound) == NULL
-        || CU_add_test(s, "nesting bound", test_depth) == NULL
-        || CU_add_test(s, "arguments and finish", test_api) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("mime_7bit", NULL, NULL, cases);
 }

@@ -14,27 +14,18 @@
 #include <herald/message.h>
 #include <herald/mime.h>
 #include "mime_encode.h"
+#include "test_main.h"
+#include "test_file.h"
 
 static char tmpdir[] = "/tmp/herald-mime-test-XXXXXX";
 
-/* read_file - the whole file at path (malloc'd, NUL-terminated), its length in *len */
+/* read_back - the file a test just wrote: it must be there */
 static char *
-read_file(const char *path, size_t *len)
+read_back(const char *path, size_t *len)
 {
-    char *buf;
-    long n;
-    FILE *f;
+    char *buf = test_read_file(path, len);
 
-    f = fopen(path, "rb");
-    CU_ASSERT_FATAL(f != NULL);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = calloc(1, (size_t)n + 1);
     CU_ASSERT_FATAL(buf != NULL);
-    CU_ASSERT(fread(buf, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
     return buf;
 }
 
@@ -54,7 +45,7 @@ capture(void (*fn)(struct mime_out *, const void *), const void *arg)
     fn(&out, arg);
     CU_ASSERT(mime_out_flush(&out) == 0);
     close(fd);
-    return read_file(path, &len);
+    return read_back(path, &len);
 }
 
 static void
@@ -322,7 +313,7 @@ test_whole_message(void)
     memset(&diag, 0, sizeof diag);
     CU_ASSERT(herald_mime_write(m, fd, &diag) == HERALD_OK);
     close(fd);
-    got = read_file(path, &len);
+    got = read_back(path, &len);
     CU_ASSERT(strncmp(got, "Date: ", 6) == 0);
     CU_ASSERT(strstr(got, "\r\nMessage-ID: <fixed@example.com>\r\n") != NULL);
     CU_ASSERT(strstr(got, "\r\nFrom: =?UTF-8?B?SsO2cmc=?= <reports@example.com>\r\n") != NULL);
@@ -400,31 +391,27 @@ test_streaming(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned fails;
+    static const struct test_case cases[] = {
+        { "quoted-printable table", test_qp_table },
+        { "quoted-printable long lines", test_qp_long },
+        { "base64", test_b64 },
+        { "subject", test_subject },
+        { "file name parameter", test_param },
+        { "refusals", test_refusals },
+        { "whole message", test_whole_message },
+        { "date and message id", test_date_id },
+        { "streaming", test_streaming },
+        { NULL, NULL },
+    };
     char cmd[200];
+    int rc;
 
     if (mkdtemp(tmpdir) == NULL)
         return 99;
     setenv("TMPDIR", tmpdir, 1);
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("mime_compose", NULL, NULL);
-    CU_add_test(s, "quoted-printable table", test_qp_table);
-    CU_add_test(s, "quoted-printable long lines", test_qp_long);
-    CU_add_test(s, "base64", test_b64);
-    CU_add_test(s, "subject", test_subject);
-    CU_add_test(s, "file name parameter", test_param);
-    CU_add_test(s, "refusals", test_refusals);
-    CU_add_test(s, "whole message", test_whole_message);
-    CU_add_test(s, "date and message id", test_date_id);
-    CU_add_test(s, "streaming", test_streaming);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    fails = CU_get_number_of_failures();
-    CU_cleanup_registry();
+    rc = test_run_suite("mime_compose", NULL, NULL, cases);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", tmpdir);
-    return fails == 0 ? 0 : 1;
+    return rc;
 }

@@ -22,6 +22,7 @@
 #include "options.h"
 #include <herald/route.h>
 #include "registry.h"
+#include "test_main.h"
 
 struct grp {
     const char *x;
@@ -559,26 +560,17 @@ suite_clean(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned int nfail;
+    static const struct test_case cases[] = {
+        { "errors from a string", test_string_errors },
+        { "accepted values", test_success },
+        { "skip list and no label", test_skip },
+        { "wrapped integer literals", test_wrapped_literals },
+        { "secret file permissions", test_secret_file },
+        { "module groups", test_module },
+        { "hostile input", test_hostile },
+        { "where", test_where },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("options", suite_init, suite_clean);
-    if (s == NULL || CU_add_test(s, "errors from a string", test_string_errors) == NULL ||
-        CU_add_test(s, "accepted values", test_success) == NULL ||
-        CU_add_test(s, "skip list and no label", test_skip) == NULL ||
-        CU_add_test(s, "wrapped integer literals", test_wrapped_literals) == NULL ||
-        CU_add_test(s, "secret file permissions", test_secret_file) == NULL ||
-        CU_add_test(s, "module groups", test_module) == NULL ||
-        CU_add_test(s, "hostile input", test_hostile) == NULL ||
-        CU_add_test(s, "where", test_where) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("options", suite_init, suite_clean, cases);
 }

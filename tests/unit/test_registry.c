@@ -23,6 +23,7 @@
 #include <herald/transport.h>
 #include "env.h"
 #include "registry.h"
+#include "test_main.h"
 
 #define TDIR_MAX 4          /* private directories one case may use */
 
@@ -775,7 +776,7 @@ test_env_note(void)
 int
 main(void)
 {
-    static const struct { const char *name; void (*fn)(void); } tests[] = {
+    static const struct test_case cases[] = {
         { "good module loads and is found", test_good },
         { "wrong ABI major refused", test_wrong_major },
         { "newer ABI minor refused", test_newer_minor },
@@ -799,31 +800,20 @@ main(void)
         { "option table checks", test_option_tables },
         { "load_all reports and goes on", test_load_all },
         { "device notes are copied and bounded", test_env_note },
+        { NULL, NULL },
     };
-    unsigned int nfail;
-    CU_pSuite s;
-    size_t i;
+    /* The teardown removes each case's directories right after it, failed or not. */
+    const struct test_suite suites[] = {
+        { "registry", NULL, NULL, NULL, tdir_cleanup, cases },
+    };
+    int rc;
 
     modsrc = getenv("HERALD_TEST_MODULES");
     if (modsrc == NULL || modsrc[0] != '/') {
         fprintf(stderr, "HERALD_TEST_MODULES must name the built test modules\n");
         return 99;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    /* The teardown removes each case's directories right after it, failed or not. */
-    s = CU_add_suite_with_setup_and_teardown("registry", NULL, NULL, NULL, tdir_cleanup);
-    for (i = 0; s != NULL && i < sizeof tests / sizeof tests[0]; i++)
-        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-            s = NULL;
-    if (s == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
+    rc = test_run(suites, sizeof suites / sizeof suites[0]);
     tdir_cleanup();
-    return nfail == 0 ? 0 : 1;
+    return rc;
 }

@@ -13,6 +13,7 @@
 #include <herald/module.h>
 #include <herald/route.h>
 #include "env.h"
+#include "test_main.h"
 
 /* What the fake strategy does in plan(). */
 enum fake_mode { FAKE_TWO_HOPS, FAKE_NO_HOP, FAKE_FAIL, FAKE_ERROR, FAKE_TWICE, FAKE_MISUSE };
@@ -253,34 +254,15 @@ test_misuse(void)
 int
 main(void)
 {
-    static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+    static const struct test_case cases[] = {
         { "two hops, copies, from the loop", test_two_hops },
         { "done without hop", test_no_hop },
         { "fail", test_fail },
         { "plan error, double answer", test_error_and_twice },
         { "misuse and limits", test_misuse },
+        { NULL, NULL },
     };
-    CU_pSuite s;
-    unsigned nfail;
-    size_t i;
 
     (void)saved_req;
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("route_plan", NULL, NULL);
-    if (s == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL) {
-            CU_cleanup_registry();
-            return 99;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("route_plan", NULL, NULL, cases);
 }

@@ -13,6 +13,7 @@
 
 #include <herald/host.h>
 #include "mx_order.h"
+#include "test_main.h"
 
 /* test_classify - every DNS class and the null MX shapes */
 static void
@@ -337,7 +338,7 @@ test_smarthost_check_list(void)
 int
 main(void)
 {
-    static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+    static const struct test_case cases[] = {
         { "classify", test_classify },
         { "sort distinct preferences", test_sort_distinct },
         { "shuffle only equal preferences", test_shuffle_only_equal },
@@ -347,27 +348,8 @@ main(void)
         { "smarthost parse", test_smarthost_parse },
         { "smarthost check list", test_smarthost_check_list },
         { "host name rule", test_host_name_rule },
+        { NULL, NULL },
     };
-    CU_pSuite s;
-    unsigned nfail;
-    size_t i;
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("route_sort", NULL, NULL);
-    if (s == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL) {
-            CU_cleanup_registry();
-            return 99;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("route_sort", NULL, NULL, cases);
 }

@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 
 #include "smtp_body.h"
+#include "test_main.h"
 
 #define OUT_MAX 8192
 
@@ -186,24 +187,15 @@ test_big(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned int nfail;
+    static const struct test_case cases[] = {
+        { "plain and empty", test_plain },
+        { "line endings", test_line_endings },
+        { "dot-stuffing", test_dots },
+        { "8-bit and finish", test_eight_bit },
+        { "random bodies, every split", test_random },
+        { "1 MB through 512 octets", test_big },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("smtp_body", NULL, NULL);
-    if (s == NULL || CU_add_test(s, "plain and empty", test_plain) == NULL
-        || CU_add_test(s, "line endings", test_line_endings) == NULL
-        || CU_add_test(s, "dot-stuffing", test_dots) == NULL
-        || CU_add_test(s, "8-bit and finish", test_eight_bit) == NULL
-        || CU_add_test(s, "random bodies, every split", test_random) == NULL
-        || CU_add_test(s, "1 MB through 512 octets", test_big) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("smtp_body", NULL, NULL, cases);
 }

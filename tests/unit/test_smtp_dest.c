@@ -9,6 +9,7 @@
 
 #include "smtp_dest.h"
 #include "smtp_fdlimit.h"
+#include "test_main.h"
 
 static struct smtp_dests *
 dests(size_t max_sessions, size_t max_per_dest, size_t initial)
@@ -236,24 +237,14 @@ test_fd_budget(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned fails;
+    static const struct test_case cases[] = {
+        { "the window grows by 1/window", test_window_grows },
+        { "refusals lower it, hold it, or end it", test_refused },
+        { "waiters: order and limits", test_waiters },
+        { "20,000 destinations", test_many },
+        { "descriptors against max_sessions", test_fd_budget },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("smtp_dest", NULL, NULL);
-    if (s == NULL
-        || CU_add_test(s, "the window grows by 1/window", test_window_grows) == NULL
-        || CU_add_test(s, "refusals lower it, hold it, or end it", test_refused) == NULL
-        || CU_add_test(s, "waiters: order and limits", test_waiters) == NULL
-        || CU_add_test(s, "20,000 destinations", test_many) == NULL
-        || CU_add_test(s, "descriptors against max_sessions", test_fd_budget) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    fails = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return fails == 0 ? 0 : 1;
+    return test_run_suite("smtp_dest", NULL, NULL, cases);
 }

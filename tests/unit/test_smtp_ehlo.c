@@ -6,6 +6,7 @@
 #include <CUnit/Basic.h>
 
 #include "smtp_ehlo.h"
+#include "test_main.h"
 
 static struct smtp_reply_parser parser;
 
@@ -109,23 +110,14 @@ test_long_auth(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned int nfail;
+    static const struct test_case cases[] = {
+        { "smtp-sink's EHLO", test_smtp_sink },
+        { "case and parameters", test_case_and_params },
+        { "SIZE forms", test_size_forms },
+        { "refusals and no extensions", test_refusals },
+        { "AUTH list bound", test_long_auth },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("smtp_ehlo", NULL, NULL);
-    if (s == NULL || CU_add_test(s, "smtp-sink's EHLO", test_smtp_sink) == NULL
-        || CU_add_test(s, "case and parameters", test_case_and_params) == NULL
-        || CU_add_test(s, "SIZE forms", test_size_forms) == NULL
-        || CU_add_test(s, "refusals and no extensions", test_refusals) == NULL
-        || CU_add_test(s, "AUTH list bound", test_long_auth) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("smtp_ehlo", NULL, NULL, cases);
 }

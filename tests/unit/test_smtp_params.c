@@ -6,6 +6,7 @@
 
 #include "smtp_ehlo.h"
 #include "smtp_params.h"
+#include "test_main.h"
 
 static const char *const rcpts[] = { "b@example.com", "z\xc3\xb6" "e@example.com",
                                      "odd+x=y@example.com" };
@@ -98,21 +99,12 @@ test_rcpt_params(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned nfail;
+    static const struct test_case cases[] = {
+        { "xtext", test_xtext },
+        { "MAIL parameters", test_mail_params },
+        { "RCPT parameters", test_rcpt_params },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("smtp_params", NULL, NULL);
-    if (s == NULL || CU_add_test(s, "xtext", test_xtext) == NULL
-        || CU_add_test(s, "MAIL parameters", test_mail_params) == NULL
-        || CU_add_test(s, "RCPT parameters", test_rcpt_params) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("smtp_params", NULL, NULL, cases);
 }

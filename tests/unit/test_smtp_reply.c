@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 
 #include "smtp_reply.h"
+#include "test_main.h"
 
 static struct smtp_reply_parser parser;
 
@@ -287,28 +288,19 @@ test_bad_args(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned int nfail;
+    static const struct test_case cases[] = {
+        { "single line", test_single },
+        { "multi-line, bare 250, LF", test_multiline },
+        { "pipelined replies", test_pipelined },
+        { "split at every offset", test_split_every_offset },
+        { "hostile grammar", test_hostile_grammar },
+        { "binary garbage", test_binary_garbage },
+        { "100 KB line", test_long_line },
+        { "10,000 lines", test_many_lines },
+        { "enhanced status codes", test_dsn },
+        { "bad arguments", test_bad_args },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("smtp_reply", NULL, NULL);
-    if (s == NULL || CU_add_test(s, "single line", test_single) == NULL
-        || CU_add_test(s, "multi-line, bare 250, LF", test_multiline) == NULL
-        || CU_add_test(s, "pipelined replies", test_pipelined) == NULL
-        || CU_add_test(s, "split at every offset", test_split_every_offset) == NULL
-        || CU_add_test(s, "hostile grammar", test_hostile_grammar) == NULL
-        || CU_add_test(s, "binary garbage", test_binary_garbage) == NULL
-        || CU_add_test(s, "100 KB line", test_long_line) == NULL
-        || CU_add_test(s, "10,000 lines", test_many_lines) == NULL
-        || CU_add_test(s, "enhanced status codes", test_dsn) == NULL
-        || CU_add_test(s, "bad arguments", test_bad_args) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("smtp_reply", NULL, NULL, cases);
 }

@@ -29,6 +29,7 @@
 #include "smtp_session.h"
 #include "test_servers.h"
 #include "trace_sink.h"
+#include "test_file.h"
 
 #define MAX_RCPT 4
 #define WAIT_READY_MS 15000
@@ -285,31 +286,12 @@ run_one(int n, const struct smtp_session_opts *opts, const char *const *rcpts, s
     herald_loop_free(&loop);
 }
 
-/* read_file - whole file into a malloc'd buffer, or NULL */
-static char *
-read_file(const char *path, size_t *len_out)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
-        && (buf = malloc((size_t)n + 1)) != NULL) {
-        *len_out = fread(buf, 1, (size_t)n, f);
-        buf[*len_out] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
 /* file_has - true when the file holds needle */
 static int
 file_has(const char *path, const char *needle)
 {
     size_t len;
-    char *s = read_file(path, &len);
+    char *s = test_read_file(path, &len);
     int ok = s != NULL && strstr(s, needle) != NULL;
 
     free(s);
@@ -370,7 +352,7 @@ check_capture(const char *outdir, int n, const char *body, size_t len)
     char *got, *want;
 
     snprintf(path, sizeof path, "%s/%d.eml", outdir, n);
-    got = read_file(path, &got_len);
+    got = test_read_file(path, &got_len);
     want = expected_capture(body, len, &want_len);
     CU_ASSERT_PTR_NOT_NULL(got);
     CU_ASSERT_PTR_NOT_NULL(want);

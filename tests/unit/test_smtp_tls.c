@@ -43,6 +43,7 @@
 #include "smtp_tls.h"
 #include "test_servers.h"
 #include "trace_sink.h"
+#include "test_file.h"
 
 #define MAX_RCPT 4
 #define WAIT_READY_MS 15000
@@ -313,25 +314,6 @@ send_one(struct herald_loop *loop, struct smtp_session *s, const char *const *rc
 }
 
 
-/* read_file - whole file into a malloc'd buffer, or NULL */
-static char *
-read_file(const char *path, size_t *len_out)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
-        && (buf = malloc((size_t)n + 1)) != NULL) {
-        *len_out = fread(buf, 1, (size_t)n, f);
-        buf[*len_out] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
 
 /* rm_entry - nftw callback: remove one entry of the work directory */
 static int
@@ -359,7 +341,7 @@ static int
 trace_has(long mark, const char *needle)
 {
     size_t len = 0;
-    char *all = read_file(trace_path, &len);
+    char *all = test_read_file(trace_path, &len);
     int found;
 
     if (all == NULL)
@@ -374,7 +356,7 @@ static int
 file_has(const char *path, const char *needle)
 {
     size_t len = 0;
-    char *all = read_file(path, &len);
+    char *all = test_read_file(path, &len);
     int found = all != NULL && strstr(all, needle) != NULL;
 
     free(all);

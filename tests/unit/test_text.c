@@ -13,6 +13,7 @@
 #include <CUnit/Basic.h>
 
 #include "text.h"
+#include "test_main.h"
 
 struct row {
     const char *in;
@@ -162,23 +163,13 @@ test_ctl(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned nfail;
+    static const struct test_case cases[] = {
+        { "bounded copy, table", test_bounded },
+        { "allocating copy, table", test_dup },
+        { "in place, table", test_inplace },
+        { "control characters", test_ctl },
+        { NULL, NULL },
+    };
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("text", NULL, NULL);
-    if (s == NULL
-        || CU_add_test(s, "bounded copy, table", test_bounded) == NULL
-        || CU_add_test(s, "allocating copy, table", test_dup) == NULL
-        || CU_add_test(s, "in place, table", test_inplace) == NULL
-        || CU_add_test(s, "control characters", test_ctl) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("text", NULL, NULL, cases);
 }

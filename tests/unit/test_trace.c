@@ -12,31 +12,12 @@
 #include <CUnit/Basic.h>
 
 #include "trace_sink.h"
+#include "test_main.h"
+#include "test_file.h"
 
 static char dir[64];
 static char path[128];
 static int counter;
-
-/* read_file - the whole trace file as a C string (caller frees) */
-static char *
-read_file(const char *p)
-{
-    FILE *f = fopen(p, "rb");
-    char *buf;
-    size_t n;
-
-    if (f == NULL)
-        return NULL;
-    buf = calloc(1, 65536);
-    if (buf == NULL) {
-        fclose(f);
-        return NULL;
-    }
-    n = fread(buf, 1, 65535, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
 
 /* new_path - a fresh file name in the test directory */
 static const char *
@@ -109,7 +90,7 @@ test_text_format(void)
     herald_trace_log(&scope, HERALD_TRACE_DEBUG, "dns", "debug line");
     trace_sink_free(&sink);
     CU_ASSERT_PTR_NULL(sink);
-    text = read_file(path);
+    text = test_read_file(path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT(matches(text, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
                             "[0-9a-f]{12} info  route: MX 10 mx1\\.multi\\.test\n"));
@@ -133,7 +114,7 @@ test_json_format(void)
     trace_scope_init(&scope, sink, "4f1c9a0be2d3");
     herald_trace_log(&scope, HERALD_TRACE_WARN, "smtp", "reply \"250 ok\" \\ path\r\n\x01\tend");
     trace_sink_free(&sink);
-    text = read_file(path);
+    text = test_read_file(path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT(matches(text, "^\\{\"ts\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z\","
                             "\"id\":\"4f1c9a0be2d3\",\"level\":\"warn\",\"subsys\":\"smtp\","
@@ -159,7 +140,7 @@ test_escape_forgery(void)
                      "S: 250 ok\r\n2026-01-01T00:00:00.000Z 000000000000 info  smtp: forged\x7f"
                      "\xff\xc3\xa9");
     trace_sink_free(&sink);
-    text = read_file(path);
+    text = test_read_file(path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_EQUAL(count_lines(text), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, " - info  smtp: S: 250 ok\\r\\n2026-01-01T"));
@@ -190,7 +171,7 @@ test_redaction(void)
                          secret, secret, secret);
         herald_trace_log(&scope, HERALD_TRACE_DEBUG, "hunter2", "subsystem hunter2 too");
         trace_sink_free(&sink);
-        text = read_file(path);
+        text = test_read_file(path, NULL);
         CU_ASSERT_PTR_NOT_NULL_FATAL(text);
         CU_ASSERT_PTR_NULL(strstr(text, "s3cr"));
         CU_ASSERT_PTR_NULL(strstr(text, "hunter2"));
@@ -221,7 +202,7 @@ test_level_filter(void)
     herald_trace_log(&scope, HERALD_TRACE_INFO, "core", "i");
     herald_trace_log(&scope, HERALD_TRACE_DEBUG, "core", "d");
     trace_sink_free(&sink);
-    text = read_file(path);
+    text = test_read_file(path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_EQUAL(count_lines(text), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, " error core: e\n"));
@@ -250,7 +231,7 @@ test_append(void)
     herald_trace_log(&sa, HERALD_TRACE_INFO, "a", "three");
     trace_sink_free(&a);
     trace_sink_free(&b);
-    text = read_file(path);
+    text = test_read_file(path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_EQUAL(count_lines(text), 3);
     free(text);
@@ -326,7 +307,7 @@ test_long_message(void)
     trace_scope_init(&scope, sink, "-");
     herald_trace_log(&scope, HERALD_TRACE_INFO, "smtp", "%s", big);
     trace_sink_free(&sink);
-    text = read_file(path);
+    text = test_read_file(path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_EQUAL(count_lines(text), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "AAA...\"}\n"));
@@ -337,30 +318,20 @@ test_long_message(void)
 int
 main(void)
 {
-    CU_pSuite s;
-    unsigned nfail;
+    static const struct test_case cases[] = {
+        { "text format", test_text_format },
+        { "json format", test_json_format },
+        { "escaping stops forged lines", test_escape_forgery },
+        { "secrets redacted", test_redaction },
+        { "level filter", test_level_filter },
+        { "append, distinct ids", test_append },
+        { "no sink", test_no_sink },
+        { "open error names the path", test_open_error },
+        { "format and level words", test_parse_words },
+        { "overlong message", test_long_message },
+        { NULL, NULL },
+    };
 
     umask(022);
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    s = CU_add_suite("trace", suite_init, suite_clean);
-    if (s == NULL
-        || CU_add_test(s, "text format", test_text_format) == NULL
-        || CU_add_test(s, "json format", test_json_format) == NULL
-        || CU_add_test(s, "escaping stops forged lines", test_escape_forgery) == NULL
-        || CU_add_test(s, "secrets redacted", test_redaction) == NULL
-        || CU_add_test(s, "level filter", test_level_filter) == NULL
-        || CU_add_test(s, "append, distinct ids", test_append) == NULL
-        || CU_add_test(s, "no sink", test_no_sink) == NULL
-        || CU_add_test(s, "open error names the path", test_open_error) == NULL
-        || CU_add_test(s, "format and level words", test_parse_words) == NULL
-        || CU_add_test(s, "overlong message", test_long_message) == NULL) {
-        CU_cleanup_registry();
-        return 99;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    nfail = CU_get_number_of_failure_records();
-    CU_cleanup_registry();
-    return nfail == 0 ? 0 : 1;
+    return test_run_suite("trace", suite_init, suite_clean, cases);
 }
