@@ -26,31 +26,15 @@ email_start_capture s534 127.77.42.4 "${CERT[@]}" --auth-reply "534 Authenticati
 printf 'pass\n' >"$T_DIR/relay.secret"
 chmod 600 "$T_DIR/relay.secret"
 AUTH="auth: { user = \"user\"; password_file = \"$T_DIR/relay.secret\";"
-device() {   # device NAME HOST TRANSPORT_OPTIONS
-  cat <<DEV
-  { name = "$1"; driver = "email"; route: { strategy = "smarthost"; smarthost = [ "$2:$SMTP_PORT" ]; };
-    transport: { name = "smtp"; helo_name = "herald.test"; ca_file = "$PKI/ca.pem";
-                 connect_timeout_ms = 2000; greeting_timeout_ms = 2000; $3 }; }
-DEV
-}
-{
-  echo "herald: { dns: { servers = [ \"127.0.0.1:$DNS_PORT\" ]; timeout_ms = 1000; tries = 1; }; };"
-  echo "devices = ("
-  device d535 smtp.tls.test "$AUTH };"; echo ","
-  device d534 smtp2.tls.test "$AUTH require_tls = \"encrypted\"; };"; echo ","
-  device echo mx1.tls.test "$AUTH };"; echo ","
-  device echologin mx1.tls.test "$AUTH mechanisms = [ \"LOGIN\" ]; };"; echo ","
-  device mismatch wrong.tls.test 'tls = "verify";'; echo ","
-  device plain wrong.tls.test 'tls = "opportunistic";'
-  echo ");"
-} >"$CONF"
+TLS="ca_file = \"$PKI/ca.pem\";"
+email_conf_devices \
+  "$(email_smarthost_device d535 "smtp.tls.test:$SMTP_PORT" "$TLS $AUTH };")" \
+  "$(email_smarthost_device d534 "smtp2.tls.test:$SMTP_PORT" "$TLS $AUTH require_tls = \"encrypted\"; };")" \
+  "$(email_smarthost_device echo "mx1.tls.test:$SMTP_PORT" "$TLS $AUTH };")" \
+  "$(email_smarthost_device echologin "mx1.tls.test:$SMTP_PORT" "$TLS $AUTH mechanisms = [ \"LOGIN\" ]; };")" \
+  "$(email_smarthost_device mismatch "wrong.tls.test:$SMTP_PORT" "$TLS tls = \"verify\";")" \
+  "$(email_smarthost_device plain "wrong.tls.test:$SMTP_PORT" "$TLS tls = \"opportunistic\";")"
 printf 'Subject: auth refused\n\nhello\n' >"$T_DIR/msg"
-send() {   # send DEVICE ARGS...
-  local dev=$1
-  shift
-  rm -f "$TRACE"
-  run_herald "$OUT" "$ERR" -c "$CONF" send -d "$dev" --json --trace "$TRACE" -f a@herald.test "$@"
-}
 # last_is_quit NAME - the server's last recorded command is QUIT, after AUTH or EHLO
 last_is_quit() {
   if [ "$(tail -n 1 "$T_DIR/$1.rec")" = QUIT ]; then pass "$1: QUIT came last"
@@ -58,7 +42,7 @@ last_is_quit() {
 }
 
 # Item 2: a 535 defers.
-send d535 -t b@x.test "$T_DIR/msg"
+email_send_via d535 -t b@x.test "$T_DIR/msg"
 expect_rc "535 to AUTH: deferred" 75 "$ERR"
 expect_json b@x.test status deferred
 expect_json b@x.test dsn 4.7.8
@@ -69,7 +53,7 @@ last_is_quit s535
 expect_no_sanitizer "535"
 
 # A 534 without an enhanced code: deferred, dsn from the class, made temporary.
-send d534 -t c@x.test "$T_DIR/msg"
+email_send_via d534 -t c@x.test "$T_DIR/msg"
 expect_rc "534 to AUTH: deferred" 75 "$ERR"
 expect_json c@x.test dsn 4.0.0
 expect_json_has c@x.test reply "authentication refused"
@@ -84,27 +68,27 @@ no_b64() {   # no_b64 NAME - no base64 of the credentials in the trace or the ou
     pass "$1: no base64 of the credentials in trace or output"
   fi
 }
-send echo -t d@x.test "$T_DIR/msg"
+email_send_via echo -t d@x.test "$T_DIR/msg"
 expect_rc "echoed AUTH PLAIN: deferred" 75 "$ERR"
 expect_json_has d@x.test reply "AUTH PLAIN <redacted>"
 expect_grep "echoed AUTH PLAIN: the trace shows the echo, redacted" "$TRACE" \
   "S: 500 5.5.2 command not understood: AUTH PLAIN <redacted>"
 no_b64 "echoed AUTH PLAIN"
-send echologin -t e@x.test "$T_DIR/msg"
+email_send_via echologin -t e@x.test "$T_DIR/msg"
 expect_rc "echoed AUTH LOGIN: deferred" 75 "$ERR"
 expect_json_has e@x.test reply "unexpected <redacted> <redacted>"
 no_b64 "echoed AUTH LOGIN"
 expect_no_sanitizer "echo"
 
 # Item 9: a certificate for another name, TLS up: QUIT over TLS.
-send mismatch -t f@x.test "$T_DIR/msg"
+email_send_via mismatch -t f@x.test "$T_DIR/msg"
 expect_rc "name mismatch: deferred" 75 "$ERR"
 expect_json_has f@x.test reply "certificate verification failed for wrong.tls.test"
 last_is_quit wrong
 expect_grep "name mismatch: QUIT in the trace" "$TRACE" "C: QUIT"
 
 # Item 9: a reply without an enhanced status code gets one from its class.
-send plain -t plain550@x.test -t g@x.test "$T_DIR/msg"
+email_send_via plain -t plain550@x.test -t g@x.test "$T_DIR/msg"
 expect_rc "550 without an enhanced code: failed" 69 "$ERR"
 expect_json plain550@x.test status failed
 expect_json plain550@x.test dsn 5.0.0
@@ -113,7 +97,7 @@ expect_json g@x.test status delivered
 # Item 9: SIZE= counts the message as it goes on the wire (CRLF line ends):
 # a file with LF endings declares what the server then receives.
 printf 'Subject: size\n\nline one\nline two\n.dot line\nno newline at the end' >"$T_DIR/lf"
-send plain -t h@x.test "$T_DIR/lf"
+email_send_via plain -t h@x.test "$T_DIR/lf"
 expect_rc "LF file: delivered" 0 "$ERR"
 if "$TEST_PYTHON" - "$T_DIR/wrong" <<'PY'
 import glob, json, sys

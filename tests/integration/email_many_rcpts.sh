@@ -17,26 +17,13 @@ email_env_init 43
 email_start_capture limit2 "$MX1_IP" --rcpt-limit 2
 email_start_capture limit2p "$MX2_IP" --rcpt-limit 2 --ehlo PIPELINING
 email_start_capture bulk "$SH_IP" --ehlo PIPELINING --ehlo DSN
-{
-  echo "herald: { dns: { servers = [ \"127.0.0.1:$DNS_PORT\" ]; timeout_ms = 1000; tries = 1; }; };"
-  echo "devices = ("
-  for d in "limit2 $MX1_IP 50" "limit2p $MX2_IP 50" "split2 $SH_IP 2" "bulk $SH_IP 50" "onetxn $SH_IP 1000"; do
-    set -- $d
-    [ "$1" = limit2 ] || echo ","
-    echo "{ name = \"$1\"; driver = \"email\";
-      route: { strategy = \"smarthost\"; smarthost = [ \"[$2]:$SMTP_PORT\" ]; };
-      transport: { name = \"smtp\"; helo_name = \"herald.test\"; connect_timeout_ms = 2000;
-                   greeting_timeout_ms = 2000; max_recipients_per_transaction = $3; }; }"
-  done
-  echo ");"
-} >"$CONF"
+devices=()
+for d in "limit2 $MX1_IP 50" "limit2p $MX2_IP 50" "split2 $SH_IP 2" "bulk $SH_IP 50" "onetxn $SH_IP 1000"; do
+  set -- $d
+  devices+=("$(email_smarthost_device "$1" "[$2]:$SMTP_PORT" "max_recipients_per_transaction = $3;")")
+done
+email_conf_devices "${devices[@]}"
 printf 'Subject: many\n\nhello\n' >"$T_DIR/msg"
-send() {   # send DEVICE ARGS...
-  local dev=$1
-  shift
-  rm -f "$TRACE"
-  run_herald "$OUT" "$ERR" -c "$CONF" send -d "$dev" --json --trace "$TRACE" -f a@herald.test "$@"
-}
 # count_delivered - recipients with status delivered in $OUT
 count_delivered() {
   "$TEST_PYTHON" -c '
@@ -58,7 +45,7 @@ for f in files:
 # A server limit of 2: 5 recipients in 3 transactions, one session; one
 # at a time and with PIPELINING.
 for dev in limit2 limit2p; do
-  send $dev -t r1@x.test -t r2@x.test -t r3@x.test -t r4@x.test -t r5@x.test "$T_DIR/msg"
+  email_send_via $dev -t r1@x.test -t r2@x.test -t r3@x.test -t r4@x.test -t r5@x.test "$T_DIR/msg"
   expect_rc "$dev: every recipient delivered" 0 "$ERR"
   got=$(count_delivered)
   if [ "$got" = 5 ]; then pass "$dev: 5 of 5 delivered"; else fail "$dev: $got of 5 delivered"; fi
@@ -78,7 +65,7 @@ for dev in limit2 limit2p; do
 done
 
 # Our own limit of 2, no 452.
-send split2 -t s1@x.test -t s2@x.test -t s3@x.test "$T_DIR/msg"
+email_send_via split2 -t s1@x.test -t s2@x.test -t s3@x.test "$T_DIR/msg"
 expect_rc "max_recipients_per_transaction = 2" 0 "$ERR"
 expect_no_grep "max_recipients_per_transaction = 2: no 452" "$TRACE" "S: 452"
 if [ -e "$T_DIR/bulk/2.json" ] && [ ! -e "$T_DIR/bulk/3.json" ]; then
@@ -95,7 +82,7 @@ for i in $(seq -w 1000); do
 done
 before=$(captured "$T_DIR/bulk" | wc -l)
 for dev in bulk onetxn; do
-  send "$dev" -N success,failure,delay "${args[@]}" "$T_DIR/msg"
+  email_send_via "$dev" -N success,failure,delay "${args[@]}" "$T_DIR/msg"
   expect_rc "$dev: 1,000 long recipients with DSN" 0 "$ERR"
   got=$(count_delivered)
   if [ "$got" = 1000 ]; then pass "$dev: 1,000 of 1,000 delivered"

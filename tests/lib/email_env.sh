@@ -91,12 +91,44 @@ devices = (
 CONF
 }
 
+# email_smarthost_device NAME HOST:PORT [TRANSPORT_OPTIONS] - one device block
+# for email_conf_devices: strategy smarthost to HOST:PORT, helo_name
+# herald.test, 2 s connect and greeting timeouts, then TRANSPORT_OPTIONS
+email_smarthost_device() {
+  cat <<DEV
+  { name = "$1"; driver = "email"; route: { strategy = "smarthost"; smarthost = [ "$2" ]; };
+    transport: { name = "smtp"; helo_name = "herald.test"; connect_timeout_ms = 2000;
+                 greeting_timeout_ms = 2000; ${3:-} }; }
+DEV
+}
+
+# email_conf_devices BLOCK... - write $CONF: the test's DNS server and one
+# device per BLOCK (as email_smarthost_device prints them), in that order
+email_conf_devices() {
+  local sep="" block
+  {
+    echo "herald: { dns: { servers = [ \"127.0.0.1:$DNS_PORT\" ]; timeout_ms = 1000; tries = 1; }; };"
+    echo "devices = ("
+    for block in "$@"; do
+      printf '%s%s\n' "$sep" "$block"
+      sep=","
+    done
+    echo ");"
+  } >"$CONF"
+}
+
+# email_send_via DEVICE ARGS... - email_send through DEVICE instead of "email"
+email_send_via() {
+  local dev=$1
+  shift
+  rm -f "$TRACE"
+  run_herald "$OUT" "$ERR" -c "$CONF" send -d "$dev" --json --trace "$TRACE" -f a@herald.test "$@"
+}
+
 # email_send ARGS... - herald send -d email --json --trace $TRACE -f a@herald.test ARGS
 # with a fresh $TRACE (bounded by run_herald's timeout); $RC, $OUT, $ERR as run_herald sets them
 email_send() {
-  rm -f "$TRACE"    # herald appends to a trace file; each check wants its own run
-  run_herald "$OUT" "$ERR" -c "$CONF" send -d email --json --trace "$TRACE" \
-    -f a@herald.test "$@"
+  email_send_via email "$@"
 }
 
 # json_field ADDRESS FIELD - one recipient's field from the --json output in $OUT
