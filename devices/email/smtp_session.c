@@ -1492,6 +1492,16 @@ on_reply(struct smtp_session *s, const struct smtp_reply *r)
 }
 
 /* read_replies - parse what arrived, one reply at a time, bounded by the input */
+static void lost(struct smtp_session *s, herald_status why, const char *what);
+
+/* past_the_dot - the final dot of a real body has left Herald: from here
+ * on the server may hold the message, whatever goes wrong */
+static bool
+past_the_dot(const struct smtp_session *s)
+{
+    return (s->state == SMTP_S_DOT && !s->data_discard) || dot_handed_over(s);
+}
+
 static void
 read_replies(struct smtp_session *s)
 {
@@ -1516,6 +1526,15 @@ read_replies(struct smtp_session *s)
         st = smtp_reply_feed(&s->parser, in, len, &used, &complete);
         smtp_conn_consume(s->conn, used);
         if (st != HERALD_OK) {
+            if (past_the_dot(s)) {
+                /* The server has the whole message and may have taken it:
+                 * a garbled word on it is no refusal, so no other hop. */
+                char what[REPLY_TEXT_MAX];
+
+                snprintf(what, sizeof what, "bad reply (%s)", smtp_reply_error(&s->parser));
+                lost(s, HERALD_E_PROTOCOL, what);
+                return;
+            }
             fail_local(s, HERALD_E_PROTOCOL, "bad reply from %s while %s: %s", s->peer,
                        state_doing[s->state], smtp_reply_error(&s->parser));
             return;
@@ -1532,7 +1551,7 @@ lost(struct smtp_session *s, herald_status why, const char *what)
 {
     size_t i;
 
-    if ((s->state == SMTP_S_DOT && !s->data_discard) || dot_handed_over(s)) {
+    if (past_the_dot(s)) {
         /* The server may have the message: defer, and never hand it to another hop. */
         char text[REPLY_TEXT_MAX];
 
