@@ -71,6 +71,8 @@ const struct herald_option config_core_options[] = {
       "DNS resolver settings" },
     { "trace", HERALD_OPT_GROUP, CO(trace), 0, 0, 0, NULL, trace_options, 0, NULL,
       "delivery trace" },
+    { "sendmail_device", HERALD_OPT_STRING, CO(sendmail_device), 0, 0, 0, NULL, NULL, 0, NULL,
+      "the device herald-sendmail uses; default: the first email device" },
     HERALD_OPT_END
 };
 
@@ -452,6 +454,24 @@ load_devices(struct loader *ld, const config_setting_t *list, struct herald_diag
     return HERALD_OK;
 }
 
+/* check_sendmail_device - herald.sendmail_device names a device of this file */
+static herald_status
+check_sendmail_device(const struct config *cfg, const config_setting_t *herald,
+                      struct herald_diag *diag)
+{
+    const char *name = cfg->core.sendmail_device;
+    size_t i;
+
+    if (name == NULL)
+        return HERALD_OK;
+    for (i = 0; i < cfg->device_count; i++)
+        if (strcmp(cfg->devices[i].name, name) == 0)
+            return HERALD_OK;
+    /* The name is printed as the file has it: options_apply refused control characters. */
+    return fail_at(diag, config_setting_get_member(herald, "sendmail_device"),
+                   "herald: option \"sendmail_device\": no device is named \"%s\"", name);
+}
+
 /* validate - the whole tree: top-level names, herald group, devices */
 static herald_status
 validate(struct loader *ld, struct herald_diag *diag)
@@ -496,8 +516,10 @@ validate(struct loader *ld, struct herald_diag *diag)
     if (st != HERALD_OK)
         return st;
     if (devices != NULL)
-        return load_devices(ld, devices, diag);
-    return HERALD_OK;
+        st = load_devices(ld, devices, diag);
+    if (st == HERALD_OK && herald != NULL)
+        st = check_sendmail_device(ld->cfg, herald, diag);
+    return st;
 }
 
 /* config_new_empty - a config with an initialised libconfig tree */

@@ -54,6 +54,7 @@ struct config_core {
     struct config_trace trace;
     struct herald_module_ref queue;  /* herald.queue: module NULL when the group is absent */
     char queue_where[256];           /* FILE:LINE of herald.queue, "" when absent */
+    const char *sendmail_device;     /* herald.sendmail_device: herald-sendmail's device */
 };
 
 struct config_device {

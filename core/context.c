@@ -423,6 +423,20 @@ herald_device_count(const struct herald_context *ctx)
     return ctx != NULL ? ctx->device_count : 0;
 }
 
+/* herald_sendmail_device - herald.sendmail_device, or NULL */
+const char *
+herald_sendmail_device(const struct herald_context *ctx)
+{
+    return ctx != NULL ? ctx->config->core.sendmail_device : NULL;
+}
+
+/* herald_queue_configured - the file has a herald.queue group */
+bool
+herald_queue_configured(const struct herald_context *ctx)
+{
+    return ctx != NULL && ctx->config->core.queue.module != NULL;
+}
+
 /* herald_device_at - a device by position in the file; NULL out of range */
 struct herald_device *
 herald_device_at(struct herald_context *ctx, size_t index)

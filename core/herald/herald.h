@@ -14,6 +14,7 @@
 #ifndef HERALD_HERALD_H
 #define HERALD_HERALD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <herald/status.h>
 #include <herald/option.h>
@@ -63,6 +64,16 @@ size_t herald_device_count(const struct herald_context *ctx);
 struct herald_device *herald_device_at(struct herald_context *ctx, size_t index);
 herald_status herald_device(struct herald_context *ctx, const char *name,
                             struct herald_device **dev_out, struct herald_diag *diag);
+
+/*
+ * What herald-sendmail reads from the device file (libherald 5:0:4):
+ *   herald_sendmail_device - herald.sendmail_device (checked when the file
+ *     was read to name one of its devices), or NULL when the file has none;
+ *     borrowed from ctx
+ *   herald_queue_configured - true when the file has a herald.queue group
+ */
+const char *herald_sendmail_device(const struct herald_context *ctx);
+bool herald_queue_configured(const struct herald_context *ctx);
 
 const char *herald_device_name(const struct herald_device *dev);
 const char *herald_device_where(const struct herald_device *dev);   /* FILE:LINE */

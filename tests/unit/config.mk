@@ -22,4 +22,6 @@ EXTRA_DIST += \
 	tests/data/config/syntax-error.conf \
 	tests/data/config/include-main.conf \
 	tests/data/config/include-part.inc \
-	tests/data/config/unknown-top.conf
+	tests/data/config/unknown-top.conf \
+	tests/data/config/sendmail-device.conf \
+	tests/data/config/sendmail-good.conf

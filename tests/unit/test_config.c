@@ -189,6 +189,8 @@ static const struct badfile bad_files[] = {
     { "include-main.conf", "include-part.inc", 4, HERALD_E_CONFIG,
       "device \"two\": option \"mode\": \"0888\" is not an octal file mode" },
     { "unknown-top.conf", NULL, 2, HERALD_E_CONFIG, "unknown top-level setting \"device\"" },
+    { "sendmail-device.conf", NULL, 3, HERALD_E_CONFIG,
+      "herald: option \"sendmail_device\": no device is named \"three\"" },
 };
 
 /* test_bad_files - each broken file: status, exact FILE:LINE, key phrase */
@@ -564,6 +566,24 @@ test_misc(void)
     herald_close(NULL);
 }
 
+/* test_sendmail_device - herald.sendmail_device and the queue group, as read */
+static void
+test_sendmail_device(void)
+{
+    struct herald_context *ctx = NULL;
+    struct herald_diag d;
+
+    CU_ASSERT_EQUAL_FATAL(open_with_fakes(data_path("sendmail-good.conf"), &ctx, &d), HERALD_OK);
+    CU_ASSERT_STRING_EQUAL(herald_sendmail_device(ctx), "two");
+    CU_ASSERT_FALSE(herald_queue_configured(ctx));
+    herald_close(&ctx);
+    CU_ASSERT_EQUAL_FATAL(open_with_fakes(data_path("good.conf"), &ctx, &d), HERALD_OK);
+    CU_ASSERT_PTR_NULL(herald_sendmail_device(ctx));
+    herald_close(&ctx);
+    CU_ASSERT_PTR_NULL(herald_sendmail_device(NULL));
+    CU_ASSERT_FALSE(herald_queue_configured(NULL));
+}
+
 static int
 suite_init(void)
 {
@@ -607,6 +627,7 @@ main(void)
         { "driver open failure", test_open_failure },
         { "send", test_send },
         { "misc", test_misc },
+        { "sendmail_device", test_sendmail_device },
         { NULL, NULL },
     };
 
