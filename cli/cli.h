@@ -95,6 +95,12 @@ int cli_pick_route_device(struct herald_context *ctx, const char *cmd, const cha
 void cli_outcome_json(FILE *out, const struct herald_outcome *o);
 /* cli_outcome_exit - 69 any failed, else 75 any deferred, else 0 */
 int cli_outcome_exit(const struct herald_outcome *o);
+/* cli_enqueue_exit - herald_enqueue's error: 65 too large, 75 disk full, else
+ * cli_exit_code() */
+int cli_enqueue_exit(herald_status status);
+/* cli_parse_notify - -N WHEN: "never" or a comma list of success, failure,
+ * delay, as HERALD_DSN_NOTIFY_* bits in *out; 0, or -1 for anything else */
+int cli_parse_notify(const char *text, unsigned *out);
 
 /* herald send --batch (cli/batch.c): the options that apply to every line. */
 struct cli_batch {

@@ -1,5 +1,5 @@
 /*
- * cli_util.c - exit codes, diagnostics, config opening and JSON strings
+ * cli_util.c - exit codes, diagnostics, config opening, JSON strings and -N
  * shared by the herald commands
  */
 #include <stdarg.h>
@@ -235,4 +235,51 @@ cli_pick_route_device(struct herald_context *ctx, const char *cmd, const char *n
     }
     fprintf(stderr, "herald %s: no device of the device file has a route strategy\n", cmd);
     return EX_CONFIG;
+}
+
+/* cli_parse_notify - "never" or a comma list of success, failure, delay; 0 or -1 */
+int
+cli_parse_notify(const char *text, unsigned *out)
+{
+    char buf[64], *word, *save = NULL;
+    unsigned bits = 0;
+
+    if (strlen(text) >= sizeof buf)
+        return -1;
+    snprintf(buf, sizeof buf, "%s", text);
+    for (word = strtok_r(buf, ",", &save); word != NULL; word = strtok_r(NULL, ",", &save)) {
+        if (strcmp(word, "never") == 0)
+            bits |= HERALD_DSN_NOTIFY_NEVER;
+        else if (strcmp(word, "success") == 0)
+            bits |= HERALD_DSN_NOTIFY_SUCCESS;
+        else if (strcmp(word, "failure") == 0)
+            bits |= HERALD_DSN_NOTIFY_FAILURE;
+        else if (strcmp(word, "delay") == 0)
+            bits |= HERALD_DSN_NOTIFY_DELAY;
+        else
+            return -1;
+    }
+    if (bits == 0 || ((bits & HERALD_DSN_NOTIFY_NEVER) && bits != HERALD_DSN_NOTIFY_NEVER))
+        return -1;
+    *out = bits;
+    return 0;
+}
+
+/* cli_outcome_exit - failed wins over deferred; all delivered is success */
+int
+cli_outcome_exit(const struct herald_outcome *o)
+{
+    if (herald_outcome_tally(o, HERALD_RESULT_FAILED) > 0)
+        return EX_UNAVAILABLE;
+    if (herald_outcome_tally(o, HERALD_RESULT_DEFERRED) > 0)
+        return EX_TEMPFAIL;
+    return EX_OK;
+}
+
+/* cli_enqueue_exit - too large is the message's fault, a full disk passes */
+int
+cli_enqueue_exit(herald_status status)
+{
+    return status == HERALD_E_LIMIT ? EX_DATAERR : status == HERALD_E_IO ? EX_TEMPFAIL
+                                                                         : cli_exit_code(status);
 }

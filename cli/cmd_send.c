@@ -110,34 +110,6 @@ send_usage(FILE *out)
           out);
 }
 
-/* parse_notify - "never" or a comma list of success, failure, delay; 0 or -1 */
-static int
-parse_notify(const char *text, unsigned *out)
-{
-    char buf[64], *word, *save = NULL;
-    unsigned bits = 0;
-
-    if (strlen(text) >= sizeof buf)
-        return -1;
-    snprintf(buf, sizeof buf, "%s", text);
-    for (word = strtok_r(buf, ",", &save); word != NULL; word = strtok_r(NULL, ",", &save)) {
-        if (strcmp(word, "never") == 0)
-            bits |= HERALD_DSN_NOTIFY_NEVER;
-        else if (strcmp(word, "success") == 0)
-            bits |= HERALD_DSN_NOTIFY_SUCCESS;
-        else if (strcmp(word, "failure") == 0)
-            bits |= HERALD_DSN_NOTIFY_FAILURE;
-        else if (strcmp(word, "delay") == 0)
-            bits |= HERALD_DSN_NOTIFY_DELAY;
-        else
-            return -1;
-    }
-    if (bits == 0 || ((bits & HERALD_DSN_NOTIFY_NEVER) && bits != HERALD_DSN_NOTIFY_NEVER))
-        return -1;
-    *out = bits;
-    return 0;
-}
-
 /* parse_args - the command line into a; EX_OK, or the exit code after a message */
 static int
 parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
@@ -189,7 +161,7 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
             a->queue = true;
             break;
         case 'N':
-            if (parse_notify(optarg, &a->notify) != 0)
+            if (cli_parse_notify(optarg, &a->notify) != 0)
                 return cli_usage_error("send", "-N takes never, or a list of success, "
                                        "failure and delay, not \"%s\"", optarg);
             break;
@@ -446,17 +418,6 @@ cli_outcome_json(FILE *out, const struct herald_outcome *o)
     cli_json_string(out, herald_outcome_trace_id(o));
 }
 
-/* cli_outcome_exit - failed wins over deferred; all delivered is success */
-int
-cli_outcome_exit(const struct herald_outcome *o)
-{
-    if (herald_outcome_tally(o, HERALD_RESULT_FAILED) > 0)
-        return EX_UNAVAILABLE;
-    if (herald_outcome_tally(o, HERALD_RESULT_DEFERRED) > 0)
-        return EX_TEMPFAIL;
-    return EX_OK;
-}
-
 /* enqueue - the message into the queue; prints its id once it is durable */
 static int
 enqueue(const struct send_args *a, struct herald_device *dev, struct herald_message *msg)
@@ -469,8 +430,7 @@ enqueue(const struct send_args *a, struct herald_device *dev, struct herald_mess
     st = herald_enqueue(dev, msg, id, &diag);
     if (st != HERALD_OK) {
         cli_print_diag(&diag, herald_device_name(dev));
-        return st == HERALD_E_LIMIT ? EX_DATAERR : st == HERALD_E_IO ? EX_TEMPFAIL
-                                                                     : cli_exit_code(st);
+        return cli_enqueue_exit(st);
     }
     if (a->json)
         printf("{\"queued\":\"%s\"}\n", id);
