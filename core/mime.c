@@ -550,6 +550,43 @@ herald_mime_message_id(const char *domain, char *buf, size_t size)
     return HERALD_OK;
 }
 
+static void write_address_list(struct mime_out *o, const char *name,
+                               const struct mime_addr *list, size_t count);
+
+/* herald_mime_address_field - "FIELD: PHRASE <ADDRESS>" CRLF into buf */
+herald_status
+herald_mime_address_field(const char *field, const char *name, const char *address,
+                          char *buf, size_t size)
+{
+    struct mime_addr a = { NULL, NULL };
+    struct mime_out *o;
+    herald_status st;
+
+    if (field == NULL || !field_name_ok(field) || buf == NULL)
+        return HERALD_E_INVAL;
+    st = addr_make(&a, name, address);
+    if (st != HERALD_OK)
+        return st;
+    /* No descriptor: the field (at most a few KB) never fills the buffer,
+     * so nothing is ever flushed and the buffer is the result. */
+    o = malloc(sizeof *o);
+    if (o == NULL) {
+        addr_clear(&a);
+        return HERALD_E_NOMEM;
+    }
+    mime_out_init(o, -1);
+    write_address_list(o, field, &a, 1);
+    if (o->err != 0 || o->len >= size) {
+        st = o->err != 0 ? HERALD_E_INVAL : HERALD_E_LIMIT;
+    } else {
+        memcpy(buf, o->buf, o->len);
+        buf[o->len] = '\0';
+    }
+    free(o);
+    addr_clear(&a);
+    return st;
+}
+
 /* read_error - the first read error of a write, naming the file */
 static void
 read_error(struct mime_writer *w, const struct mime_src *s)

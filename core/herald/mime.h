@@ -107,6 +107,17 @@ herald_status herald_mime_to_message(const struct herald_mime *mime,
  */
 herald_status herald_mime_date(time_t t, char *buf, size_t size);
 herald_status herald_mime_message_id(const char *domain, char *buf, size_t size);
+/*
+ * herald_mime_address_field - one address field as the builder writes it,
+ * "FIELD: PHRASE <ADDRESS>" CRLF (folded with CRLF SP past 78 columns), into
+ * buf: the name (UTF-8, NULL or "" for none) a quoted-string when it is
+ * printable ASCII, else RFC 2047 encoded-words, so no name can add a line or
+ * break out of the phrase.  HERALD_E_INVAL (a bad field name, a name with a
+ * control character or not UTF-8), HERALD_E_ADDRESS, HERALD_E_LIMIT (buf too
+ * small), HERALD_E_NOMEM.  libherald 4:0:3.
+ */
+herald_status herald_mime_address_field(const char *field, const char *name,
+                                        const char *address, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -360,6 +360,56 @@ test_date_id(void)
     CU_ASSERT(strchr(buf, ' ') == NULL && strstr(buf, "bad") == NULL);
 }
 
+/* One address field for a program completing a message (herald-sendmail -F). */
+static void
+test_address_field(void)
+{
+    static const struct { const char *name, *want; } cases[] = {
+        { NULL, "From: <a@example.com>\r\n" },
+        { "", "From: <a@example.com>\r\n" },
+        { "CronDaemon", "From: \"CronDaemon\" <a@example.com>\r\n" },
+        { "Ann \"Q\" \\x", "From: \"Ann \\\"Q\\\" \\\\x\" <a@example.com>\r\n" },
+        { "J\xc3\xbcrgen", "From: =?UTF-8?B?SsO8cmdlbg==?= <a@example.com>\r\n" },
+    };
+    char buf[512], big[8192];
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CU_ASSERT(herald_mime_address_field("From", cases[i].name, "a@example.com", buf,
+                                            sizeof buf) == HERALD_OK);
+        CU_ASSERT_STRING_EQUAL(buf, cases[i].want);
+    }
+    /* A name can never add a line: CR, LF and other controls, and non-UTF-8, are refused. */
+    CU_ASSERT(herald_mime_address_field("From", "x\r\nBcc: v@evil.test", "a@example.com", buf,
+                                        sizeof buf) == HERALD_E_INVAL);
+    CU_ASSERT(herald_mime_address_field("From", "x\n", "a@example.com", buf, sizeof buf) ==
+              HERALD_E_INVAL);
+    CU_ASSERT(herald_mime_address_field("From", "\xff", "a@example.com", buf, sizeof buf) ==
+              HERALD_E_INVAL);
+    CU_ASSERT(herald_mime_address_field("From", "x", "a@b@", buf, sizeof buf) ==
+              HERALD_E_ADDRESS);
+    CU_ASSERT(herald_mime_address_field("Fr om", "x", "a@example.com", buf, sizeof buf) ==
+              HERALD_E_INVAL);
+    CU_ASSERT(herald_mime_address_field("From", "x", "a@example.com", buf, 10) ==
+              HERALD_E_LIMIT);
+    /* A long name is folded: no line passes 78 columns. */
+    memset(big, 'x', 60);
+    memcpy(big + 60, " \xc3\xa9 ", 4);
+    memset(big + 64, 'y', 100);
+    big[164] = '\0';
+    CU_ASSERT_FATAL(herald_mime_address_field("From", big, "a@example.com", buf, sizeof buf) ==
+                    HERALD_OK);
+    {
+        const char *p = buf, *eol;
+
+        while ((eol = strstr(p, "\r\n")) != NULL) {
+            CU_ASSERT(eol - p <= 78);
+            p = eol + 2;
+            CU_ASSERT(*p == '\0' || *p == ' ');
+        }
+    }
+}
+
 /* A 64 MB attachment is streamed: peak memory grows by far less than that. */
 static void
 test_streaming(void)
@@ -400,6 +450,7 @@ main(void)
         { "refusals", test_refusals },
         { "whole message", test_whole_message },
         { "date and message id", test_date_id },
+        { "address field", test_address_field },
         { "streaming", test_streaming },
         { NULL, NULL },
     };
