@@ -11,6 +11,24 @@ cli_herald_SOURCES += cli/cmd_probe.c
 cli_herald_CFLAGS = $(AM_CFLAGS)
 cli_herald_LDADD = core/libherald.la
 
+# herald-sendmail, the sendmail-compatible entry point (owner: sendmail);
+# the administrator links /usr/sbin/sendmail to it.  -bp and -q are the
+# queue's own commands (cmd_queue.c).
+sbin_PROGRAMS += cli/herald-sendmail
+cli_herald_sendmail_SOURCES = \
+	cli/sendmail.h cli/sendmail_main.c cli/sendmail_opts.c cli/sendmail_headers.c \
+	cli/sendmail_input.c cli/cli.h cli/cli_util.c cli/cmd_queue.c
+cli_herald_sendmail_CFLAGS = $(AM_CFLAGS)
+cli_herald_sendmail_LDADD = core/libherald.la
+
+# Unit test of herald-sendmail's option parsing and header recipients.
+check_PROGRAMS += cli/test_sendmail
+cli_test_sendmail_SOURCES = cli/test_sendmail.c cli/sendmail.h cli/sendmail_opts.c \
+	cli/sendmail_headers.c cli/cli_util.c cli/cli.h
+cli_test_sendmail_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+cli_test_sendmail_LDADD = core/libherald.la $(CUNIT_LIBS)
+TESTS += cli/test_sendmail
+
 # Unit test of the helpers (JSON strings, escaping, exit codes).
 check_PROGRAMS += cli/test_cli_util
 cli_test_cli_util_SOURCES = cli/test_cli_util.c cli/cli_util.c cli/cli.h
