@@ -17,6 +17,7 @@ include tests/unit/tls.mk
 include tests/integration/email.mk
 include tests/integration/operator.mk
 include tests/integration/queue.mk
+include tests/integration/sendmail.mk
 include tests/integration/sink.mk
 include tests/integration/tls_server.mk
 include tests/fuzz/fuzz.mk
