@@ -47,7 +47,8 @@ core_libherald_la_LIBADD = core/libherald_core.la
 # current 3 (age 2): herald_env_note, herald_device_note_count/_at added.
 # current 4 (age 3): herald/probe.h (herald_probe and its accessors, the probe
 # job setters, herald_transport_probe) added.
-# current 5 (age 4): herald_sendmail_device, herald_queue_configured added.
+# current 5 (age 4): herald_sendmail_device, herald_queue_configured,
+# herald_mime_address_field added.
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
 core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 5:0:4 -no-undefined \
 	-export-symbols-regex '^herald_'

@@ -114,7 +114,7 @@ herald_status herald_mime_message_id(const char *domain, char *buf, size_t size)
  * printable ASCII, else RFC 2047 encoded-words, so no name can add a line or
  * break out of the phrase.  HERALD_E_INVAL (a bad field name, a name with a
  * control character or not UTF-8), HERALD_E_ADDRESS, HERALD_E_LIMIT (buf too
- * small), HERALD_E_NOMEM.  libherald 4:0:3.
+ * small), HERALD_E_NOMEM.  libherald 5:0:4.
  */
 herald_status herald_mime_address_field(const char *field, const char *name,
                                         const char *address, char *buf, size_t size);

@@ -2,7 +2,8 @@
 # is made at build time from conf/options.md by docs/man/options2man.awk, so
 # the option reference and the page can never disagree;
 # tests/integration/man_pages.sh renders every page with warnings on.
-dist_man_MANS = docs/man/herald.1 docs/man/libherald.3 docs/man/herald-modules.7
+dist_man_MANS = docs/man/herald.1 docs/man/libherald.3 docs/man/herald-modules.7 \
+	docs/man/herald-sendmail.8
 nodist_man_MANS = docs/man/herald.conf.5
 EXTRA_DIST += docs/man/options2man.awk
 CLEANFILES += docs/man/herald.conf.5

@@ -15,8 +15,7 @@ command -v man >/dev/null || hard_error "man not found (Debian package man-db)"
 SRC_MAN=$HERALD_SRC_DIR/docs/man
 BUILT_MAN=${HERALD_BUILD_DIR:?}/docs/man
 PAGES=("$SRC_MAN/herald.1" "$SRC_MAN/libherald.3" "$SRC_MAN/herald-modules.7"
-  "$BUILT_MAN/herald.conf.5")
-[ -f "$SRC_MAN/herald-sendmail.8" ] && PAGES+=("$SRC_MAN/herald-sendmail.8")
+  "$BUILT_MAN/herald.conf.5" "$SRC_MAN/herald-sendmail.8")
 
 for page in "${PAGES[@]}"; do
   name=$(basename "$page")
