@@ -87,7 +87,7 @@ static const struct herald_option queue_option[] = {
 static const struct config_core core_defaults = {
     .dns = { .servers = { 0, NULL }, .timeout_ms = HERALD_DEFAULT_DNS_TIMEOUT_MS,
              .tries = HERALD_DEFAULT_DNS_TRIES, .cache_entries = 250000,
-             .min_ttl_s = 0, .max_ttl_s = 86400, .max_inflight = 256 },
+             .min_ttl_s = 0, .max_ttl_s = 86400, .max_inflight = 100 },
     .trace = { .file = NULL, .format = 0, .level = 2 /* info */ },
 };
 

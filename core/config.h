@@ -37,7 +37,7 @@ struct config_dns {
     int64_t tries;                   /* 1..10, default 2 */
     int64_t cache_entries;           /* answers cached, default 250000 */
     int64_t min_ttl_s, max_ttl_s;    /* TTL clamp, default 0 and 86400 */
-    int64_t max_inflight;            /* lookups on the wire at once, default 256 */
+    int64_t max_inflight;            /* lookups on the wire at once, default 100 */
 };
 
 /* The "trace" group. */

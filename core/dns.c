@@ -15,6 +15,14 @@
  * from the loop, never from inside the call that started the lookup:
  * answers known at once (IP literals, cache hits, synchronous c-ares
  * failures) go through a 0 ms timer that can be cancelled at teardown.
+ *
+ * A resolver drops what its socket cannot hold: a burst of lookups larger
+ * than its receive buffer loses some, and each loss costs a try's timeout.
+ * So lookups on the wire are bounded by a window (at most dns.max_inflight)
+ * that halves when a try is lost and grows back by one per window of
+ * answers, and a lookup whose every try was lost while the same server
+ * answered others was lost to our own flood, not to the name: it is asked
+ * again (DNS_REASK_MAX times) instead of deferring its messages.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -41,7 +49,12 @@
 #define DNS_MAX_SERVERS 8         /* configured servers asked in turn; more are not used */
 #define DNS_DEFAULT_CACHE_ENTRIES 250000   /* an MX and an address answer for 100,000 domains */
 #define DNS_DEFAULT_MAX_TTL_S 86400
-#define DNS_DEFAULT_MAX_INFLIGHT 256
+/* dnsmasq's default receive buffer (208 KiB) holds about 250 queries; a
+ * window of 100, as dnsperf's default, leaves room for other clients. */
+#define DNS_DEFAULT_MAX_INFLIGHT 100
+#define DNS_WINDOW_MIN 4          /* the window never closes below this */
+#define DNS_REASK_MAX 3           /* a lookup lost to congestion is asked again this often */
+#define DNS_RCVBUF (1 << 20)      /* answers to a full window must not be dropped here either */
 
 struct dns;
 
@@ -54,6 +67,7 @@ struct dns_chan {
     ares_channel channel;
     bool ok;
     char label[64];               /* "127.0.0.1:53", for the trace */
+    uint64_t answered;            /* replies of any kind: the server is alive */
 };
 
 struct dns_sock {
@@ -81,6 +95,8 @@ struct dns {
     struct dns_cache *cache;     /* answers, and the lookups in flight */
     struct dns_cache_policy policy;
     size_t max_inflight, inflight;
+    size_t window, window_credit; /* lookups on the wire allowed now (<= max_inflight) */
+    uint64_t sent_seq, cut_seq;   /* sends so far; the last send when the window was cut */
     struct dns_flight *queue_head, *queue_tail;   /* waiting for a slot, first come first */
     struct dns_flight *flights;  /* every flight, sent or waiting */
 };
@@ -97,6 +113,9 @@ struct dns_flight {
     size_t server;               /* index of the channel asked now */
     int timeouts;
     bool sent;                   /* counted in dns->inflight */
+    uint64_t sent_seq;           /* dns->sent_seq when it was sent */
+    uint64_t answered_at_send;   /* its server's answered count then */
+    int reasked;                 /* times asked again after a lost lookup */
     struct dns_query *waiters, *waiters_tail;
     size_t nwaiters;
     struct dns_flight *qnext;    /* the wait queue */
@@ -509,9 +528,10 @@ chan_init(struct dns *dns, struct dns_chan *chan)
      * with one server per channel, moving on is ours (try_next_server). */
     o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
     o.lookups = lookups;
+    o.socket_receive_buffer_size = DNS_RCVBUF;   /* the kernel caps it at rmem_max */
     rc = ares_init_options(&chan->channel, &o,
                            ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES
-                           | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS);
+                           | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_RCVBUF);
     chan->ok = rc == ARES_SUCCESS;
     return rc;
 }
@@ -606,6 +626,7 @@ dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
     dns->policy.hold_s = DNS_HOLD_S;
     dns->max_inflight = env->dns_max_inflight > 0 ? (size_t)env->dns_max_inflight
                                                   : DNS_DEFAULT_MAX_INFLIGHT;
+    dns->window = dns->max_inflight;
     dns->tries = env->dns_tries > 0 && env->dns_tries <= 100 ? (int)env->dns_tries
                                                              : DNS_DEFAULT_TRIES;
     dns->timeout_ms = env->dns_timeout_ms > 0 && env->dns_timeout_ms <= 600000
@@ -813,6 +834,26 @@ mx_answer(struct dns_flight *q, const unsigned char *abuf, int alen)
 /* ---- flights: one lookup per name and type on the wire ---- */
 
 static void flight_send(struct dns_flight *f);
+static void flight_pump(struct dns *dns);
+
+/* got_reply - the status says the server sent a reply (of any kind) */
+static bool
+got_reply(int status)
+{
+    switch (status) {
+    case ARES_SUCCESS:
+    case ARES_ENODATA:
+    case ARES_ENOTFOUND:
+    case ARES_ESERVFAIL:
+    case ARES_EREFUSED:
+    case ARES_ENOTIMP:
+    case ARES_EFORMERR:
+    case ARES_EBADRESP:
+        return true;
+    default:
+        return false;
+    }
+}
 
 /* server_failed - the status says nothing about the name, only about the server */
 static bool
@@ -853,6 +894,64 @@ try_next_server(struct dns_flight *f, int status)
     return true;
 }
 
+/* window_feedback - a reply (or a lost try) from f's server sizes the window:
+ * halved once per loss event (losses of lookups sent before the last cut are
+ * the same event), grown by one per window of replies */
+static void
+window_feedback(struct dns_flight *f, int status, int timeouts)
+{
+    struct dns *dns = f->dns;
+
+    if ((status == ARES_ETIMEOUT || timeouts > 0) && f->sent_seq > dns->cut_seq) {
+        size_t w = dns->window / 2;
+
+        dns->window = w < DNS_WINDOW_MIN ? DNS_WINDOW_MIN : w;
+        if (dns->window > dns->max_inflight)
+            dns->window = dns->max_inflight;
+        dns->window_credit = 0;
+        dns->cut_seq = dns->sent_seq;
+        herald_trace_log(&f->trace, HERALD_TRACE_INFO, "dns",
+                         "%s %s: a try to %s was lost: at most %zu lookups on the wire now",
+                         type_label(f->kind, f->family), f->name, dns->chans[f->server].label,
+                         dns->window);
+    }
+    if (!got_reply(status))
+        return;
+    dns->chans[f->server].answered++;
+    if (dns->window < dns->max_inflight && ++dns->window_credit >= dns->window) {
+        dns->window++;
+        dns->window_credit = 0;
+    }
+}
+
+/* reask_lost - every try of f timed out, but its server answered other
+ * lookups meanwhile: the query or its answer was dropped in a crowd (ours),
+ * so f waits for a slot again, first in line.  True when f went back. */
+static bool
+reask_lost(struct dns_flight *f, int status)
+{
+    struct dns *dns = f->dns;
+
+    if (status != ARES_ETIMEOUT || dns->closing || f->reasked >= DNS_REASK_MAX
+        || dns->chans[f->server].answered <= f->answered_at_send)
+        return false;
+    f->reasked++;
+    herald_trace_log(&f->trace, HERALD_TRACE_INFO, "dns",
+                     "%s %s: no answer from %s, which answered other lookups meanwhile: "
+                     "asking again (%d of %d)", type_label(f->kind, f->family), f->name,
+                     dns->chans[f->server].label, f->reasked, DNS_REASK_MAX);
+    if (f->sent) {
+        f->sent = false;
+        dns->inflight--;
+    }
+    f->qnext = dns->queue_head;
+    dns->queue_head = f;
+    if (dns->queue_tail == NULL)
+        dns->queue_tail = f;
+    flight_pump(dns);
+    return true;
+}
+
 /* negative_ttl - RFC 2308: a negative answer lives as long as its SOA says (0: none) */
 static void
 negative_ttl(struct dns_answer *a, const unsigned char *abuf, int alen)
@@ -872,7 +971,8 @@ on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     struct dns_answer *a;
 
     f->timeouts += timeouts;
-    if (try_next_server(f, status))
+    window_feedback(f, status, timeouts);
+    if (reask_lost(f, status) || try_next_server(f, status))
         return;
     if (status == ARES_SUCCESS && abuf != NULL)
         a = mx_answer(f, abuf, alen);
@@ -950,7 +1050,8 @@ on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
     struct dns_answer *a;
 
     f->timeouts += timeouts;
-    if (try_next_server(f, status)) {
+    window_feedback(f, status, timeouts);
+    if (reask_lost(f, status) || try_next_server(f, status)) {
         if (res != NULL)
             ares_freeaddrinfo(res);
         return;
@@ -970,6 +1071,9 @@ flight_send(struct dns_flight *f)
 {
     ares_channel ch = f->dns->chans[f->server].channel;
 
+    f->sent_seq = ++f->dns->sent_seq;
+    f->answered_at_send = f->dns->chans[f->server].answered;
+
     if (f->kind == DNS_KIND_MX) {
         ares_query(ch, f->name, C_IN, T_MX, on_mx, f);
     } else {
@@ -988,7 +1092,7 @@ flight_send(struct dns_flight *f)
 static void
 flight_pump(struct dns *dns)
 {
-    while (!dns->closing && dns->queue_head != NULL && dns->inflight < dns->max_inflight) {
+    while (!dns->closing && dns->queue_head != NULL && dns->inflight < dns->window) {
         struct dns_flight *f = dns->queue_head;
 
         dns->queue_head = f->qnext;
@@ -1085,10 +1189,10 @@ flight_start(struct dns *dns, struct dns_query *q, struct herald_diag *diag)
     else
         dns->queue_head = f;
     dns->queue_tail = f;
-    if (dns->inflight >= dns->max_inflight)
+    if (dns->inflight >= dns->window)
         herald_trace_log(&q->trace, HERALD_TRACE_DEBUG, "dns",
-                         "%s %s waits: %zu lookups in flight (dns.max_inflight)",
-                         kind_label(q), q->name, dns->inflight);
+                         "%s %s waits: %zu lookups in flight (dns.max_inflight %zu, window %zu)",
+                         kind_label(q), q->name, dns->inflight, dns->max_inflight, dns->window);
     flight_pump(dns);
     return HERALD_OK;
 }

@@ -9,10 +9,13 @@ other tests):
   * one that answers every query with REFUSED,
   * a silent UDP socket that never answers (timeouts),
   * a hostile responder with crafted MX answers that c-ares passes through,
+  * a lossy responder: MX 10 mx.NAME (TTL 0) for every name, except that the
+    first query for a name starting "lost" is dropped, as a flooded resolver
+    drops what its socket cannot hold,
   * dnsmasq with the records of TESTING.md section 3, forwarding
     servfail.test and timeout.test to the two servers above.
 Once dnsmasq answers a query, prints one line
-  READY dnsmasq=PORT servfail=PORT silent=PORT hostile=PORT refused=PORT
+  READY dnsmasq=PORT servfail=PORT silent=PORT hostile=PORT refused=PORT lossy=PORT
 and serves until stdin reaches EOF (the test exited, even by a crash) or
 SIGTERM, then stops dnsmasq.  Exit 99 when something cannot start.
 """
@@ -142,6 +145,23 @@ def hostile_reply(msg):
     return hdr + msg[12:end] + answers
 
 
+def lossy_reply(msg, dropped):
+    q = parse_question(msg)
+    if q is None:
+        return None
+    qid, flags, labels, qtype, end = q
+    name = b".".join(labels).lower()
+    if name.startswith(b"lost") and name not in dropped:
+        dropped.add(name)
+        return None
+    if qtype != 15:
+        return rcode_reply(msg, 0)
+    rdata = struct.pack(">H", 10) + wire_name([b"mx"] + labels)
+    answer = struct.pack(">H", 0xC00C) + struct.pack(">HHIH", 15, 1, 0, len(rdata)) + rdata
+    hdr = struct.pack(">HHHHHH", qid, 0x8400 | (flags & 0x0100) | 0x80, 1, 1, 0, 0)
+    return hdr + msg[12:end] + answer
+
+
 def dnsmasq_args(dnsmasq, port, servfail, silent, log):
     return [
         dnsmasq, "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--pid-file=",
@@ -196,7 +216,8 @@ def main():
         return 99
     dnsmasq, log = sys.argv[1], sys.argv[2]
     servfail, silent, hostile = udp_socket(), udp_socket(), udp_socket()
-    refused = udp_socket()
+    refused, lossy = udp_socket(), udp_socket()
+    dropped = set()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     proc = None
@@ -229,14 +250,15 @@ def main():
                 return 99
             sys.stderr.write("port %d was taken before dnsmasq bound it (try %d of 5)\n"
                              % (port, attempt))
-        print("READY dnsmasq=%d servfail=%d silent=%d hostile=%d refused=%d" % (
+        print("READY dnsmasq=%d servfail=%d silent=%d hostile=%d refused=%d lossy=%d" % (
             port, servfail.getsockname()[1], silent.getsockname()[1],
-            hostile.getsockname()[1], refused.getsockname()[1]), flush=True)
+            hostile.getsockname()[1], refused.getsockname()[1], lossy.getsockname()[1]),
+            flush=True)
         stdin = sys.stdin.buffer
         while not stop and proc.poll() is None:
             try:
-                ready, _, _ = select.select([stdin, servfail, hostile, silent, refused], [],
-                                         [], 1.0)
+                ready, _, _ = select.select([stdin, servfail, hostile, silent, refused, lossy],
+                                         [], [], 1.0)
             except InterruptedError:
                 continue
             for s in ready:
@@ -251,6 +273,8 @@ def main():
                     reply = rcode_reply(data, 2)
                 elif s is refused:
                     reply = rcode_reply(data, 5)
+                elif s is lossy:
+                    reply = lossy_reply(data, dropped)
                 else:
                     reply = hostile_reply(data)
                 if reply is not None:

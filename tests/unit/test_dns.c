@@ -30,7 +30,7 @@
 
 static pid_t helper_pid = -1;
 static int helper_stdin = -1;
-static int port_dnsmasq, port_servfail, port_silent, port_hostile, port_refused;
+static int port_dnsmasq, port_servfail, port_silent, port_hostile, port_refused, port_lossy;
 static struct herald_loop *loop;
 static struct trace_sink *sink;
 static char trace_path[128];
@@ -87,8 +87,9 @@ start_helper(void)
         used += (size_t)n;
     }
     close(out[0]);
-    if (sscanf(line, "READY dnsmasq=%d servfail=%d silent=%d hostile=%d refused=%d",
-               &port_dnsmasq, &port_servfail, &port_silent, &port_hostile, &port_refused) != 5) {
+    if (sscanf(line, "READY dnsmasq=%d servfail=%d silent=%d hostile=%d refused=%d lossy=%d",
+               &port_dnsmasq, &port_servfail, &port_silent, &port_hostile, &port_refused,
+               &port_lossy) != 6) {
         fprintf(stderr, "dns_servers.py did not get ready: \"%s\"\n", line);
         return -1;
     }
@@ -730,6 +731,49 @@ test_inflight_bound(void)
     free(t);
 }
 
+/* test_lost_lookup - a query the server dropped while it answered others is
+ * asked again, not turned into a temporary failure (a flooded resolver must
+ * not defer mail); the window of lookups on the wire is cut.  A server that
+ * answers nothing still times out (test_timeout). */
+static void
+test_lost_lookup(void)
+{
+    struct test_env te;
+    struct mx_got lost, other[8];
+    char names[8][40];
+    size_t i, done = 0;
+    char *t;
+
+    env_init(&te, port_lossy, 300, 1);
+    memset(&lost, 0, sizeof lost);
+    memset(other, 0, sizeof other);
+    CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, "lost1.lossy.test", on_mx, &lost, NULL),
+                    HERALD_OK);
+    for (i = 0; i < 8; i++) {
+        snprintf(names[i], sizeof names[i], "n%zu.lossy.test", i);
+        CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, names[i], on_mx, &other[i], NULL),
+                        HERALD_OK);
+    }
+    for (i = 0; i < 500 && done < 9; i++) {   /* bounded: 500 turns of at most 10 ms */
+        size_t k;
+
+        herald_loop_run(loop, NULL, NULL, 10);
+        for (done = lost.done, k = 0; k < 8; k++)
+            done += other[k].done;
+    }
+    CU_ASSERT_EQUAL(done, 9);
+    for (i = 0; i < 8; i++)
+        CU_ASSERT_EQUAL(other[i].cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(lost.cls, HERALD_DNS_OK);
+    CU_ASSERT_EQUAL(lost.count, 1);
+    dns_env_close(&te.env);
+    t = test_read_file(trace_path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "MX lost1.lossy.test: a try to 127.0.0.1:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "which answered other lookups meanwhile: asking again (1 of 3)"));
+    free(t);
+}
+
 /* test_negative_cache - NXDOMAIN kept for the SOA's negative TTL (RFC 2308) */
 static void
 test_negative_cache(void)
@@ -915,6 +959,7 @@ main(void)
         { "SERVFAIL/REFUSED: next server", test_next_server },
         { "one lookup for identical questions", test_single_flight },
         { "lookups beyond max_inflight wait", test_inflight_bound },
+        { "a lookup lost in a crowd is asked again", test_lost_lookup },
         { "negative answers cached", test_negative_cache },
         { "IP literals", test_ip_literal },
         { "bad names", test_bad_names },
