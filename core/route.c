@@ -195,7 +195,7 @@ herald_route_add_hop(struct herald_route_request *req, const char *host, uint16_
     if (plan->count >= ROUTE_MAX_HOPS)
         return HERALD_E_LIMIT;
     if (plan->count == plan->cap) {
-        size_t cap = plan->cap ? plan->cap * 2 : 8;
+        size_t cap = plan->cap ? plan->cap * 2 : 1;   /* most plans have one hop, and many are kept */
         struct plan_hop *hops = realloc(plan->hops, cap * sizeof *hops);
 
         if (hops == NULL)

@@ -6,7 +6,13 @@
  * Resolving in parallel keeps the plan's latency at one DNS round trip
  * whatever the number of hosts; the candidate count is bounded by
  * max_hops plus the configured fixed hops.
+ *
+ * Thousands of walks may wait for their MX answers at once (one per domain
+ * in flight), so a waiting walk is small: its candidates are allocated
+ * when the answer says how many there are, and the fixed hops are as many
+ * as configured, not WALK_FIXED_MAX.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +51,12 @@ struct cand {
     uint16_t port;
     int preference;
     const char *origin;           /* static strings or the walk's fixed_origin copy */
-    char why[400];                /* for the trace: why this host is in the plan */
+    char *why;                    /* for the trace (only when it is on): why this host */
     bool fixed;
     size_t naddr;
     struct herald_address *addr;  /* ordered and capped; malloc'd */
     enum herald_dns_class cls;
-    char reason[640];
+    char *reason;                 /* why it has no address; NULL: none given */
 };
 
 struct walk {
@@ -58,10 +64,10 @@ struct walk {
     const struct herald_trace *trace;
     struct walk_config cfg;
     char fixed_origin[33];
-    struct herald_hostport fixed[WALK_FIXED_MAX];
+    struct herald_hostport *fixed;    /* fixed_count of them */
     size_t fixed_count;
-    struct cand *c;
-    size_t n, pending;
+    struct cand *c;                   /* cap of them, from cands_reserve */
+    size_t n, cap, pending;
     size_t mx_hosts;              /* candidates that came from MX records */
     bool implicit, no_mx, null_mx, tempfail, cancelled;
     char mx_reason[640];
@@ -75,10 +81,52 @@ walk_free(struct walk *w)
 {
     size_t i;
 
-    for (i = 0; i < w->n; i++)
+    for (i = 0; i < w->n; i++) {
         free(w->c[i].addr);
+        free(w->c[i].why);
+        free(w->c[i].reason);
+    }
     free(w->c);
+    free(w->fixed);
     free(w);
+}
+
+/* tracing - the walk's lines would be written: only then is c->why made */
+static bool
+tracing(const struct walk *w)
+{
+    return herald_trace_enabled(w->trace, HERALD_TRACE_INFO);
+}
+
+/* cand_text - *dst = the formatted text (replacing any); left NULL when out of memory */
+static void __attribute__((format(printf, 2, 3)))
+cand_text(char **dst, const char *fmt, ...)
+{
+    char buf[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    free(*dst);
+    *dst = strdup(buf);
+}
+
+/* cands_reserve - room for mx candidates from DNS and the fixed hops; false
+ * when out of memory (the walk is then a temporary failure) */
+static bool
+cands_reserve(struct walk *w, size_t mx)
+{
+    if (w->c != NULL)
+        return true;
+    w->cap = mx + w->fixed_count;
+    w->c = calloc(w->cap > 0 ? w->cap : 1, sizeof *w->c);
+    if (w->c != NULL)
+        return true;
+    w->cap = 0;
+    w->tempfail = true;
+    snprintf(w->mx_reason, sizeof w->mx_reason, "out of memory");
+    return false;
 }
 
 /* cand_add - append a candidate; false when max reached */
@@ -88,7 +136,7 @@ cand_add(struct walk *w, const char *host, uint16_t port, int preference, const 
 {
     struct cand *c;
 
-    if (strlen(host) >= sizeof c->host)
+    if (w->n >= w->cap || strlen(host) >= sizeof c->host)
         return NULL;
     c = &w->c[w->n++];
     memset(c, 0, sizeof *c);
@@ -111,18 +159,17 @@ add_fixed(struct walk *w)
         struct cand *c = cand_add(w, w->fixed[i].host, w->fixed[i].port, -1, w->fixed_origin,
                                   true);
 
-        if (c == NULL)
+        if (c == NULL || !tracing(w))
             continue;
         if (!w->cfg.use_mx)
-            snprintf(c->why, sizeof c->why, "%s %s:%u (configured, %zu of %zu)",
-                     w->fixed_origin, c->host, (unsigned)c->port, i + 1, w->fixed_count);
+            cand_text(&c->why, "%s %s:%u (configured, %zu of %zu)",
+                      w->fixed_origin, c->host, (unsigned)c->port, i + 1, w->fixed_count);
         else if (w->tempfail)
-            snprintf(c->why, sizeof c->why,
-                     "%s %s:%u appended as last resort (MX lookup failed temporarily)",
-                     w->fixed_origin, c->host, (unsigned)c->port);
+            cand_text(&c->why, "%s %s:%u appended as last resort (MX lookup failed temporarily)",
+                      w->fixed_origin, c->host, (unsigned)c->port);
         else
-            snprintf(c->why, sizeof c->why, "%s %s:%u appended as last resort",
-                     w->fixed_origin, c->host, (unsigned)c->port);
+            cand_text(&c->why, "%s %s:%u appended as last resort",
+                      w->fixed_origin, c->host, (unsigned)c->port);
     }
 }
 
@@ -145,12 +192,11 @@ on_addr(void *arg, const struct herald_addr_result *res)
             c->naddr = mx_addr_order(c->addr, n, w->cfg.family, w->cfg.max_addresses);
         }
         if (c->naddr == 0)
-            snprintf(c->reason, sizeof c->reason, "%s",
-                     n > 0 && c->addr == NULL ? "out of memory"
-                                              : "no address of the configured family");
+            cand_text(&c->reason, "%s", n > 0 && c->addr == NULL
+                                            ? "out of memory" : "no address of the configured family");
     } else {
-        snprintf(c->reason, sizeof c->reason, "%s%s%s", herald_dns_class_name(res->dns_class),
-                 res->reason && *res->reason ? ": " : "", res->reason ? res->reason : "");
+        cand_text(&c->reason, "%s%s%s", herald_dns_class_name(res->dns_class),
+                  res->reason && *res->reason ? ": " : "", res->reason ? res->reason : "");
     }
     if (--w->pending == 0)
         walk_finish(w);
@@ -174,8 +220,7 @@ resolve_all(struct walk *w)
 
         if (st != HERALD_OK) {
             w->c[i].cls = st == HERALD_E_INVAL ? HERALD_DNS_BADNAME : HERALD_DNS_TEMPFAIL;
-            snprintf(w->c[i].reason, sizeof w->c[i].reason, "%s: %s", herald_strerror(st),
-                     diag.text);
+            cand_text(&w->c[i].reason, "%s: %s", herald_strerror(st), diag.text);
             w->pending--;
         }
     }
@@ -187,7 +232,8 @@ resolve_all(struct walk *w)
 static void
 after_mx(struct walk *w)
 {
-    add_fixed(w);
+    if (cands_reserve(w, 0))
+        add_fixed(w);
     if (w->n == 0) {
         w->pending = 0;
         walk_finish(w);
@@ -220,7 +266,11 @@ add_mx_hosts(struct walk *w, const struct herald_mx_result *res)
         e[i].host = res->mx[i].host;
         e[i].is_ip_literal = res->mx[i].is_ip_literal;
     }
-    mx_rng_init(&rng, w->cfg.seed);
+    /* One record has no order to shuffle: no seed from the kernel for it. */
+    if (n > 1)
+        mx_rng_init(&rng, w->cfg.seed);
+    else
+        rng.state = 1;
     mx_sort(e, n, &rng);
     /* why[] follows the sorted order: trace it before mx_filter compacts. */
     {
@@ -236,18 +286,22 @@ add_mx_hosts(struct walk *w, const struct herald_mx_result *res)
                                  sorted[i].host[0] ? sorted[i].host : ".", mx_drop_text(why[i]));
         free(sorted);
     }
+    if (!cands_reserve(w, kept))
+        kept = 0;
     for (i = 0; i < kept; i++) {
         struct cand *c = cand_add(w, e[i].host, w->cfg.port, e[i].preference, "mx", false);
 
         if (c == NULL)
             continue;
         w->mx_hosts++;
+        if (!tracing(w))
+            continue;
         if (e[i].tied > 1)
-            snprintf(c->why, sizeof c->why, "MX %u %s (%zu of equal preference, %s)",
-                     (unsigned)e[i].preference, c->host, e[i].tied,
-                     w->cfg.seed ? "shuffled with the configured seed" : "shuffled");
+            cand_text(&c->why, "MX %u %s (%zu of equal preference, %s)",
+                      (unsigned)e[i].preference, c->host, e[i].tied,
+                      w->cfg.seed ? "shuffled with the configured seed" : "shuffled");
         else
-            snprintf(c->why, sizeof c->why, "MX %u %s", (unsigned)e[i].preference, c->host);
+            cand_text(&c->why, "MX %u %s", (unsigned)e[i].preference, c->host);
     }
     herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "domain %s: %zu MX record(s), %zu usable",
                      domain, n, kept);
@@ -314,11 +368,11 @@ on_mx(void *arg, const struct herald_mx_result *res)
         }
         /* RFC 5321 5.1: "as if it was associated with an implicit MX RR,
          * with a preference of 0". */
-        c = cand_add(w, domain, w->cfg.port, 0, "implicit-mx", false);
+        c = cands_reserve(w, 1) ? cand_add(w, domain, w->cfg.port, 0, "implicit-mx", false)
+                                : NULL;
         w->implicit = true;
-        if (c != NULL)
-            snprintf(c->why, sizeof c->why,
-                     "no MX record for %s: implicit MX 0, the domain itself", domain);
+        if (c != NULL && tracing(w))
+            cand_text(&c->why, "no MX record for %s: implicit MX 0, the domain itself", domain);
         break;
     }
     case MX_USE:
@@ -335,6 +389,8 @@ trace_hop(const struct walk *w, size_t index, const struct cand *c)
     char list[400];
     size_t i, used = 0;
 
+    if (!tracing(w))
+        return;
     list[0] = '\0';
     for (i = 0; i < c->naddr && used < sizeof list; i++) {
         int k = snprintf(list + used, sizeof list - used, "%s%s", i ? " " : "", c->addr[i].text);
@@ -343,8 +399,8 @@ trace_hop(const struct walk *w, size_t index, const struct cand *c)
             break;
         used += (size_t)k;
     }
-    herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "hop %zu: %s -> %s", index + 1, c->why,
-                     list);
+    herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "hop %zu: %s -> %s", index + 1,
+                     c->why != NULL ? c->why : c->host, list);
 }
 
 /* fail_without_hops - no candidate had an address: choose the verdict */
@@ -364,7 +420,7 @@ fail_without_hops(struct walk *w)
         herald_route_fail(w->req, HERALD_RESULT_FAILED, "5.4.4", reason);
     } else if (w->implicit && w->fixed_count == 0 && w->n == 1) {
         snprintf(reason, sizeof reason, "address lookup for %s failed: %s", domain,
-                 w->c[0].reason);
+                 w->c[0].reason != NULL ? w->c[0].reason : "no address");
         herald_route_fail(w->req, HERALD_RESULT_DEFERRED, "4.4.3", reason);
     } else if (w->no_mx && w->fixed_count == 0) {
         snprintf(reason, sizeof reason, "domain %s has no MX record", domain);
@@ -396,7 +452,8 @@ walk_finish(struct walk *w)
 
         if (c->naddr == 0) {
             herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "skipped %s: %s",
-                             c->why, c->reason[0] ? c->reason : "no address");
+                             c->why != NULL ? c->why : c->host,
+                             c->reason != NULL && c->reason[0] ? c->reason : "no address");
             continue;
         }
         if (herald_route_add_hop(w->req, c->host, c->port, c->preference, c->origin, &hop)
@@ -414,14 +471,20 @@ walk_finish(struct walk *w)
     walk_free(w);
 }
 
-/* copy_fixed - parse the configured hops now: the caller's list may go */
-static void
+/* copy_fixed - parse the configured hops now: the caller's list may go; false
+ * when out of memory */
+static bool
 copy_fixed(struct walk *w, const char *const *fixed, size_t count, const char *origin)
 {
     size_t i;
 
     snprintf(w->fixed_origin, sizeof w->fixed_origin, "%s", origin ? origin : "smarthost");
-    for (i = 0; fixed != NULL && i < count; i++) {
+    if (fixed == NULL || count == 0)
+        return true;
+    w->fixed = calloc(count < WALK_FIXED_MAX ? count : WALK_FIXED_MAX, sizeof *w->fixed);
+    if (w->fixed == NULL)
+        return false;
+    for (i = 0; i < count; i++) {
         char why[128];
 
         if (w->fixed_count == WALK_FIXED_MAX)
@@ -434,7 +497,7 @@ copy_fixed(struct walk *w, const char *const *fixed, size_t count, const char *o
         else
             herald_trace_log(w->trace, HERALD_TRACE_WARN, "route", "%s entry %zu ignored: %s",
                              w->fixed_origin, i + 1, why);
-    }
+    }    return true;
 }
 
 /* OPT - a member of the caller's options if its struct_size covers it, else 0 */
@@ -478,11 +541,8 @@ herald_route_mx(struct herald_route_request *req, const struct herald_route_mx_o
     w->req = req;
     w->trace = herald_route_trace(req);
     walk_config_from(&w->cfg, opts);
-    copy_fixed(w, OPT(opts, fixed), OPT(opts, fixed_count), OPT(opts, fixed_origin));
-    /* MX hosts (at most max_hops, or one implicit) plus the fixed hops. */
-    w->c = calloc(w->cfg.max_hops + 1 + w->fixed_count, sizeof *w->c);
-    if (w->c == NULL) {
-        free(w);
+    if (!copy_fixed(w, OPT(opts, fixed), OPT(opts, fixed_count), OPT(opts, fixed_origin))) {
+        walk_free(w);
         return HERALD_E_NOMEM;
     }
     if (!w->cfg.use_mx) {
