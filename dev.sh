@@ -20,6 +20,8 @@ BUILD_PACKAGES=(build-essential autoconf automake libtool pkg-config
   libconfig-dev libc-ares-dev libmbedtls-dev libcunit1-dev)
 TEST_PACKAGES=(dnsmasq-base bind9-dnsutils python3-aiosmtpd openssl swaks
   libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl groff-base man-db)
+# bench/ (bench/run.sh cpu, route) needs these too; installed with the others.
+BENCH_PACKAGES=(time dnsperf)
 
 say() { printf 'dev.sh: %s\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -50,7 +52,8 @@ missing_packages() {
 install_packages() {
   local missing
   command -v dpkg-query >/dev/null 2>&1 || die "this script needs Debian (dpkg-query not found)"
-  missing=$(missing_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" postfix)
+  missing=$(missing_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" \
+    postfix)
   if [ -z "$missing" ]; then
     say "Debian packages: all installed"
     return 0
@@ -58,7 +61,7 @@ install_packages() {
   say "installing: ${missing//$'\n'/ }"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-    "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
   # postfix only for /usr/sbin/smtp-sink and smtp-source: "No configuration",
   # so no mail system is set up and nothing listens on port 25.
   echo "postfix postfix/main_mailer_type select No configuration" |

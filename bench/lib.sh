@@ -84,6 +84,24 @@ bench_sink() {
   wait_for_port 127.0.0.1 "$SINK_PORT" 10 || bench_die "smtp-sink did not listen: $(cat "$WORK/sink.log")"
 }
 
+# bench_dnsmasq NAME TYPE SECONDS ARG... - dnsmasq on 127.0.0.1:$DNS_PORT with
+# ARG..., ready once it answers a TYPE query for NAME, waiting at most SECONDS
+# (start_dnsmasq waits 10 s: dnsmasq reads 100,000 host-records slower than that)
+bench_dnsmasq() {
+  local name=$1 type=$2 secs=$3 pid i
+  shift 3
+  DNS_PORT=$(free_port 127.0.0.1 both) || bench_die "no port free for UDP and TCP"
+  start_bg "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= \
+    --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces "$@" \
+    2>"$WORK/dnsmasq.err" </dev/null
+  pid=$!
+  for i in $(seq 1 $(((secs + 9) / 10))); do   # wait_dns waits 10 s at most
+    wait_dns "$DNS_PORT" "$name" "$type" "$pid" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+  done
+  bench_die "dnsmasq did not answer for $name: $(cat "$WORK/dnsmasq.err")"
+}
+
 # bench_now - wall clock in seconds, with nanoseconds
 bench_now() { date +%s.%N; }
 # bench_rate COUNT T0 T1 - COUNT per second between T0 and T1

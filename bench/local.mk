@@ -15,8 +15,14 @@ bench_herald_enqueue_SOURCES = bench/herald_enqueue.c
 bench_herald_enqueue_CFLAGS = $(AM_CFLAGS)
 bench_herald_enqueue_LDADD = core/libherald.la
 bench_herald_enqueue_LDFLAGS = $(AM_LDFLAGS) -no-install
+# herald_plans: route plans for many domains, cold then warm (bench "route" mode).
+check_PROGRAMS += bench/herald_plans
+bench_herald_plans_SOURCES = bench/herald_plans.c
+bench_herald_plans_CFLAGS = $(AM_CFLAGS)
+bench_herald_plans_LDADD = core/libherald.la
+bench_herald_plans_LDFLAGS = $(AM_LDFLAGS) -no-install
 EXTRA_DIST += bench/run.sh bench/RESULTS.md bench/NOTES.md bench/load.sh
-EXTRA_DIST += bench/queue.sh bench/cpu.sh bench/lib.sh
+EXTRA_DIST += bench/queue.sh bench/cpu.sh bench/lib.sh bench/domains.sh bench/route.sh
 
 .PHONY: bench
-bench: bench/herald_blast$(EXEEXT)
+bench: bench/herald_blast$(EXEEXT) bench/herald_plans$(EXEEXT) bench/herald_enqueue$(EXEEXT)

@@ -18,6 +18,8 @@
 # "<!-- mode:NAME -->" markers) of the report and keeps the rest:
 #   bench/run.sh load [-r REPEATS] [-b BUILDDIR] [-o FILE]   bench/load.sh
 #   bench/run.sh cpu [-p PAIRS] [-b BUILDDIR] [-o FILE]      bench/cpu.sh
+#   bench/run.sh domains [-r REPEATS] [-b BUILDDIR] [-o FILE] bench/domains.sh
+#   bench/run.sh route [-r REPEATS] [-b BUILDDIR] [-o FILE]   bench/route.sh
 #   bench/run.sh queue [...]                                 bench/queue.sh
 # What they share (build, smtp-sink, the section of the report) is bench/lib.sh.
 # A run of the modes above keeps those sections too.
@@ -33,6 +35,10 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 case ${1:-} in
+  # many domains through the mx strategy, against one domain
+  domains) shift; exec "$SRC/bench/domains.sh" "$@" ;;
+  # herald route --batch, cold and warm, against dnsmasq's own answer rate
+  route) shift; exec "$SRC/bench/route.sh" "$@" ;;
   load) shift; exec "$SRC/bench/load.sh" "$@" ;;
   # CPU seconds per byte beside smtp-source, 4 KB and 100 KB, 16 sessions
   cpu) shift; exec "$SRC/bench/cpu.sh" "$@" ;;
