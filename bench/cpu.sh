@@ -65,7 +65,7 @@ for size in 4096 102400; do
   for i in $(seq 1 "$PAIRS"); do
     if [ $((i % 2)) = 1 ]; then s=$(run_source "$size" "$count"); h=$(run_herald "$size" "$count")
     else h=$(run_herald "$size" "$count"); s=$(run_source "$size" "$count"); fi
-    r=$(awk -v h="$h" -v s="$s" 'BEGIN { printf "%.3f", h / s }')
+    r=$(bench_ratio "$h" "$s")
     echo "$r" >>"$WORK/ratios"; echo "$s" >>"$WORK/src"; echo "$h" >>"$WORK/her"
     printf '| %s | %d | %d | %s | %s | %s |\n' "$size" "$count" "$i" "$s" "$h" "$r" >>"$WORK/pairs"
     echo "cpu: $size octets pair $i: smtp-source $s s, herald $h s, ratio $r" >&2

@@ -106,8 +106,10 @@ bench_dnsmasq() {
 bench_now() { date +%s.%N; }
 # bench_rate COUNT T0 T1 - COUNT per second between T0 and T1
 bench_rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
-# bench_ratio A B - A / B with 3 decimals
-bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }'; }
+# bench_ratio A B [DECIMALS] - A / B (3 decimals unless told), "?" when B is 0
+bench_ratio() {
+  awk -v a="$1" -v b="$2" -v d="${3:-3}" 'BEGIN { if (b > 0) printf "%." d "f", a / b; else printf "?" }'
+}
 # bench_median [FORMAT] - the median of the numbers on stdin (default format %.3f)
 bench_median() {
   sort -g | awk -v f="${1:-%.3f}" '{ v[NR] = $1 } END { if (NR == 0) printf f, 0;

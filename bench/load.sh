@@ -113,7 +113,7 @@ row() {
   local r a
   r=$(med "$2" 2); a=$(med "$3" 2)
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(med "$2" 3)" "$(med "$2" 4)" "$r" \
-    "$a" "$(awk -v r="$r" -v a="$a" 'BEGIN { printf "%.2f", r / a }')" \
+    "$a" "$(bench_ratio "$r" "$a" 2)" \
     "$(awk -v k="$(med "$2" 5)" 'BEGIN { printf "%.1f", k / 1024 }')" "$(med "$2" 6)"
 }
 

@@ -57,8 +57,6 @@ bench_sink 1024 -c
 HERALD_BIN=$BUILD/cli/.libs/herald
 [ -x "$HERALD_BIN" ] || HERALD_BIN=$HERALD_CLI
 export LD_LIBRARY_PATH=$BUILD/core/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-# ratio A B - A / B, two decimals
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }'; }
 
 # cpu_tree PID - CPU seconds of PID and its children (reaped ones included)
 cpu_tree() {
@@ -196,8 +194,8 @@ fi
   echo "| what | msgs/s | wall s | CPU s (user + system) | ratio |"
   echo "| --- | --- | --- | --- | --- |"
   echo "| Postfix durable relay (anchor): smtp-source -s 16 -m $COUNT -l 4096, until status=sent x $COUNT | $PF_RATE | $PF_WALL | $PF_CPU Postfix + $SRC_CPU smtp-source | 1 |"
-  echo "| Herald end to end: herald_enqueue -b $BATCH, then herald queue run --once | $H_RATE | $H_WALL | $H_CPU (enqueue $eu + $es, runner $ru + $rs) | **$(ratio "$H_RATE" "$PF_RATE") x Postfix** |"
-  echo "| Herald enqueue alone (group commit, $BATCH per sync) | $ENQ_RATE | $ew | $(awk -v a="$eu" -v b="$es" 'BEGIN { printf "%.2f", a + b }') | **$(ratio "$ENQ_RATE" "$ONE_RATE") x one per sync** |"
+  echo "| Herald end to end: herald_enqueue -b $BATCH, then herald queue run --once | $H_RATE | $H_WALL | $H_CPU (enqueue $eu + $es, runner $ru + $rs) | **$(bench_ratio "$H_RATE" "$PF_RATE" 2) x Postfix** |"
+  echo "| Herald enqueue alone (group commit, $BATCH per sync) | $ENQ_RATE | $ew | $(awk -v a="$eu" -v b="$es" 'BEGIN { printf "%.2f", a + b }') | **$(bench_ratio "$ENQ_RATE" "$ONE_RATE" 2) x one per sync** |"
   echo "| one message per sync (herald_enqueue -b 1, $ONE messages) | $ONE_RATE | | | 1 |"
   echo
   echo "Runner: $rw s wall, peak RSS $rrss KB."

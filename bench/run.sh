@@ -127,7 +127,7 @@ for mode in new reuse parallel; do
     else
       read -r h hin hrss < <(run_herald $mode); s=$(run_source $mode)
     fi
-    r=$(awk -v h="$h" -v s="$s" 'BEGIN { printf "%.3f", h / s }')
+    r=$(bench_ratio "$h" "$s")
     echo "$r" >>"$WORK/ratios"; echo "$s" >>"$WORK/src"; echo "$h" >>"$WORK/her"
     printf '| %s | %d | %s | %s | %s | %s | %s |\n' "$mode" "$i" "$s" "$h" "$hin" "$r" "$hrss" >>"$TABLE"
     printf '%-5s pair %d: smtp-source %6s msgs/s  herald %6s msgs/s (sends only %6s)  ratio %s\n' \
