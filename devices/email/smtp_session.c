@@ -20,6 +20,7 @@
 #include "smtp_reply.h"
 #include "smtp_params.h"
 #include "smtp_session.h"
+#include "text.h"
 #include "smtp_tls.h"
 
 #define SUBSYS "smtp"
@@ -259,7 +260,7 @@ clean_text(const char *t, bool brackets_ok)
     for (; *t != '\0'; t++) {
         unsigned char c = (unsigned char)*t;
 
-        if (c < 0x20 || c == 0x7f || (!brackets_ok && (c == '<' || c == '>')))
+        if (text_is_ctl(c) || (!brackets_ok && (c == '<' || c == '>')))
             return false;
     }
     return true;
