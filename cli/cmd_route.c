@@ -14,8 +14,8 @@
  *        64 usage, 78 config.  An ADDR means the domain after its last '@'.
  * The device is -d DEV, else the first device that has a route strategy.
  * --batch: one DOMAIN or ADDR per line (blank lines and "#" comments
- * skipped), one JSON line per input in input order, up to BATCH_INFLIGHT
- * planned at once; exit 69 if any failed permanently, else 75 if any
+ * skipped), one JSON line per input in input order, BATCH_INFLIGHT
+ * planned at once (a new one starts as each oldest is printed); exit 69 if any failed permanently, else 75 if any
  * temporarily, else 0.
  */
 #include <getopt.h>
@@ -213,9 +213,13 @@ struct batch_item {
     bool done;
 };
 
+/* A ring of the plans in flight, oldest at head: lines are printed in
+ * input order as soon as the oldest is done, and each printed line makes
+ * room for the next, so the resolver is never left idle behind one slow
+ * domain (a whole block waiting for its slowest answer would be). */
 struct batch {
     struct batch_item items[BATCH_INFLIGHT];
-    size_t count, waiting;
+    size_t head, count;
 };
 
 static void
@@ -228,14 +232,11 @@ batch_plan_done(void *arg, struct herald_route_plan *plan)
 }
 
 static bool
-batch_all_done(void *arg)
+batch_head_done(void *arg)
 {
-    struct batch *b = arg;
+    const struct batch *b = arg;
 
-    for (; b->waiting < b->count; b->waiting++)   /* items finish in any order */
-        if (!b->items[b->waiting].done)
-            return false;
-    return true;
+    return b->count == 0 || b->items[b->head].done;
 }
 
 /* batch_line - the domain of a line: trimmed, after the last '@'; NULL to skip */
@@ -256,37 +257,70 @@ batch_line(char *line)
     return d != NULL ? d + 1 : line;
 }
 
-/* batch_flush - wait for the plans of b, print them in order, release them */
+/* batch_print - one item's JSON line; returns rc raised by its outcome */
 static int
-batch_flush(struct herald_device *dev, struct batch *b, int rc)
+batch_print(struct batch_item *it, int rc)
 {
-    size_t i;
+    enum herald_result result;
 
-    (void)herald_route_wait(dev, batch_all_done, b);
-    for (i = 0; i < b->count; i++) {
-        struct batch_item *it = &b->items[i];
-        enum herald_result result;
-
-        if (it->plan == NULL) {
-            fputs("{\"domain\":", stdout);
-            cli_json_string(stdout, it->domain);
-            fputs(",\"error\":{\"class\":\"permanent\",\"reason\":", stdout);
-            cli_json_string(stdout, it->refused != NULL ? it->refused : "not planned");
-            fputs(",\"dsn\":\"5.1.2\"}}\n", stdout);
-            rc = EX_UNAVAILABLE;
-        } else {
-            print_json(it->domain, it->plan);
-            if (herald_plan_error(it->plan, &result, NULL, NULL) != HERALD_OK) {
-                if (result == HERALD_RESULT_FAILED)
-                    rc = EX_UNAVAILABLE;
-                else if (rc == EX_OK)
-                    rc = EX_TEMPFAIL;
-            }
-            herald_plan_free(&it->plan);
+    if (it->plan == NULL) {
+        fputs("{\"domain\":", stdout);
+        cli_json_string(stdout, it->domain);
+        fputs(",\"error\":{\"class\":\"permanent\",\"reason\":", stdout);
+        cli_json_string(stdout, it->refused != NULL ? it->refused : "not planned");
+        fputs(",\"dsn\":\"5.1.2\"}}\n", stdout);
+        rc = EX_UNAVAILABLE;
+    } else {
+        print_json(it->domain, it->plan);
+        if (herald_plan_error(it->plan, &result, NULL, NULL) != HERALD_OK) {
+            if (result == HERALD_RESULT_FAILED)
+                rc = EX_UNAVAILABLE;
+            else if (rc == EX_OK)
+                rc = EX_TEMPFAIL;
         }
-        free(it->domain);
+        herald_plan_free(&it->plan);
     }
-    b->count = b->waiting = 0;
+    free(it->domain);
+    it->domain = NULL;
+    return rc;
+}
+
+/* batch_start - plan one domain in the next free slot of the ring */
+static void
+batch_start(struct herald_device *dev, struct batch *b, const char *domain)
+{
+    struct batch_item *it = &b->items[(b->head + b->count++) % BATCH_INFLIGHT];
+    struct herald_diag diag;
+
+    memset(it, 0, sizeof *it);
+    memset(&diag, 0, sizeof diag);
+    it->domain = strdup(domain);
+    if (it->domain == NULL) {
+        it->refused = "out of memory";
+        it->done = true;
+    } else if (*it->domain == '\0') {
+        it->refused = "no domain";
+        it->done = true;
+    } else if (herald_route_submit(dev, it->domain, batch_plan_done, it, &diag) != HERALD_OK) {
+        it->refused = "not a domain name (empty, too long or unprintable)";
+        it->done = true;
+    }
+}
+
+/* batch_drain - run the loop until the oldest plan is done, print every
+ * finished plan at the head.  When the loop has nothing left to run, no
+ * answer can come any more: the head is printed as not planned. */
+static int
+batch_drain(struct herald_device *dev, struct batch *b, int rc)
+{
+    (void)herald_route_wait(dev, batch_head_done, b);
+    if (b->count > 0 && !b->items[b->head].done)
+        b->items[b->head].done = true;
+    while (b->count > 0 && b->items[b->head].done) {
+        rc = batch_print(&b->items[b->head], rc);
+        b->head = (b->head + 1) % BATCH_INFLIGHT;
+        b->count--;
+    }
     return rc;
 }
 
@@ -297,6 +331,7 @@ route_batch(struct herald_device *dev, const char *path)
     FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     struct batch *b;
     char line[BATCH_LINE_MAX];
+    bool eof = false;
     int rc = EX_OK;
 
     if (in == NULL) {
@@ -312,32 +347,22 @@ route_batch(struct herald_device *dev, const char *path)
         fputs("herald route: out of memory\n", stderr);
         return EX_SOFTWARE;
     }
-    while (fgets(line, sizeof line, in) != NULL) {
-        struct batch_item *it;
-        struct herald_diag diag;
-        char *domain = batch_line(line);
+    for (;;) {
+        while (!eof && b->count < BATCH_INFLIGHT) {
+            char *domain;
 
-        if (domain == NULL)
-            continue;
-        it = &b->items[b->count++];
-        memset(it, 0, sizeof *it);
-        it->domain = strdup(domain);
-        memset(&diag, 0, sizeof diag);
-        if (it->domain == NULL) {
-            it->refused = "out of memory";
-            it->done = true;
-        } else if (*it->domain == '\0') {
-            it->refused = "no domain";
-            it->done = true;
-        } else if (herald_route_submit(dev, it->domain, batch_plan_done, it, &diag)
-                   != HERALD_OK) {
-            it->refused = "not a domain name (empty, too long or unprintable)";
-            it->done = true;
+            if (fgets(line, sizeof line, in) == NULL) {
+                eof = true;
+                break;
+            }
+            domain = batch_line(line);
+            if (domain != NULL)
+                batch_start(dev, b, domain);
         }
-        if (b->count == BATCH_INFLIGHT)
-            rc = batch_flush(dev, b, rc);
+        if (b->count == 0)
+            break;
+        rc = batch_drain(dev, b, rc);
     }
-    rc = batch_flush(dev, b, rc);
     if (in != stdin)
         fclose(in);
     free(b);
