@@ -9,9 +9,6 @@ devices_email_libsmtp_la_SOURCES = \
 	devices/email/smtp_session.c devices/email/smtp_session.h \
 	devices/email/smtp_params.c devices/email/smtp_params.h \
 	devices/email/mime_7bit.c devices/email/mime_7bit.h
-# The module links only what libherald exports; its peer text goes through
-# the same printable-text source as the core's (core/text.h), built in here.
-devices_email_libsmtp_la_SOURCES += core/text.c core/text.h core/utf8.c core/utf8.h
 # TLS and AUTH (owner: tls): mbed TLS seam and SASL encoders.
 devices_email_libsmtp_la_SOURCES += \
 	devices/email/smtp_tls.c devices/email/smtp_tls.h \

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "smtp_reply.h"
-#include "text.h"
 
 /* smtp_reply_parser_init - empty parser, ready for the first reply */
 void
@@ -202,7 +201,7 @@ smtp_reply_class(const struct smtp_reply *r)
 char *
 smtp_reply_format(const struct smtp_reply *r, char *buf, size_t cap)
 {
-    size_t n, i;
+    size_t n, i, j;
 
     if (cap == 0)
         return buf;
@@ -219,7 +218,11 @@ smtp_reply_format(const struct smtp_reply *r, char *buf, size_t cap)
             continue;
         if (n + 1 < cap)
             buf[n++] = ' ';
-        n += text_printable(buf + n, cap - n, t, TEXT_LINE);
+        for (j = 0; t[j] != '\0' && n + 1 < cap; j++) {
+            unsigned char c = (unsigned char)t[j];
+
+            buf[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        }
     }
     buf[n < cap ? n : cap - 1] = '\0';
     return buf;
