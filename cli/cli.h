@@ -67,6 +67,18 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 void cli_json_string(FILE *out, const char *s);
 
 /*
+ * cli_plan_json - a route plan as "route --json" shows it, on stdout:
+ * {"domain":D,"hops":[...] with the object left open for the caller, and
+ * true; or the whole {"domain":D,"error":{...}} line and false.  Each
+ * address is written by put_address(arg, hop, addr), or as its text when
+ * put_address is NULL.
+ */
+struct herald_route_plan;
+bool cli_plan_json(const char *domain, const struct herald_route_plan *plan,
+                   void (*put_address)(const void *arg, size_t hop, size_t addr),
+                   const void *arg);
+
+/*
  * cli_utf8_len - the length of the well-formed UTF-8 sequence at s (1 for
  * ASCII, 0 for a malformed, overlong or surrogate sequence); s is
  * NUL-terminated, which ends any sequence.

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <herald/route.h>
+
 #include "cli.h"
 
 /* cli_exit_code - the sysexits code for a failed library call */
@@ -282,4 +284,52 @@ cli_enqueue_exit(herald_status status)
 {
     return status == HERALD_E_LIMIT ? EX_DATAERR : status == HERALD_E_IO ? EX_TEMPFAIL
                                                                          : cli_exit_code(status);
+}
+
+bool
+cli_plan_json(const char *domain, const struct herald_route_plan *plan,
+              void (*put_address)(const void *arg, size_t hop, size_t addr), const void *arg)
+{
+    enum herald_result result;
+    const char *dsn, *reason;
+    size_t i, a, n = herald_plan_hop_count(plan);
+
+    fputs("{\"domain\":", stdout);
+    cli_json_string(stdout, domain);
+    if (herald_plan_error(plan, &result, &dsn, &reason) != HERALD_OK) {
+        fputs(",\"error\":{\"class\":", stdout);
+        cli_json_string(stdout, result == HERALD_RESULT_FAILED ? "permanent" : "temporary");
+        fputs(",\"reason\":", stdout);
+        cli_json_string(stdout, reason);
+        fputs(",\"dsn\":", stdout);
+        cli_json_string(stdout, dsn);
+        fputs("}}\n", stdout);
+        return false;
+    }
+    fputs(",\"hops\":[", stdout);
+    for (i = 0; i < n; i++) {
+        const struct herald_hop *h = herald_plan_hop(plan, i);
+
+        fputs(i ? ",{\"host\":" : "{\"host\":", stdout);
+        cli_json_string(stdout, h->host);
+        printf(",\"port\":%u,\"preference\":", (unsigned)h->port);
+        if (h->preference >= 0)
+            printf("%d", h->preference);
+        else
+            fputs("null", stdout);
+        fputs(",\"origin\":", stdout);
+        cli_json_string(stdout, h->origin);
+        fputs(",\"addresses\":[", stdout);
+        for (a = 0; a < h->address_count; a++) {
+            if (a)
+                putchar(',');
+            if (put_address != NULL)
+                put_address(arg, i, a);
+            else
+                cli_json_string(stdout, h->addresses[a].text);
+        }
+        fputs("]}", stdout);
+    }
+    putchar(']');
+    return true;
 }

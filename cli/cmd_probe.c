@@ -336,49 +336,20 @@ json_address(const struct herald_probe_result *r)
     putchar('}');
 }
 
-/* print_json - one object on one line */
+/* put_address - one address object of the probe given as arg */
+static void
+put_address(const void *arg, size_t hop, size_t addr)
+{
+    json_address(herald_probe_result(arg, hop, addr));
+}
+
+/* print_json - the route plan's shape, each address with its probe */
 static void
 print_json(const char *domain, const struct herald_probe *p)
 {
-    const struct herald_route_plan *plan = herald_probe_plan(p);
-    enum herald_result result;
-    const char *dsn, *reason;
-    size_t i, a, n = herald_plan_hop_count(plan);
-
-    fputs("{\"domain\":", stdout);
-    cli_json_string(stdout, domain);
-    if (herald_plan_error(plan, &result, &dsn, &reason) != HERALD_OK) {
-        fputs(",\"error\":{\"class\":", stdout);
-        cli_json_string(stdout, result == HERALD_RESULT_FAILED ? "permanent" : "temporary");
-        fputs(",\"reason\":", stdout);
-        cli_json_string(stdout, reason);
-        fputs(",\"dsn\":", stdout);
-        cli_json_string(stdout, dsn);
-        fputs("}}\n", stdout);
+    if (!cli_plan_json(domain, herald_probe_plan(p), put_address, p))
         return;
-    }
-    fputs(",\"hops\":[", stdout);
-    for (i = 0; i < n; i++) {
-        const struct herald_hop *h = herald_plan_hop(plan, i);
-
-        fputs(i ? ",{\"host\":" : "{\"host\":", stdout);
-        cli_json_string(stdout, h->host);
-        printf(",\"port\":%u,\"preference\":", (unsigned)h->port);
-        if (h->preference >= 0)
-            printf("%d", h->preference);
-        else
-            fputs("null", stdout);
-        fputs(",\"origin\":", stdout);
-        cli_json_string(stdout, h->origin);
-        fputs(",\"addresses\":[", stdout);
-        for (a = 0; a < h->address_count; a++) {
-            if (a)
-                putchar(',');
-            json_address(herald_probe_result(p, i, a));
-        }
-        fputs("]}", stdout);
-    }
-    fputs("],\"result\":", stdout);
+    fputs(",\"result\":", stdout);
     cli_json_string(stdout, herald_result_name(herald_probe_verdict(p)));
     fputs("}\n", stdout);
 }

@@ -15,8 +15,8 @@
  * The device is -d DEV, else the first device that has a route strategy.
  * --batch: one DOMAIN or ADDR per line (blank lines and "#" comments
  * skipped), one JSON line per input in input order, BATCH_INFLIGHT
- * planned at once (a new one starts as each oldest is printed); exit 69 if any failed permanently, else 75 if any
- * temporarily, else 0.
+ * planned at once (a new one starts as each oldest is printed); exit 69
+ * if any failed permanently, else 75 if any temporarily, else 0.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -165,44 +165,8 @@ print_text(const char *domain, const struct herald_route_plan *plan)
 static void
 print_json(const char *domain, const struct herald_route_plan *plan)
 {
-    enum herald_result result;
-    const char *dsn, *reason;
-    size_t i, a, n = herald_plan_hop_count(plan);
-
-    fputs("{\"domain\":", stdout);
-    cli_json_string(stdout, domain);
-    if (herald_plan_error(plan, &result, &dsn, &reason) != HERALD_OK) {
-        fputs(",\"error\":{\"class\":", stdout);
-        cli_json_string(stdout, result == HERALD_RESULT_FAILED ? "permanent" : "temporary");
-        fputs(",\"reason\":", stdout);
-        cli_json_string(stdout, reason);
-        fputs(",\"dsn\":", stdout);
-        cli_json_string(stdout, dsn);
-        fputs("}}\n", stdout);
-        return;
-    }
-    fputs(",\"hops\":[", stdout);
-    for (i = 0; i < n; i++) {
-        const struct herald_hop *h = herald_plan_hop(plan, i);
-
-        fputs(i ? ",{\"host\":" : "{\"host\":", stdout);
-        cli_json_string(stdout, h->host);
-        printf(",\"port\":%u,\"preference\":", (unsigned)h->port);
-        if (h->preference >= 0)
-            printf("%d", h->preference);
-        else
-            fputs("null", stdout);
-        fputs(",\"origin\":", stdout);
-        cli_json_string(stdout, h->origin);
-        fputs(",\"addresses\":[", stdout);
-        for (a = 0; a < h->address_count; a++) {
-            if (a)
-                putchar(',');
-            cli_json_string(stdout, h->addresses[a].text);
-        }
-        fputs("]}", stdout);
-    }
-    fputs("]}\n", stdout);
+    if (cli_plan_json(domain, plan, NULL, NULL))
+        fputs("}\n", stdout);
 }
 
 /* One input line of --batch and its plan. */
