@@ -15,7 +15,8 @@ core_libherald_core_la_SOURCES = \
 	core/registry.c core/registry.h core/module_abi.c core/module_abi.h \
 	core/loop.c \
 	core/trace.c core/trace_sink.h \
-	core/message.c core/utf8.c core/utf8.h core/text.c core/text.h \
+	core/message.c core/wire_count.c core/wire_count.h \
+	core/utf8.c core/utf8.h core/text.c core/text.h \
 	core/delivery.c core/delivery.h \
 	core/outcome.c core/outcome.h \
 	core/env.c core/env.h \
@@ -49,8 +50,9 @@ core_libherald_la_LIBADD = core/libherald_core.la
 # job setters, herald_transport_probe) added.
 # current 5 (age 4): herald_sendmail_device, herald_queue_configured,
 # herald_mime_address_field added.
+# current 6 (age 5): herald_message_body_wire_size added (ABI 2.4).
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
-core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 5:0:4 -no-undefined \
+core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 6:0:5 -no-undefined \
 	-export-symbols-regex '^herald_'
 
 heraldincludedir = $(includedir)/herald

@@ -10,7 +10,9 @@
  *
  * The body size is fixed when the body is set (fstat, or the copy's length):
  * readers stop there, and a file that shrinks underneath is an I/O error
- * rather than a silently short message.
+ * rather than a silently short message.  What a delivery needs to know about
+ * the body (an 8-bit octet, its size on the wire for SIZE=) is found in that
+ * same one pass, never by reading the body again per attempt.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +31,7 @@
 #include <herald/message.h>
 #include "text.h"
 #include "utf8.h"
+#include "wire_count.h"
 
 /* A bound on recipients per message: a caller bug must not eat all memory. */
 #define MESSAGE_MAX_RECIPIENTS 100000
@@ -47,6 +50,7 @@ struct herald_message {
     int fd;                   /* BODY_FD: owned, O_CLOEXEC */
     uint64_t base;            /* BODY_FD: where the body starts in fd (a queue file) */
     uint64_t size;            /* octets, fixed when the body was set */
+    uint64_t wire_size;       /* octets with CRLF line ends (SIZE=), counted then too */
     bool eight_bit;           /* an octet >= 0x80: known once, when the body was set */
     unsigned dsn_notify;      /* HERALD_DSN_NOTIFY_* bits; 0: the server's default */
     enum herald_dsn_ret dsn_ret;
@@ -89,6 +93,7 @@ body_clear(struct herald_message *m)
     m->buf = NULL;
     m->base = 0;
     m->size = 0;
+    m->wire_size = 0;
     m->eight_bit = false;
     m->body = BODY_NONE;
 }
@@ -500,22 +505,24 @@ wait_readable(int fd)
     }
 }
 
-/* scan_file_8bit - whether the first size octets of fd hold an 8-bit octet,
- * read once here so no delivery attempt has to read the body for it */
+/* scan_file - the size octets of fd from base, read once here so no delivery
+ * attempt has to read the body again: their size on the wire in *wire_out,
+ * and, when eight_out is not NULL, whether one is 8-bit */
 static herald_status
-scan_file_8bit(int fd, uint64_t size, bool *eight_out)
+scan_file(int fd, uint64_t base, uint64_t size, uint64_t *wire_out, bool *eight_out)
 {
+    struct wire_count wc = WIRE_COUNT_INIT;
     unsigned char *buf;
     uint64_t off = 0;
     herald_status st = HERALD_OK;
+    bool eight = false;
 
     buf = malloc(MESSAGE_COPY_CHUNK);
     if (buf == NULL)
         return HERALD_E_NOMEM;
-    *eight_out = false;
-    while (off < size && !*eight_out) {
+    while (off < size) {
         size_t want = size - off < MESSAGE_COPY_CHUNK ? (size_t)(size - off) : MESSAGE_COPY_CHUNK;
-        ssize_t r = pread(fd, buf, want, (off_t)off);
+        ssize_t r = pread(fd, buf, want, (off_t)(base + off));
 
         if (r < 0 && errno == EINTR)
             continue;
@@ -525,18 +532,25 @@ scan_file_8bit(int fd, uint64_t size, bool *eight_out)
             st = HERALD_E_IO;
             break;
         }
-        *eight_out = has_high_bit(buf, (size_t)r);
+        if (eight_out != NULL && !eight)
+            eight = has_high_bit(buf, (size_t)r);
+        wire_count_add(&wc, buf, (size_t)r);
         off += (uint64_t)r;
     }
     free(buf);
+    *wire_out = wire_count_total(&wc);
+    if (eight_out != NULL)
+        *eight_out = eight;
     return st;
 }
 
 /* copy_stream - copy fd to its end into a new temporary file; size in
- * *size_out, and whether any octet is 8-bit in *eight_out */
+ * *size_out, its size on the wire in *wire_out, and whether any octet is
+ * 8-bit in *eight_out */
 static herald_status
-copy_stream(int fd, int *tmp_out, uint64_t *size_out, bool *eight_out)
+copy_stream(int fd, int *tmp_out, uint64_t *size_out, uint64_t *wire_out, bool *eight_out)
 {
+    struct wire_count wc = WIRE_COUNT_INIT;
     bool eight = false;
     unsigned char *buf;
     uint64_t total = 0;
@@ -571,6 +585,7 @@ copy_stream(int fd, int *tmp_out, uint64_t *size_out, bool *eight_out)
         total += (uint64_t)r;
         if (!eight)
             eight = has_high_bit(buf, (size_t)r);
+        wire_count_add(&wc, buf, (size_t)r);
     }
     free(buf);
     if (st != HERALD_OK) {
@@ -579,6 +594,7 @@ copy_stream(int fd, int *tmp_out, uint64_t *size_out, bool *eight_out)
     }
     *tmp_out = tmp;
     *size_out = total;
+    *wire_out = wire_count_total(&wc);
     *eight_out = eight;
     return HERALD_OK;
 }
@@ -589,7 +605,7 @@ herald_message_set_body_file(struct herald_message *msg, const char *path)
 {
     struct stat st;
     herald_status s;
-    uint64_t size;
+    uint64_t size, wire;
     bool eight;
     int fd, copy;
 
@@ -608,14 +624,14 @@ herald_message_set_body_file(struct herald_message *msg, const char *path)
     }
     if (!S_ISREG(st.st_mode)) {
         /* A FIFO or a device cannot be re-read: copy it like a stream. */
-        s = copy_stream(fd, &copy, &size, &eight);
+        s = copy_stream(fd, &copy, &size, &wire, &eight);
         close(fd);
         if (s != HERALD_OK)
             return s;
         fd = copy;
     } else {
         size = (uint64_t)st.st_size;
-        s = scan_file_8bit(fd, size, &eight);
+        s = scan_file(fd, 0, size, &wire, &eight);
         if (s != HERALD_OK) {
             close(fd);
             return s;
@@ -625,6 +641,7 @@ herald_message_set_body_file(struct herald_message *msg, const char *path)
     msg->body = BODY_FD;
     msg->fd = fd;
     msg->size = size;
+    msg->wire_size = wire;
     msg->eight_bit = eight;
     return HERALD_OK;
 }
@@ -633,12 +650,16 @@ herald_message_set_body_file(struct herald_message *msg, const char *path)
 herald_status
 herald_message_set_body_buffer(struct herald_message *msg, const void *data, size_t len)
 {
+    struct wire_count wc = WIRE_COUNT_INIT;
+
     if (msg == NULL || (data == NULL && len > 0))
         return HERALD_E_INVAL;
+    wire_count_add(&wc, data, len);
     body_clear(msg);
     msg->body = BODY_BUFFER;
     msg->buf = data;
     msg->size = len;
+    msg->wire_size = wire_count_total(&wc);
     msg->eight_bit = has_high_bit(data, len);
     return HERALD_OK;
 }
@@ -648,19 +669,20 @@ herald_status
 herald_message_set_body_fd(struct herald_message *msg, int fd)
 {
     herald_status st;
-    uint64_t size;
+    uint64_t size, wire;
     bool eight;
     int copy;
 
     if (msg == NULL || fd < 0)
         return HERALD_E_INVAL;
-    st = copy_stream(fd, &copy, &size, &eight);
+    st = copy_stream(fd, &copy, &size, &wire, &eight);
     if (st != HERALD_OK)
         return st;
     body_clear(msg);
     msg->body = BODY_FD;
     msg->fd = copy;
     msg->size = size;
+    msg->wire_size = wire;
     msg->eight_bit = eight;
     return HERALD_OK;
 }
@@ -668,15 +690,22 @@ herald_message_set_body_fd(struct herald_message *msg, int fd)
 /* herald_message_set_body_range - len octets of fd from offset (a queue file
  * holding the envelope before the body); fd is duplicated, the caller keeps
  * its own.  eight_bit is what herald_message_body_8bit() said when the body
- * was first set: the runner must not read every queued body again for it. */
+ * was first set: the runner must not read every queued body again for it.
+ * The size on the wire is counted here, once for all of this message's
+ * attempts (the store does not keep it). */
 herald_status
 herald_message_set_body_range(struct herald_message *msg, int fd, uint64_t offset,
                               uint64_t len, bool eight_bit)
 {
+    herald_status st;
+    uint64_t wire;
     int copy;
 
     if (msg == NULL || fd < 0 || offset > (uint64_t)INT64_MAX - len)
         return HERALD_E_INVAL;
+    st = scan_file(fd, offset, len, &wire, NULL);
+    if (st != HERALD_OK)
+        return st;
     copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (copy < 0)
         return errno == EMFILE || errno == ENFILE ? HERALD_E_LIMIT : HERALD_E_IO;
@@ -685,6 +714,7 @@ herald_message_set_body_range(struct herald_message *msg, int fd, uint64_t offse
     msg->fd = copy;
     msg->base = offset;
     msg->size = len;
+    msg->wire_size = wire;
     msg->eight_bit = eight_bit;
     return HERALD_OK;
 }
@@ -722,6 +752,13 @@ herald_message_body_size(const struct herald_message *msg, size_t *size_out)
         return HERALD_E_LIMIT;
     *size_out = (size_t)msg->size;
     return HERALD_OK;
+}
+
+/* herald_message_body_wire_size - counted when the body was set, never by reading it again */
+uint64_t
+herald_message_body_wire_size(const struct herald_message *msg)
+{
+    return msg != NULL ? msg->wire_size : 0;
 }
 
 /* herald_message_body_8bit - found when the body was set, never by reading it again */

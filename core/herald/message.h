@@ -99,6 +99,11 @@ herald_status herald_address_check(const char *address, int need_domain,
 
 /* Body size in octets, as stored (before any line-ending normalisation). */
 herald_status herald_message_body_size(const struct herald_message *msg, size_t *size_out);
+/* herald_message_body_wire_size - the body's octets as SMTP sends them (every
+ * line ending, bare CR or LF included, as CRLF, and CRLF after a last line
+ * without one; no dot-stuffing): SIZE= (RFC 1870).  Counted when the body is
+ * set, in the same pass as the 8-bit check (since ABI 2.4); 0 for NULL. */
+uint64_t herald_message_body_wire_size(const struct herald_message *msg);
 /* herald_message_body_8bit - true when an octet of the body is >= 0x80 (it
  * needs BODY=8BITMIME); known from the moment the body is set. */
 bool herald_message_body_8bit(const struct herald_message *msg);

@@ -37,8 +37,9 @@ extern "C" {
 /* Minor 1: the queue kind (herald/queue.h), herald_message_set_body_range(),
  * herald_route_mx() (the MX walk as API) and herald/host.h.  Minor 2:
  * herald_env_note() and herald_device_note_count()/_at().  Minor 3: the
- * optional probe() of device and transport operations, herald/probe.h. */
-#define HERALD_ABI_MINOR      3
+ * optional probe() of device and transport operations, herald/probe.h.
+ * Minor 4: herald_message_body_wire_size() (SIZE= counted once). */
+#define HERALD_ABI_MINOR      4
 #define HERALD_MODULE_SYMBOL  "herald_module"
 
 enum herald_module_kind {

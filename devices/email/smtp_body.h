@@ -54,19 +54,8 @@ herald_status smtp_body_encode(struct smtp_body_enc *e, const char *in, size_t i
 herald_status smtp_body_finish(struct smtp_body_enc *e, char *out, size_t out_cap,
                                size_t *out_len_out);
 
-/*
- * The size of a body as it goes on the wire, for SIZE= (RFC 1870: line
- * endings as CRLF, without the end-of-data mark and the doubled dots): the
- * same line-ending rules as the encoder.  Zero-initialise (at_bol = true),
- * add the body in chunks of any size, then take the total.
- */
-struct smtp_body_count {
-    uint64_t octets;
-    bool cr_pending;
-    bool at_bol;        /* start with true: an empty body is 0 octets */
-};
-void smtp_body_count_add(struct smtp_body_count *c, const void *data, size_t len);
-uint64_t smtp_body_count_total(const struct smtp_body_count *c);
+/* SIZE= (RFC 1870) is counted by the core when the body is set, by the same
+ * line-ending rules: herald_message_body_wire_size(). */
 
 /* smtp_body_has_8bit - true when data[0..len) holds an octet >= 0x80: the
  * one test of libsmtp for 8-bit text (bodies, lines, addresses) */

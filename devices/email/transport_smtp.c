@@ -33,7 +33,6 @@
 #include <herald/transport.h>
 #include <herald/timeouts.h>
 #include "smtp_auth.h"
-#include "smtp_body.h"
 #include "smtp_dest.h"
 #include "smtp_fdlimit.h"
 #include "smtp_pool.h"
@@ -645,28 +644,6 @@ cb_done(void *arg)
     herald_job_done(job);
 }
 
-/*
- * wire_size - the body's size as it goes on the wire (SIZE=, and the check
- * against the server's SIZE): a file with LF line endings is sent with CRLF,
- * so its stored size is too small (RFC 1870).
- */
-static herald_status
-wire_size(const struct herald_message *msg, uint64_t *size_out)
-{
-    struct herald_body_reader *reader = NULL;
-    struct smtp_body_count count = { .at_bol = true };
-    char buf[16384];
-    size_t n = 0;
-    herald_status st = herald_body_open(msg, &reader);
-
-    while (st == HERALD_OK && (st = herald_body_read(reader, buf, sizeof buf, &n)) == HERALD_OK
-           && n > 0)
-        smtp_body_count_add(&count, buf, n > sizeof buf ? sizeof buf : n);
-    herald_body_close(&reader);
-    *size_out = smtp_body_count_total(&count);
-    return st;
-}
-
 /* smtp_start - one job: run it now, or queue it until a session is free */
 static herald_status
 smtp_start(void *state, struct herald_transport_job *job)
@@ -688,11 +665,8 @@ smtp_start(void *state, struct herald_transport_job *job)
     }
     for (i = 0; i < n; i++)
         sj->rcpts[i] = herald_job_recipient_address(job, i);
-    st = wire_size(herald_job_message(job), &sj->msg.size);
-    if (st != HERALD_OK) {
-        smtp_job_free(sj);
-        return st;
-    }
+    /* Counted once, when the message was built: no pass over the body per attempt. */
+    sj->msg.size = herald_message_body_wire_size(herald_job_message(job));
     sj->msg.eight_bit = herald_message_body_8bit(herald_job_message(job));
     sj->msg.sender = herald_message_sender(herald_job_message(job));
     sj->msg.smtputf8 = herald_message_needs_smtputf8(herald_job_message(job));

@@ -34,7 +34,8 @@ tests_fuzz_fuzz_ehlo_LDADD = $(fuzz_test_ldadd)
 tests_fuzz_fuzz_body_SOURCES = tests/fuzz/fuzz_body.c $(fuzz_common)
 tests_fuzz_fuzz_body_CPPFLAGS = $(fuzz_test_cppflags) -DFUZZ_CORPUS='"body"'
 tests_fuzz_fuzz_body_CFLAGS = $(fuzz_test_cflags)
-tests_fuzz_fuzz_body_LDADD = $(fuzz_test_ldadd)
+# wire_count (SIZE=) is the core's, internal: the convenience library has it.
+tests_fuzz_fuzz_body_LDADD = devices/email/libsmtp.la $(herald_internal_ldadd)
 
 tests_fuzz_fuzz_address_SOURCES = tests/fuzz/fuzz_address.c $(fuzz_common)
 tests_fuzz_fuzz_address_CPPFLAGS = $(fuzz_test_cppflags) -DFUZZ_CORPUS='"address"'
@@ -74,7 +75,8 @@ fuzz_core_src = $(top_srcdir)/core/message.c $(top_srcdir)/core/utf8.c \
 fuzz_reply_src = $(top_srcdir)/tests/fuzz/fuzz_reply.c $(top_srcdir)/devices/email/smtp_reply.c
 fuzz_ehlo_src = $(top_srcdir)/tests/fuzz/fuzz_ehlo.c $(top_srcdir)/devices/email/smtp_reply.c \
 	$(top_srcdir)/devices/email/smtp_ehlo.c
-fuzz_body_src = $(top_srcdir)/tests/fuzz/fuzz_body.c $(top_srcdir)/devices/email/smtp_body.c
+fuzz_body_src = $(top_srcdir)/tests/fuzz/fuzz_body.c $(top_srcdir)/devices/email/smtp_body.c \
+	$(top_srcdir)/core/wire_count.c
 fuzz_address_src = $(top_srcdir)/tests/fuzz/fuzz_address.c $(fuzz_core_src)
 fuzz_params_src = $(top_srcdir)/tests/fuzz/fuzz_params.c \
 	$(top_srcdir)/devices/email/smtp_params.c $(top_srcdir)/devices/email/smtp_body.c \

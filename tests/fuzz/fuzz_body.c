@@ -19,8 +19,9 @@
  *  - they equal a plain reference encoding (CRLF, bare CR and bare LF each
  *    one line ending, a leading '.' doubled, CRLF added to an unterminated
  *    last line, then ".\r\n"), however the body was cut;
- *  - smtp_body_count over the same chunks gives the reference's size
- *    without the dot-stuffing and the end mark (SIZE=);
+ *  - the core's wire_count (core/wire_count.h, what the message counts for
+ *    SIZE= when its body is set) over the same chunks gives the reference's
+ *    size without the dot-stuffing and the end mark;
  *  - finish with less than SMTP_BODY_FINISH_MAX of room writes nothing and
  *    changes nothing (HERALD_E_LIMIT); a second finish and an encode after
  *    finish are HERALD_E_INVAL.
@@ -30,6 +31,7 @@
 #include "fuzz.h"
 #include "sbuf.h"
 #include "smtp_body.h"
+#include "wire_count.h"
 
 #define SESSION_RAW 16384
 #define SESSION_OUT (2 * SESSION_RAW)   /* smtp_session.c: BODY_OUT_MAX - FINISH_MAX */
@@ -114,7 +116,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct smtp_body_enc e, saved;
-    struct smtp_body_count cnt = { 0, false, true };
+    struct wire_count cnt = WIRE_COUNT_INIT;
     struct sbuf wire = { 0 }, ref = { 0 };
     struct fuzz_rng rng;
     const char *in;
@@ -169,7 +171,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(out);
             pos += used;
         }
-        smtp_body_count_add(&cnt, in + off, chunk);
+        wire_count_add(&cnt, in + off, chunk);
         off += chunk;
     }
     /* Nothing to encode: nothing taken, nothing written, nothing changed. */
@@ -202,7 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(wire.len <= 2 * n + SMTP_BODY_FINISH_MAX);
     reference((const uint8_t *)in, n, &ref);
     FUZZ_CHECK(sb_equal(&wire, &ref));
-    FUZZ_CHECK(smtp_body_count_total(&cnt) == reference_count((const uint8_t *)in, n));
+    FUZZ_CHECK(wire_count_total(&cnt) == reference_count((const uint8_t *)in, n));
     sb_free(&wire);
     sb_free(&ref);
     return 0;

@@ -495,6 +495,103 @@ test_body_8bit(void)
     free(data);
 }
 
+/* wire_size_of - herald_message_body_wire_size() of data[0..len) set as a
+ * buffer, a file, a stream and a range after 5 octets of envelope: all four
+ * must agree, so one value is returned (UINT64_MAX when they do not) */
+static uint64_t
+wire_size_of(const unsigned char *data, size_t len)
+{
+    struct herald_message *m = NULL;
+    uint64_t got[4];
+    char path[64], rpath[64];
+    unsigned char *framed;
+    int fd, i;
+
+    snprintf(path, sizeof path, "%s/wire", tmpdir);
+    snprintf(rpath, sizeof rpath, "%s/wire-range", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(herald_message_new(&m), HERALD_OK);
+    CU_ASSERT_EQUAL(herald_message_set_body_buffer(m, data, len), HERALD_OK);
+    got[0] = herald_message_body_wire_size(m);
+    write_body_file(path, data, len);
+    CU_ASSERT_EQUAL(herald_message_set_body_file(m, path), HERALD_OK);
+    got[1] = herald_message_body_wire_size(m);
+    fd = open(path, O_RDONLY);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(herald_message_set_body_fd(m, fd), HERALD_OK);
+    close(fd);
+    got[2] = herald_message_body_wire_size(m);
+    /* A queue file: an envelope ending in a bare CR first, which must not count. */
+    framed = malloc(len + 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(framed);
+    memcpy(framed, "env\n\r", 5);
+    memcpy(framed + 5, data, len);
+    write_body_file(rpath, framed, len + 5);
+    free(framed);
+    fd = open(rpath, O_RDONLY);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(herald_message_set_body_range(m, fd, 5, len, false), HERALD_OK);
+    close(fd);
+    got[3] = herald_message_body_wire_size(m);
+    herald_message_free(&m);
+    unlink(path);
+    unlink(rpath);
+    for (i = 1; i < 4; i++)
+        if (got[i] != got[0])
+            return UINT64_MAX;
+    return got[0];
+}
+
+/*
+ * test_body_wire_size - SIZE= as the body goes on the wire (RFC 1870): every
+ * line ending, bare CR and bare LF included, is CRLF, a last line without one
+ * gets CRLF, dots are not doubled; the same from a buffer, a file, a stream
+ * and a queue file's range, counted when the body is set
+ */
+static void
+test_body_wire_size(void)
+{
+    static const struct {
+        const char *body;
+        uint64_t wire;
+    } rows[] = {
+        { "", 0 },
+        { "a", 3 },                      /* "a\r\n" */
+        { "a\r\n", 3 },
+        { "a\n", 3 },
+        { "a\r", 3 },                    /* a bare CR at the end */
+        { "a\rb\r\n", 6 },               /* a bare CR inside */
+        { "\n\n\n", 6 },
+        { "\r\n\r\n", 4 },
+        { "\n\r", 4 },                   /* LF, then a bare CR: two line endings */
+        { ".\r\n..\n", 7 },              /* dots are not doubled for SIZE= */
+        { "Subject: x\n\nbody", 20 },
+    };
+    const size_t big = 3 * 65536 + 10;
+    unsigned char *data;
+    size_t i;
+
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint64_t w = wire_size_of((const unsigned char *)rows[i].body, strlen(rows[i].body));
+
+        if (w != rows[i].wire)
+            fprintf(stderr, "row %zu: %llu, expected %llu\n", i, (unsigned long long)w,
+                    (unsigned long long)rows[i].wire);
+        CU_ASSERT_EQUAL(w, rows[i].wire);
+    }
+    /* Past the 64 KB read chunks: a CRLF cut by a chunk edge is one line
+     * ending, a CR alone at the next edge is a bare CR. */
+    data = malloc(big);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    memset(data, 'x', big);
+    data[65535] = '\r';
+    data[65536] = '\n';
+    data[2 * 65536 - 1] = '\r';
+    data[big - 1] = '\n';
+    CU_ASSERT_EQUAL(wire_size_of(data, big), (uint64_t)big + 1 + 1);
+    free(data);
+    CU_ASSERT_EQUAL(herald_message_body_wire_size(NULL), 0);
+}
+
 /* test_body_fd - a pipe fed by a child process, copied once and re-readable */
 static void
 test_body_fd(void)
@@ -601,6 +698,7 @@ main(void)
         { "body from pipe", test_body_fd },
         { "body replaced", test_body_replace },
         { "8-bit body flag", test_body_8bit },
+        { "body size on the wire (SIZE=)", test_body_wire_size },
         { NULL, NULL },
     };
     int rc;
