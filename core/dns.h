@@ -41,6 +41,10 @@ struct dns_answer *dns_answer_new(void);
 struct dns_answer *dns_answer_dup(const struct dns_answer *a);
 void dns_answer_free(struct dns_answer **a);
 
+/* The form of every address the resolver hands out (dns_cache.c): family
+ * AF_INET or AF_INET6, raw the 4 or 16 octets; port 0, len and text set. */
+void dns_address_make(struct herald_address *out, int family, const void *raw);
+
 /* How long answers are kept (dns.min_ttl_s, dns.max_ttl_s; hold_s for failures). */
 struct dns_cache_policy {
     uint32_t min_ttl_s, max_ttl_s, hold_s;

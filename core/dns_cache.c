@@ -9,12 +9,15 @@
  *   - cached: an answer with its expiry, on an LRU list.  When a new answer
  *     would exceed max_entries, the least recently used one goes.  Expired
  *     entries are dropped when met.
- * Cached answers are packed into one allocation (name, reason, records),
- * about 100 octets for an MX answer of one host, so that a full cache of
- * 250,000 entries stays near 30 MB.
+ * Cached answers are packed into one allocation (name, reason, records;
+ * an address as 4 or 16 octets, not a struct herald_address), 96 octets of
+ * heap for an MX answer of one host, so that a full cache of 250,000
+ * entries stays near 25 MB.  A pending entry keeps its flight where a
+ * cached one keeps its expiry.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,16 +29,20 @@
 struct dns_cache_entry {
     struct dns_cache_entry *hnext;          /* hash chain */
     struct dns_cache_entry *lprev, *lnext;  /* LRU list, most recent first (cached only) */
-    void *flight;                           /* non-NULL: pending */
-    uint64_t expires_ms;
+    union {
+        void *flight;                       /* pending: the caller's lookup */
+        uint64_t expires_ms;                /* cached */
+    } u;
     uint32_t hash;
-    uint32_t ttl;                           /* the answer's own TTL, as stored */
     uint8_t kind, family, cls;
+    bool pending;
     uint16_t count;
     uint16_t name_len, reason_len;
-    uint32_t data_len;
     char data[];                            /* name NUL reason NUL records */
 };
+
+/* An entry's size: the header up to data (not sizeof, which pads it) and its tail. */
+#define ENTRY_SIZE(tail) (offsetof(struct dns_cache_entry, data) + (tail))
 
 struct dns_cache {
     struct dns_cache_entry **buckets;
@@ -279,7 +286,7 @@ entry_remove(struct dns_cache *c, struct dns_cache_entry *e)
         pp = &(*pp)->hnext;
     if (*pp == e)
         *pp = e->hnext;
-    if (e->flight == NULL) {
+    if (!e->pending) {
         lru_unlink(c, e);
         c->cached--;
     }
@@ -307,7 +314,7 @@ find(struct dns_cache *c, enum dns_kind kind, int family, const char *name, uint
         if (e->hash != h || e->kind != (uint8_t)kind || e->family != (uint8_t)family
             || e->name_len != len || strcasecmp(entry_name(e), name) != 0)
             continue;
-        if (e->flight == NULL && e->expires_ms <= now_ms) {
+        if (!e->pending && e->u.expires_ms <= now_ms) {
             entry_remove(c, e);
             return NULL;
         }
@@ -326,7 +333,7 @@ dns_cache_find(struct dns_cache *c, enum dns_kind kind, int family, const char *
     if (c == NULL || name == NULL)
         return NULL;
     e = find(c, kind, family, name, dns_cache_name_hash(kind, family, name), now_ms);
-    if (e != NULL && e->flight == NULL && e != c->lru_head) {   /* used: most recent */
+    if (e != NULL && !e->pending && e != c->lru_head) {   /* used: most recent */
         lru_unlink(c, e);
         lru_push(c, e);
     }
@@ -336,13 +343,13 @@ dns_cache_find(struct dns_cache *c, enum dns_kind kind, int family, const char *
 uint64_t
 dns_cache_expires_ms(const struct dns_cache_entry *e)
 {
-    return e != NULL && e->flight == NULL ? e->expires_ms : 0;
+    return e != NULL && !e->pending ? e->u.expires_ms : 0;
 }
 
 void *
 dns_cache_flight(const struct dns_cache_entry *e)
 {
-    return e != NULL ? e->flight : NULL;
+    return e != NULL && e->pending ? e->u.flight : NULL;
 }
 
 /* packed_size - octets of the records of a when packed */
@@ -354,7 +361,8 @@ packed_size(enum dns_kind kind, const struct dns_answer *a)
     if (a->dns_class != HERALD_DNS_OK)
         return 0;
     for (i = 0; i < a->count; i++)
-        n += kind == DNS_KIND_MX ? 3 + strlen(a->mx[i].host) + 1 : 17;
+        n += kind == DNS_KIND_MX ? 3 + strlen(a->mx[i].host) + 1
+             : ((const struct sockaddr *)&a->addr[i].sa)->sa_family == AF_INET6 ? 17 : 5;
     return n;
 }
 
@@ -369,7 +377,7 @@ entry_make(enum dns_kind kind, int family, const char *name, uint32_t h,
 
     if (nl > 0xffff || rl > 0xffff || (a != NULL && a->count > 0xffff))
         return NULL;
-    e = calloc(1, sizeof *e + nl + 1 + rl + 1 + pl);
+    e = calloc(1, ENTRY_SIZE(nl + 1 + rl + 1 + pl));
     if (e == NULL)
         return NULL;
     e->hash = h;
@@ -377,7 +385,6 @@ entry_make(enum dns_kind kind, int family, const char *name, uint32_t h,
     e->family = (uint8_t)family;
     e->name_len = (uint16_t)nl;
     e->reason_len = (uint16_t)rl;
-    e->data_len = (uint32_t)pl;
     memcpy(e->data, name, nl + 1);
     return e;
 }
@@ -390,7 +397,6 @@ pack(struct dns_cache_entry *e, const struct dns_answer *a)
     size_t i;
 
     e->cls = (uint8_t)a->dns_class;
-    e->ttl = a->ttl;
     memcpy(p, a->reason, e->reason_len);
     p[e->reason_len] = '\0';
     p += e->reason_len + 1;
@@ -409,17 +415,39 @@ pack(struct dns_cache_entry *e, const struct dns_answer *a)
         } else {
             const struct sockaddr *sa = (const struct sockaddr *)&a->addr[i].sa;
 
-            memset(p, 0, 17);
             if (sa->sa_family == AF_INET6) {
                 p[0] = 6;
                 memcpy(p + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+                p += 17;
             } else {
                 p[0] = 4;
                 memcpy(p + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+                p += 5;
             }
-            p += 17;
         }
     }
+}
+
+/* dns_address_make - the one form of an address the resolver hands out:
+ * family and raw octets (4 or 16), port 0, nothing else set, its text */
+void
+dns_address_make(struct herald_address *out, int family, const void *raw)
+{
+    memset(out, 0, sizeof *out);
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->sa;
+
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, raw, 16);
+        out->len = sizeof *s6;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&out->sa;
+
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, raw, 4);
+        out->len = sizeof *s4;
+    }
+    inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, raw, out->text, sizeof out->text);
 }
 
 /* dns_cache_answer - a copy of a cached entry's answer, ttl = what is left of it */
@@ -430,7 +458,7 @@ dns_cache_answer(const struct dns_cache_entry *e, uint64_t now_ms)
     const char *p;
     size_t i;
 
-    if (e == NULL || e->flight != NULL || (a = dns_answer_new()) == NULL)
+    if (e == NULL || e->pending || (a = dns_answer_new()) == NULL)
         return NULL;
     p = e->data + e->name_len + 1;
     a->dns_class = (enum herald_dns_class)e->cls;
@@ -438,7 +466,7 @@ dns_cache_answer(const struct dns_cache_entry *e, uint64_t now_ms)
                                                           : sizeof a->reason);
     a->reason[sizeof a->reason - 1] = '\0';
     p += e->reason_len + 1;
-    a->ttl = e->expires_ms > now_ms ? (uint32_t)((e->expires_ms - now_ms + 999) / 1000) : 0;
+    a->ttl = e->u.expires_ms > now_ms ? (uint32_t)((e->u.expires_ms - now_ms + 999) / 1000) : 0;
     if (e->count == 0)
         return a;
     if (e->kind == DNS_KIND_MX) {
@@ -463,25 +491,8 @@ dns_cache_answer(const struct dns_cache_entry *e, uint64_t now_ms)
         a->addr = calloc(e->count, sizeof *a->addr);
         if (a->addr == NULL)
             goto fail;
-        for (i = 0; i < e->count; i++, p += 17) {
-            struct herald_address *out = &a->addr[i];
-
-            if (p[0] == 6) {
-                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->sa;
-
-                s6->sin6_family = AF_INET6;
-                memcpy(&s6->sin6_addr, p + 1, 16);
-                out->len = sizeof *s6;
-                inet_ntop(AF_INET6, &s6->sin6_addr, out->text, sizeof out->text);
-            } else {
-                struct sockaddr_in *s4 = (struct sockaddr_in *)&out->sa;
-
-                s4->sin_family = AF_INET;
-                memcpy(&s4->sin_addr, p + 1, 4);
-                out->len = sizeof *s4;
-                inet_ntop(AF_INET, &s4->sin_addr, out->text, sizeof out->text);
-            }
-        }
+        for (i = 0; i < e->count; i++, p += p[0] == 6 ? 17 : 5)
+            dns_address_make(&a->addr[i], p[0] == 6 ? AF_INET6 : AF_INET, p + 1);
         a->count = e->count;
     }
     return a;
@@ -520,7 +531,8 @@ dns_cache_begin(struct dns_cache *c, enum dns_kind kind, int family, const char 
     e = entry_make(kind, family, name, h, NULL);
     if (e == NULL)
         return NULL;
-    e->flight = flight;
+    e->u.flight = flight;
+    e->pending = true;
     insert(c, e);
     return e;
 }
@@ -533,7 +545,7 @@ dns_cache_settle(struct dns_cache *c, struct dns_cache_entry *e, const struct dn
 {
     struct dns_cache_entry *n;
 
-    if (c == NULL || e == NULL || e->flight == NULL)
+    if (c == NULL || e == NULL || !e->pending)
         return;
     n = a != NULL && lifetime_s > 0
             ? entry_make((enum dns_kind)e->kind, e->family, entry_name(e), e->hash, a) : NULL;
@@ -541,7 +553,7 @@ dns_cache_settle(struct dns_cache *c, struct dns_cache_entry *e, const struct dn
     if (n == NULL)
         return;                /* not kept (or no memory: only a later lookup is lost) */
     pack(n, a);
-    n->expires_ms = now_ms + (uint64_t)lifetime_s * 1000u;
+    n->u.expires_ms = now_ms + (uint64_t)lifetime_s * 1000u;
     while (c->cached >= c->max_cached && c->lru_tail != NULL) {
         c->evictions++;
         entry_remove(c, c->lru_tail);

@@ -4,11 +4,15 @@
  * A table per env (device), keyed by strategy and domain (without case),
  * holds plans being made (with the callers waiting for them) and finished
  * plans kept until the first DNS answer they were made from expires (see
- * plan_share.h).  Every caller gets the plan from the loop, never from
+ * plan_share.h), packed (route_plan.h): a kept plan is one allocation of
+ * about 110 octets, not a plan with its 180-octet struct herald_address.
+ * A caller gets the plan unpacked, shared with the callers that still hold
+ * it.  Every caller gets the plan from the loop, never from
  * inside herald_route_start(), and its trace says whether the plan was made
  * for it, joined while being made, or taken from the table.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,10 +23,12 @@
 #include "dns.h"
 #include "env.h"
 #include "plan_share.h"
+#include "route_plan.h"
 #include "trace_sink.h"
 
 #define PLAN_DEFAULT_MAX 250000
 #define PLAN_MIN_BUCKETS 64
+#define PLANNER_MAX 23                    /* octets of the planner's trace id kept */
 
 struct share_waiter {
     herald_plan_fn done;
@@ -30,22 +36,40 @@ struct share_waiter {
     struct share_waiter *next;
 };
 
+/* One entry of the table, a plan being made or a kept plan, in one
+ * allocation with its domain, its planner and (kept) the packed plan:
+ * about 110 octets for a plan of one hop with one address. */
 struct share {
     struct share *hnext;
-    struct plan_table *t;                 /* NULL: orphaned by plan_share_close */
-    uint32_t hash;
+    struct share *lprev, *lnext;          /* kept: the LRU list, most recent first */
     const struct herald_module_ref *ref;
-    char *domain;
-    struct herald_route_plan *plan;       /* NULL while being made */
-    uint64_t expires_ms;
-    struct share_waiter *waiters, *tail;
-    char planner[24];                     /* trace id of the message it was made for */
+    union {
+        struct {                          /* being made */
+            struct plan_table *t;         /* NULL: orphaned by plan_share_close */
+            struct share_waiter *waiters; /* the last asker first */
+        } make;
+        struct {
+            /* The plan last unpacked for a caller while some holder still
+             * has it (cleared by herald_plan_free): callers at the same
+             * time share one plan. */
+            struct herald_route_plan *live;
+            uint64_t expires_ms;
+        } kept;
+    } u;
+    uint32_t hash;
+    uint16_t pack_len;
+    uint8_t domain_len;
+    bool is_kept;
+    char data[];                          /* domain NUL planner NUL packed plan */
 };
+
+#define SHARE_SIZE(tail) (offsetof(struct share, data) + (tail))
 
 struct plan_table {
     struct herald_env *env;
     struct share **buckets;
-    size_t nbuckets, count, kept, max_kept;
+    size_t nbuckets, count, kept, max_kept, evictions;
+    struct share *lru_head, *lru_tail;    /* kept plans */
 };
 
 /* Delivery of a kept plan from the loop. */
@@ -100,37 +124,154 @@ grow(struct plan_table *t)
     t->nbuckets = n;
 }
 
+static const char *
+share_domain(const struct share *s)
+{
+    return s->data;
+}
+
+static const char *
+share_planner(const struct share *s)
+{
+    return s->data + s->domain_len + 1;
+}
+
+static const unsigned char *
+share_pack(const struct share *s)
+{
+    const char *planner = share_planner(s);
+
+    return (const unsigned char *)planner + strlen(planner) + 1;
+}
+
 static struct share *
 find(struct plan_table *t, const struct herald_module_ref *ref, const char *domain, uint32_t h)
 {
     struct share *s;
 
     for (s = t->buckets[h & (t->nbuckets - 1)]; s != NULL; s = s->hnext)
-        if (s->hash == h && s->ref == ref && strcasecmp(s->domain, domain) == 0)
+        if (s->hash == h && s->ref == ref && strcasecmp(share_domain(s), domain) == 0)
             return s;
     return NULL;
 }
 
-/* share_remove - out of the table, plan released, freed (its waiters are the caller's) */
-static void
-share_remove(struct share *s)
+/* share_new - an entry (not linked) with room for a packed plan of pack_len octets */
+static struct share *
+share_new(const struct herald_module_ref *ref, const char *domain, uint32_t h,
+          const char *planner, size_t pack_len)
 {
-    struct plan_table *t = s->t;
+    size_t dl = strlen(domain), pl = strnlen(planner, PLANNER_MAX);
+    struct share *s;
 
-    if (t != NULL) {
-        struct share **pp = &t->buckets[s->hash & (t->nbuckets - 1)];
+    if (dl > 255 || pack_len > 0xffff)
+        return NULL;
+    s = calloc(1, SHARE_SIZE(dl + 1 + pl + 1 + pack_len));
+    if (s == NULL)
+        return NULL;
+    s->ref = ref;
+    s->hash = h;
+    s->domain_len = (uint8_t)dl;
+    s->pack_len = (uint16_t)pack_len;
+    memcpy(s->data, domain, dl + 1);
+    memcpy(s->data + dl + 1, planner, pl);
+    s->data[dl + 1 + pl] = '\0';
+    return s;
+}
 
-        while (*pp != NULL && *pp != s)
-            pp = &(*pp)->hnext;
-        if (*pp == s)
-            *pp = s->hnext;
-        t->count--;
-        if (s->plan != NULL)
-            t->kept--;
+static void
+link_in(struct plan_table *t, struct share *s)
+{
+    s->hnext = t->buckets[s->hash & (t->nbuckets - 1)];
+    t->buckets[s->hash & (t->nbuckets - 1)] = s;
+    if (++t->count > t->nbuckets * 2)
+        grow(t);
+}
+
+static void
+lru_unlink(struct plan_table *t, struct share *s)
+{
+    if (s->lprev != NULL)
+        s->lprev->lnext = s->lnext;
+    else
+        t->lru_head = s->lnext;
+    if (s->lnext != NULL)
+        s->lnext->lprev = s->lprev;
+    else
+        t->lru_tail = s->lprev;
+    s->lprev = s->lnext = NULL;
+}
+
+static void
+lru_push(struct plan_table *t, struct share *s)
+{
+    s->lprev = NULL;
+    s->lnext = t->lru_head;
+    if (t->lru_head != NULL)
+        t->lru_head->lprev = s;
+    t->lru_head = s;
+    if (t->lru_tail == NULL)
+        t->lru_tail = s;
+}
+
+/* unlink_out - s out of t's buckets (and, kept, the LRU list) */
+static void
+unlink_out(struct plan_table *t, struct share *s)
+{
+    struct share **pp = &t->buckets[s->hash & (t->nbuckets - 1)];
+
+    while (*pp != NULL && *pp != s)
+        pp = &(*pp)->hnext;
+    if (*pp == s)
+        *pp = s->hnext;
+    t->count--;
+    if (s->is_kept) {
+        lru_unlink(t, s);
+        t->kept--;
     }
-    herald_plan_free(&s->plan);
-    free(s->domain);
+}
+
+/* kept_free - a kept entry goes; a plan it handed out lives on with its holders */
+static void
+kept_free(struct share *s)
+{
+    if (s->u.kept.live != NULL)
+        s->u.kept.live->weak = NULL;
     free(s);
+}
+
+/* kept_remove - out of the table and freed */
+static void
+kept_remove(struct plan_table *t, struct share *s)
+{
+    unlink_out(t, s);
+    kept_free(s);
+}
+
+/* keep - a kept entry for plan (made for s) that lives left_ms; at the
+ * bound (dns.cache_entries) the least recently used kept plan goes */
+static void
+keep(struct plan_table *t, const struct share *s, struct herald_route_plan *plan,
+     uint64_t left_ms)
+{
+    size_t n = plan_pack_size(plan);
+    struct share *k;
+
+    if (n == 0 || (k = share_new(s->ref, share_domain(s), s->hash, share_planner(s), n)) == NULL)
+        return;   /* not kept: only a later plan is not shared */
+    plan_pack(plan, (unsigned char *)k->data + k->domain_len + 1 + strlen(share_planner(k)) + 1);
+    k->is_kept = true;
+    k->u.kept.expires_ms = herald_loop_now_ms(t->env->loop) + left_ms;
+    while (t->kept >= t->max_kept && t->lru_tail != NULL) {
+        t->evictions++;
+        kept_remove(t, t->lru_tail);
+    }
+    link_in(t, k);
+    lru_push(t, k);
+    t->kept++;
+    if (plan->weak == NULL) {
+        k->u.kept.live = plan;
+        plan->weak = &k->u.kept.live;
+    }
 }
 
 /* is_ip - a hop named by an address has no DNS answer to outlive */
@@ -189,23 +330,26 @@ static void
 share_done(void *arg, struct herald_route_plan *plan)
 {
     struct share *s = arg;
-    struct plan_table *t = s->t;
-    struct share_waiter *w = s->waiters, *next;
+    struct plan_table *t = s->u.make.t;
+    struct share_waiter *w = s->u.make.waiters, *prev = NULL, *next;
     uint64_t left = 0;
     size_t n = 0;
 
-    s->waiters = s->tail = NULL;
-    for (next = w; next != NULL; next = next->next)
+    /* Waiters were pushed in front: turn them round, the first asker first. */
+    for (; w != NULL; w = next) {
+        next = w->next;
+        w->next = prev;
+        prev = w;
         n++;
-    if (t != NULL && t->kept < t->max_kept)
-        left = plan_left_ms(t->env, s->domain, plan);
-    if (left > 0) {
-        s->plan = route_plan_hold(plan);
-        s->expires_ms = herald_loop_now_ms(t->env->loop) + left;
-        t->kept++;
-    } else {
-        share_remove(s);
     }
+    w = prev;
+    if (t != NULL) {
+        unlink_out(t, s);
+        left = plan_left_ms(t->env, share_domain(s), plan);
+        if (left > 0)
+            keep(t, s, plan, left);
+    }
+    free(s);
     while (n-- > 1)
         route_plan_hold(plan);
     if (w == NULL)
@@ -237,12 +381,25 @@ waiter_add(struct share *s, herald_plan_fn done, void *arg)
         return false;
     w->done = done;
     w->arg = arg;
-    if (s->tail != NULL)
-        s->tail->next = w;
-    else
-        s->waiters = w;
-    s->tail = w;
+    w->next = s->u.make.waiters;
+    s->u.make.waiters = w;
     return true;
+}
+
+/* kept_plan - the plan of a kept entry: the one its holders have, else a new one */
+static struct herald_route_plan *
+kept_plan(struct share *s)
+{
+    struct herald_route_plan *plan = s->u.kept.live;
+
+    if (plan != NULL)
+        return route_plan_hold(plan);
+    plan = plan_unpack(share_pack(s), s->pack_len, share_domain(s));
+    if (plan != NULL) {
+        s->u.kept.live = plan;
+        plan->weak = &s->u.kept.live;
+    }
+    return plan;
 }
 
 /* plan_share_start - the kept plan, the plan being made, or a new one */
@@ -265,22 +422,27 @@ plan_share_start(const struct herald_module_ref *strategy, struct herald_env *en
     h = dns_cache_name_hash(DNS_KIND_MX, 0, domain);
     now = herald_loop_now_ms(env->loop);
     s = find(t, strategy, domain, h);
-    if (s != NULL && s->plan != NULL && s->expires_ms <= now) {
-        share_remove(s);
+    if (s != NULL && s->is_kept && s->u.kept.expires_ms <= now) {
+        kept_remove(t, s);
         s = NULL;
     }
-    if (s != NULL && s->plan != NULL) {
+    if (s != NULL && s->is_kept) {
         struct share_hit *hit = malloc(sizeof *hit);
 
-        if (hit == NULL)
+        if (hit == NULL || (hit->plan = kept_plan(s)) == NULL) {
+            free(hit);
             return HERALD_E_NOMEM;
+        }
         hit->done = done;
         hit->arg = arg;
-        hit->plan = route_plan_hold(s->plan);
+        if (s != t->lru_head) {   /* used: the most recent */
+            lru_unlink(t, s);
+            lru_push(t, s);
+        }
         herald_trace_log(tr, HERALD_TRACE_INFO, "route",
                          "domain %s: plan taken from the plan cache (made for %s, %llu s left)",
-                         domain, s->planner,
-                         (unsigned long long)((s->expires_ms - now + 999) / 1000));
+                         domain, share_planner(s),
+                         (unsigned long long)((s->u.kept.expires_ms - now + 999) / 1000));
         if (herald_loop_defer(env->loop, hit_fire, hit) != HERALD_OK) {
             herald_plan_free(&hit->plan);
             free(hit);
@@ -292,29 +454,22 @@ plan_share_start(const struct herald_module_ref *strategy, struct herald_env *en
         if (!waiter_add(s, done, arg))
             return HERALD_E_NOMEM;
         herald_trace_log(tr, HERALD_TRACE_INFO, "route",
-                         "domain %s: joined the plan being made for %s", domain, s->planner);
+                         "domain %s: joined the plan being made for %s", domain,
+                         share_planner(s));
         return HERALD_OK;
     }
-    s = calloc(1, sizeof *s);
-    if (s == NULL || (s->domain = strdup(domain)) == NULL || !waiter_add(s, done, arg)) {
-        if (s != NULL)
-            free(s->domain);
+    s = share_new(strategy, domain, h, herald_trace_id(tr), 0);
+    if (s == NULL || !waiter_add(s, done, arg)) {
         free(s);
         return HERALD_E_NOMEM;
     }
-    s->t = t;
-    s->hash = h;
-    s->ref = strategy;
-    snprintf(s->planner, sizeof s->planner, "%s", herald_trace_id(tr));
-    s->hnext = t->buckets[h & (t->nbuckets - 1)];
-    t->buckets[h & (t->nbuckets - 1)] = s;
-    if (++t->count > t->nbuckets * 2)
-        grow(t);
+    s->u.make.t = t;
+    link_in(t, s);
     st = route_start(strategy, env, trace, domain, share_done, s);
     if (st != HERALD_OK) {   /* no request was made: nobody else could have joined yet */
-        free(s->waiters);
-        s->waiters = s->tail = NULL;
-        share_remove(s);
+        unlink_out(t, s);
+        free(s->u.make.waiters);
+        free(s);
     }
     return st;
 }
@@ -333,12 +488,10 @@ plan_share_close(struct herald_env *env)
 
         for (; s != NULL; s = next) {
             next = s->hnext;
-            if (s->plan != NULL) {
-                s->t = NULL;
-                share_remove(s);
-            } else {
-                s->t = NULL;   /* share_done delivers it and frees it */
-            }
+            if (s->is_kept)
+                kept_free(s);
+            else
+                s->u.make.t = NULL;   /* share_done delivers it and frees it */
         }
     }
     free(t->buckets);

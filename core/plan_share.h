@@ -10,8 +10,10 @@
  * A plan is kept only while the device's resolver still holds the domain's
  * MX answer and an address answer of every hop host that is a name; it
  * lives until the first of them expires (a deferred plan, at most the DNS
- * hold-down).  Kept plans are bounded by dns.cache_entries: when full, new
- * plans are shared while being made but not kept.
+ * hold-down).  Kept plans are bounded by dns.cache_entries, as answers are:
+ * at the bound the least recently used kept plan is dropped for the new
+ * one (an expired plan is never used again, so it goes before any plan
+ * still being asked for), and a long-running process keeps sharing.
  */
 #ifndef HERALD_CORE_PLAN_SHARE_H
 #define HERALD_CORE_PLAN_SHARE_H

@@ -24,6 +24,7 @@
 #include "env.h"
 #include <herald/timeouts.h>
 #include "plan_share.h"
+#include "route_plan.h"
 #include "module_abi.h"
 #include "text.h"
 #include "trace_sink.h"
@@ -33,24 +34,6 @@
 #define ROUTE_NAME_MAX 255
 #define ROUTE_ORIGIN_MAX 32
 #define ROUTE_REASON_MAX 400
-
-struct plan_hop {
-    struct herald_hop pub;          /* what readers see; points into this hop */
-    char *host;
-    char *origin;
-    struct herald_address *addrs;
-};
-
-struct herald_route_plan {
-    char *domain;
-    struct plan_hop *hops;
-    size_t count, cap;
-    bool failed;                    /* fail() was called, or done() with no hop */
-    enum herald_result result;
-    char dsn[8];
-    char *reason;
-    unsigned holders;               /* owners besides the first (plan_share.c); see herald_plan_free */
-};
 
 /* The guard (DESIGN.md "Outcomes, never silence"): every request ends,
  * answered or timed out, and the core keeps it afterwards (env's retired
@@ -108,6 +91,12 @@ herald_plan_free(struct herald_route_plan **planp)
     *planp = NULL;
     if (plan->holders > 0) {   /* a shared plan: the last owner frees it */
         plan->holders--;
+        return;
+    }
+    if (plan->weak != NULL)
+        *plan->weak = NULL;
+    if (plan->one_block) {
+        free(plan);
         return;
     }
     for (i = 0; i < plan->count; i++) {

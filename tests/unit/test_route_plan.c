@@ -5,18 +5,24 @@
  * from the loop (never from inside herald_route_start), exactly once, with
  * copies of everything, and every misuse must be refused.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
 #include <herald/loop.h>
 #include <herald/module.h>
 #include <herald/route.h>
+#include "dns.h"
 #include "env.h"
+#include "route_plan.h"
 #include "test_main.h"
 
 /* What the fake strategy does in plan(). */
-enum fake_mode { FAKE_TWO_HOPS, FAKE_NO_HOP, FAKE_FAIL, FAKE_ERROR, FAKE_TWICE, FAKE_MISUSE };
+enum fake_mode {
+    FAKE_TWO_HOPS, FAKE_NO_HOP, FAKE_FAIL, FAKE_ERROR, FAKE_TWICE, FAKE_MISUSE, FAKE_PACK
+};
 
 struct fake_opts {
     enum fake_mode mode;
@@ -88,6 +94,27 @@ fake_plan(const void *options, struct herald_route_request *req)
         CU_ASSERT_EQUAL(herald_route_add_address(req, 0, NULL), HERALD_E_INVAL);
         herald_route_done(req);
         return HERALD_OK;
+    case FAKE_PACK: {
+        static const unsigned char v4[4] = { 192, 0, 2, 1 };
+        static const unsigned char v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+        /* The resolver's form (kept as 4 and 16 octets) and two that are
+         * not (a port, a scope: kept whole). */
+        CU_ASSERT_EQUAL(herald_route_add_hop(req, "mx1.test", 25, 70000, "mx", &hop), HERALD_OK);
+        dns_address_make(&a, AF_INET, v4);
+        CU_ASSERT_EQUAL(herald_route_add_address(req, hop, &a), HERALD_OK);
+        dns_address_make(&a, AF_INET6, v6);
+        CU_ASSERT_EQUAL(herald_route_add_address(req, hop, &a), HERALD_OK);
+        ((struct sockaddr_in6 *)&a.sa)->sin6_scope_id = 2;
+        CU_ASSERT_EQUAL(herald_route_add_address(req, hop, &a), HERALD_OK);
+        dns_address_make(&a, AF_INET, v4);
+        ((struct sockaddr_in *)&a.sa)->sin_port = htons(587);
+        CU_ASSERT_EQUAL(herald_route_add_address(req, hop, &a), HERALD_OK);
+        CU_ASSERT_EQUAL(herald_route_add_hop(req, "bare.test", 2525, -1, "smarthost", &hop),
+                        HERALD_OK);
+        herald_route_done(req);
+        return HERALD_OK;
+    }
     }
     return HERALD_E_INVAL;
 }
@@ -251,6 +278,85 @@ test_misuse(void)
     CU_ASSERT_EQUAL(herald_plan_hop_count(NULL), 0);
 }
 
+/* same_plan - a and b read the same through every accessor */
+static void
+same_plan(const struct herald_route_plan *a, const struct herald_route_plan *b)
+{
+    enum herald_result ra = HERALD_RESULT_DELIVERED, rb = HERALD_RESULT_DELIVERED;
+    const char *da = NULL, *db = NULL, *wa = NULL, *wb = NULL;
+    size_t i, j;
+
+    CU_ASSERT_STRING_EQUAL(herald_plan_domain(a), herald_plan_domain(b));
+    CU_ASSERT_EQUAL(herald_plan_error(a, &ra, &da, &wa), herald_plan_error(b, &rb, &db, &wb));
+    if (da != NULL || db != NULL) {
+        CU_ASSERT_EQUAL(ra, rb);
+        CU_ASSERT_STRING_EQUAL(da, db);
+        CU_ASSERT_STRING_EQUAL(wa, wb);
+    }
+    CU_ASSERT_EQUAL_FATAL(herald_plan_hop_count(a), herald_plan_hop_count(b));
+    for (i = 0; i < herald_plan_hop_count(a); i++) {
+        const struct herald_hop *x = herald_plan_hop(a, i), *y = herald_plan_hop(b, i);
+
+        CU_ASSERT_STRING_EQUAL(x->host, y->host);
+        CU_ASSERT_STRING_EQUAL(x->origin, y->origin);
+        CU_ASSERT_EQUAL(x->port, y->port);
+        CU_ASSERT_EQUAL(x->preference, y->preference);
+        CU_ASSERT_EQUAL_FATAL(x->address_count, y->address_count);
+        for (j = 0; j < x->address_count; j++) {
+            CU_ASSERT_EQUAL_FATAL(x->addresses[j].len, y->addresses[j].len);
+            CU_ASSERT_EQUAL(memcmp(&x->addresses[j].sa, &y->addresses[j].sa,
+                                   x->addresses[j].len), 0);
+            CU_ASSERT_STRING_EQUAL(x->addresses[j].text, y->addresses[j].text);
+        }
+    }
+}
+
+/* repack - the plan packed and unpacked (as plan_share.c keeps it), freed by the caller */
+static struct herald_route_plan *
+repack(const struct herald_route_plan *plan, size_t *size)
+{
+    struct herald_route_plan *u;
+    unsigned char *buf;
+
+    *size = plan_pack_size(plan);
+    CU_ASSERT_FATAL(*size > 0);
+    buf = malloc(*size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+    plan_pack(plan, buf);
+    u = plan_unpack(buf, *size, herald_plan_domain(plan));
+    free(buf);
+    return u;
+}
+
+static void
+test_pack(void)
+{
+    static const enum fake_mode modes[] = { FAKE_PACK, FAKE_TWO_HOPS, FAKE_NO_HOP, FAKE_FAIL,
+                                            FAKE_MISUSE };
+    size_t i, size;
+
+    for (i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        struct got g = run(modes[i]);
+        struct herald_route_plan *u;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g.plan);
+        u = repack(g.plan, &size);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+        same_plan(g.plan, u);
+        if (modes[i] == FAKE_PACK) {
+            /* Addresses in the resolver's form cost their octets and a tag. */
+            CU_ASSERT_EQUAL(size, 1 + (7 + sizeof "mx1.test" + sizeof "mx" + 5 + 17
+                                       + 2 * (1 + sizeof(struct herald_address)))
+                                    + (7 + sizeof "bare.test" + sizeof "smarthost"));
+            CU_ASSERT_EQUAL(herald_plan_hop(u, 0)->preference, 70000);
+            CU_ASSERT_STRING_EQUAL(herald_plan_hop(u, 0)->addresses[1].text, "2001:db8::1");
+            CU_ASSERT_EQUAL(herald_plan_hop(u, 1)->address_count, 0);
+        }
+        herald_plan_free(&u);
+        herald_plan_free(&g.plan);
+    }
+}
+
 int
 main(void)
 {
@@ -260,6 +366,7 @@ main(void)
         { "fail", test_fail },
         { "plan error, double answer", test_error_and_twice },
         { "misuse and limits", test_misuse },
+        { "packed, unpacked: the same plan", test_pack },
         { NULL, NULL },
     };
 
