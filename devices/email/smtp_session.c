@@ -112,6 +112,7 @@ struct smtp_session {
     bool data_queued;                 /* DATA went with the RCPTs (PIPELINING) */
     size_t accepted;                  /* in this transaction */
     bool pipelining;
+    bool rset_ahead;                  /* RSET went in the group before MAIL (PIPELINING) */
     bool mail_failed;
     bool data_discard;                /* 354 with nobody accepted: send a bare dot */
     char mail_reply[REPLY_TEXT_MAX];
@@ -517,9 +518,10 @@ session_fail(struct smtp_session *s, herald_status why, bool permanent, const ch
         end_transaction(s);
 }
 
-/* fail_reply - session failure caused by a reply */
+/* fail_reply_as - session failure caused by a reply; polite: QUIT before closing */
 static void
-fail_reply(struct smtp_session *s, const struct smtp_reply *r, const char *prefix)
+fail_reply_as(struct smtp_session *s, const struct smtp_reply *r, const char *prefix,
+              bool polite)
 {
     char text[REPLY_TEXT_MAX], both[REPLY_TEXT_MAX + 64];
 
@@ -528,7 +530,14 @@ fail_reply(struct smtp_session *s, const struct smtp_reply *r, const char *prefi
         snprintf(both, sizeof both, "%s: %s", prefix, text);
     else
         snprintf(both, sizeof both, "%s", text);
-    session_fail(s, HERALD_E_REJECTED, r->code >= 500, both, reply_dsn(r), r->code != 421);
+    session_fail(s, HERALD_E_REJECTED, r->code >= 500, both, reply_dsn(r), polite);
+}
+
+/* fail_reply - session failure caused by a reply; QUIT unless it was a 421 */
+static void
+fail_reply(struct smtp_session *s, const struct smtp_reply *r, const char *prefix)
+{
+    fail_reply_as(s, r, prefix, r->code != 421);
 }
 
 /* fail_local - session failure with Herald's own words (timeouts, I/O, grammar) */
@@ -666,9 +675,10 @@ queue_rcpts(struct smtp_session *s)
     return st;
 }
 
-/* start_mail - MAIL FROM, and with PIPELINING the RCPTs and DATA too */
+/* start_mail - MAIL FROM, and with PIPELINING the RCPTs and DATA too; rset:
+ * RSET ahead of them in the same write (only with PIPELINING: next_mail) */
 static void
-start_mail(struct smtp_session *s)
+start_mail(struct smtp_session *s, bool rset)
 {
     const struct smtp_message *m = &s->msg;
     char params[SMTP_PARAMS_MAX];
@@ -730,10 +740,31 @@ start_mail(struct smtp_session *s)
     s->mail_failed = s->data_discard = false;
     s->pipelining = (s->ehlo.flags & SMTP_EXT_PIPELINING) != 0;
     s->transactions++;
-    st = command(s, "MAIL FROM:<%s>%s", m->sender, params);
+    /* Only now, past every check that ends the transaction unsent: a RSET
+     * queued for nothing would answer into an idle session. */
+    st = rset ? command(s, "RSET") : HERALD_OK;
+    s->rset_ahead = rset && st == HERALD_OK;
+    if (st == HERALD_OK)
+        st = command(s, "MAIL FROM:<%s>%s", m->sender, params);
     if (st == HERALD_OK && s->pipelining)
         st = queue_rcpts(s);
-    await(s, st, SMTP_S_MAIL, "the envelope");
+    await(s, st, s->rset_ahead ? SMTP_S_RSET : SMTP_S_MAIL, "the envelope");
+}
+
+/*
+ * next_mail - another transaction on a connection that has had one: RSET
+ * first.  With PIPELINING, RSET goes in the same write as MAIL, the RCPTs and
+ * DATA (RFC 2920 3.1 allows it anywhere in a group), so a reused session
+ * costs no round trip more than a new one; without it, MAIL waits for the
+ * RSET reply.
+ */
+static void
+next_mail(struct smtp_session *s)
+{
+    if (s->ehlo.flags & SMTP_EXT_PIPELINING)
+        start_mail(s, true);
+    else
+        send_cmd(s, SMTP_S_RSET, "RSET");
 }
 
 /* tls_name - the name the certificate must carry: the hop's name, else the address */
@@ -800,7 +831,7 @@ auth_reply(struct smtp_session *s, const struct smtp_reply *r)
                          "%s: authenticated with %s", s->peer, smtp_auth_name(s->auth_mech));
         s->auth_done = true;
         enter(s, SMTP_S_READY);
-        start_mail(s);
+        start_mail(s, false);
         return;
     }
     if (r->code == 334 && s->auth_mech == SMTP_AUTH_LOGIN && s->auth_step < 2) {
@@ -846,7 +877,7 @@ proceed(struct smtp_session *s)
     if (s->opts.auth_user != NULL && s->opts.auth_secret != NULL && !s->auth_done)
         start_auth(s);
     else
-        start_mail(s);
+        start_mail(s, false);
 }
 
 /*
@@ -1038,10 +1069,10 @@ txn_over(struct smtp_session *s, bool clean)
                      left == 1 ? "" : "s");
     if (clean) {
         enter(s, SMTP_S_READY);
-        start_mail(s);
+        start_mail(s, false);
         return;
     }
-    send_cmd(s, SMTP_S_RSET, "RSET");
+    next_mail(s);
 }
 
 /* after_rcpts - every RCPT reply is in: DATA, or end without a recipient */
@@ -1314,15 +1345,27 @@ reply_auth(struct smtp_session *s, const struct smtp_reply *r, const char *text)
     auth_reply(s, r);
 }
 
-/* reply_rset - the session is clean for the next transaction */
+/*
+ * reply_rset - the session is clean for the next transaction.  When MAIL went
+ * behind the RSET, its reply is next; a refused RSET then closes at once:
+ * the replies to MAIL, the RCPTs and DATA are on their way and cannot be
+ * told from a QUIT's (after a 354, QUIT would even be read as body text).
+ */
 static void
 reply_rset(struct smtp_session *s, const struct smtp_reply *r, const char *text)
 {
+    bool ahead = s->rset_ahead;
+
     (void)text;
-    if (smtp_reply_class(r) == 2)
-        start_mail(s);
-    else
-        fail_reply(s, r, "RSET refused");
+    s->rset_ahead = false;
+    if (smtp_reply_class(r) == 2) {
+        if (ahead)
+            enter(s, SMTP_S_MAIL);
+        else
+            start_mail(s, false);
+        return;
+    }
+    fail_reply_as(s, r, "RSET refused", !ahead && r->code != 421);
 }
 
 /* reply_mail - kept for every recipient should it be a refusal; the RCPTs next */
@@ -1749,16 +1792,16 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
     s->txn_n = s->txn_queued = s->txn_replied = 0;
     s->accepted = 0;
     s->mail_failed = false;
+    s->rset_ahead = false;
     s->data_discard = false;
     s->failed = false;
     s->mail_reply[0] = s->mail_dsn[0] = '\0';
 
     if (s->state == SMTP_S_READY) {
-        if (s->transactions == 0) {
-            start_mail(s);
-            return HERALD_OK;
-        }
-        send_cmd(s, SMTP_S_RSET, "RSET");
+        if (s->transactions == 0)
+            start_mail(s, false);
+        else
+            next_mail(s);
         return HERALD_OK;
     }
     herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "connecting to %s", s->peer);

@@ -17,6 +17,9 @@
  *   CAP N      from now on the client's stream takes N octets more, then
  *              says EAGAIN (the kernel's buffer is full)
  *   READ N     the next N octets from the client, whatever they are
+ *   MARK       start counting the client's writes (send() calls that sent)
+ *   WRITES N   the client wrote exactly N times since the last MARK or
+ *              WRITES (the lines of a pipelined group came in one write)
  *   CLOSE      close the script's end
  * After the last step the script waits for the client to close; anything
  * else it sends is an error.
@@ -70,6 +73,7 @@ struct row {
 struct capped {
     int fd;
     long budget;
+    unsigned writes;                  /* send() calls that sent something */
 };
 
 struct script {
@@ -126,6 +130,8 @@ capped_send(void *ctx, const void *buf, size_t n)
     r = send(c->fd, buf, n, MSG_NOSIGNAL);
     if (r > 0 && c->budget > 0)
         c->budget -= r;
+    if (r > 0)
+        c->writes++;
     return r;
 }
 
@@ -237,6 +243,20 @@ script_step(struct script *sc)
         if (sc->read_left > 0)
             return false;
         sc->read_left = -1;
+        sc->at++;
+        return true;
+    }
+    if (strcmp(st, "MARK") == 0) {
+        sc->client->writes = 0;
+        sc->at++;
+        return true;
+    }
+    if (strncmp(st, "WRITES ", 7) == 0) {
+        if (sc->client->writes != (unsigned)atoi(st + 7)) {
+            script_fail(sc, "the client wrote %u times, not %s", sc->client->writes, st + 7);
+            return true;
+        }
+        sc->client->writes = 0;
         sc->at++;
         return true;
     }
@@ -485,7 +505,7 @@ run_row(const struct row *r)
     struct smtp_session_opts so;
     struct herald_address a;
     struct smtp_session *s = NULL;
-    struct capped client = { -1, -1 };
+    struct capped client = { -1, -1, 0 };
     struct script sc;
     struct outcome o;
     int sv[2], k;
@@ -549,6 +569,11 @@ run_row(const struct row *r)
 #define DOT_OK "BODY\nS: 250 2.0.0 queued\n"
 #define QUIT "C: QUIT\nS: 221 2.0.0 bye\n"
 #define TXN1 MAIL_OK RCPT1_OK DATA_OK DOT_OK
+/* With PIPELINING: the envelope and DATA in one group, then the replies. */
+#define ENV1_PIPE "C: MAIL FROM:<s@example.test>*\nC: RCPT TO:<r1@example.test>*\nC: DATA\n"
+#define TXN1_PIPE ENV1_PIPE "S: 250 ok\nS: 250 ok\nS: 354 go\n" DOT_OK
+/* A reused session with PIPELINING: RSET in the same write as the envelope. */
+#define RSET_GROUP "MARK\nC: RSET\n" ENV1_PIPE "WRITES 1\n"
 
 static const struct row rows[] = {
     /* greeting */
@@ -691,6 +716,41 @@ static const struct row rows[] = {
       "D | - fail=perm" },
     { "reuse: RSET close", 0, 1, 0, 2, GREET EHLO_OK TXN1 "C: RSET\nCLOSE\n",
       "D | - fail=temp" },
+    /* RSET on reuse with PIPELINING: in one write with MAIL, RCPT and DATA
+     * (RFC 2920); the script answers nothing before the whole group is in.
+     * A refused RSET closes at once: the replies behind it (here the MAIL,
+     * RCPT and DATA of a server that took them anyway) are never read as
+     * anything, no QUIT goes into a DATA that got 354, nobody is decided. */
+    { "reuse, pipelined: RSET 250 + MAIL in one write", 0, 1, 0, 2,
+      GREET EHLO_PIPE TXN1_PIPE RSET_GROUP "S: 250 2.0.0 ok\nS: 250 ok\nS: 250 ok\n"
+      "S: 354 go\n" DOT_OK QUIT, "D | D" },
+    { "reuse, pipelined: RSET 451, MAIL 250 behind it", 0, 1, 0, 2,
+      GREET EHLO_PIPE TXN1_PIPE RSET_GROUP "S: 451 4.3.0 later\nS: 250 ok\nS: 250 ok\n"
+      "S: 354 go\n", "D | - fail=temp" },
+    { "reuse, pipelined: RSET 554, MAIL 250 behind it", 0, 1, 0, 2,
+      GREET EHLO_PIPE TXN1_PIPE RSET_GROUP "S: 554 5.5.1 no\nS: 250 ok\nS: 250 ok\n"
+      "S: 354 go\n", "D | - fail=perm" },
+    { "reuse, pipelined: RSET 421", 0, 1, 0, 2,
+      GREET EHLO_PIPE TXN1_PIPE RSET_GROUP "S: 421 4.3.2 closing\n", "D | - fail=temp" },
+    { "reuse, pipelined: RSET garbage", 0, 1, 0, 2,
+      GREET EHLO_PIPE TXN1_PIPE RSET_GROUP "S: 2x0 ok\nS: 250 ok\nS: 250 ok\nS: 354 go\n",
+      "D | - fail=temp" },
+    { "reuse, pipelined: RSET close", 0, 1, 0, 2,
+      GREET EHLO_PIPE TXN1_PIPE RSET_GROUP "CLOSE\n", "D | - fail=temp" },
+    { "reuse, pipelined: RSET 250, MAIL 451 behind it", 0, 2, 0, 2,
+      GREET EHLO_PIPE "C: MAIL FROM:<s@example.test>*\nC: RCPT TO:<r1@example.test>*\n"
+      "C: RCPT TO:<r2@example.test>*\nC: DATA\nS: 250 ok\nS: 250 ok\nS: 250 ok\nS: 354 go\n"
+      DOT_OK "MARK\nC: RSET\nC: MAIL FROM:<s@example.test>*\nC: RCPT TO:<r1@example.test>*\n"
+      "C: RCPT TO:<r2@example.test>*\nC: DATA\nWRITES 1\nS: 250 ok\nS: 451 4.3.0 later\n"
+      "S: 503 no MAIL\nS: 503 no MAIL\nS: 503 no MAIL\n" QUIT, "DD | TT" },
+    /* The next transaction of the same message (a 452 left r2 over, DATA
+     * refused the rest): RSET goes with it too. */
+    { "pipelined 452, DATA 451: RSET with the next envelope", 0, 2, 0, 1,
+      GREET EHLO_PIPE "C: MAIL FROM:<s@example.test>*\nC: RCPT TO:<r1@example.test>*\n"
+      "C: RCPT TO:<r2@example.test>*\nC: DATA\nS: 250 ok\nS: 250 ok\nS: 452 4.5.3 too many\n"
+      "S: 451 4.3.0 later\nMARK\nC: RSET\nC: MAIL FROM:<s@example.test>*\n"
+      "C: RCPT TO:<r2@example.test>*\nC: DATA\nWRITES 1\nS: 250 ok\nS: 250 ok\nS: 250 ok\n"
+      "S: 354 go\n" DOT_OK QUIT, "TD" },
     /* QUIT */
     { "QUIT 500", 0, 1, 0, 1, GREET EHLO_OK TXN1 "C: QUIT\nS: 500 what\n", "D" },
     { "QUIT close", 0, 1, 0, 1, GREET EHLO_OK TXN1 "C: QUIT\nCLOSE\n", "D" },
