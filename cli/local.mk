@@ -47,6 +47,9 @@ TESTS += cli/test_jsonl
 # against the INSTALLED herald and modules.  Without DESTDIR, HERALD_PLUGIN_PATH
 # is unset so the compiled-in module folder is what gets used; with DESTDIR the
 # installed files are not where they were compiled to look, so point at them.
+# probe.sh and the herald-sendmail tests need only the installed programs and
+# modules and the source tree's servers, so they run here too.
+herald_installed_tests = $(herald_cli_tests) $(herald_probe_tests) $(herald_sendmail_tests)
 installcheck-local:
 	@fail=0; \
 	if test -n '$(DESTDIR)'; then \
@@ -54,9 +57,10 @@ installcheck-local:
 	else \
 	  plugin_env=; \
 	fi; \
-	for t in $(herald_cli_tests); do \
+	for t in $(herald_installed_tests); do \
 	  if env -u HERALD_PLUGIN_PATH -u HERALD_CONF $$plugin_env \
 	      HERALD_BIN='$(DESTDIR)$(bindir)/herald' \
+	      HERALD_SENDMAIL_BIN='$(DESTDIR)$(sbindir)/herald-sendmail' \
 	      HERALD_SRC_DIR='$(abs_top_srcdir)' \
 	      HERALD_BUILD_DIR='$(abs_top_builddir)' \
 	      TEST_PYTHON='$(TEST_PYTHON)' \

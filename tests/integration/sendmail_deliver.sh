@@ -17,7 +17,10 @@ email_env_init 157
 email_conf mx
 email_start_capture mx1 "$MX1_IP"
 
-if [ -n "${HERALD_BIN:-}" ]; then
+# installcheck names the installed one ($(sbindir) need not be bindir/../sbin).
+if [ -n "${HERALD_SENDMAIL_BIN:-}" ]; then
+  SENDMAIL=$HERALD_SENDMAIL_BIN
+elif [ -n "${HERALD_BIN:-}" ]; then
   SENDMAIL=$(dirname "$HERALD_BIN")/../sbin/herald-sendmail
 else
   SENDMAIL=$HERALD_BUILD_DIR/cli/herald-sendmail

@@ -11,7 +11,10 @@ set -euo pipefail
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/email_env.sh"
 email_env_init 158
 
-if [ -n "${HERALD_BIN:-}" ]; then
+# installcheck names the installed one ($(sbindir) need not be bindir/../sbin).
+if [ -n "${HERALD_SENDMAIL_BIN:-}" ]; then
+  SENDMAIL=$HERALD_SENDMAIL_BIN
+elif [ -n "${HERALD_BIN:-}" ]; then
   SENDMAIL=$(dirname "$HERALD_BIN")/../sbin/herald-sendmail
 else
   SENDMAIL=$HERALD_BUILD_DIR/cli/herald-sendmail
