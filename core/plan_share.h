@@ -12,8 +12,8 @@
  * lives until the first of them expires (a deferred plan, at most the DNS
  * hold-down).  Kept plans are bounded by dns.cache_entries, as answers are:
  * at the bound the least recently used kept plan is dropped for the new
- * one (an expired plan is never used again, so it goes before any plan
- * still being asked for), and a long-running process keeps sharing.
+ * one (an expired plan is never used again, so it sinks to that end), and
+ * a long-running process keeps sharing (test_plan_share).
  */
 #ifndef HERALD_CORE_PLAN_SHARE_H
 #define HERALD_CORE_PLAN_SHARE_H

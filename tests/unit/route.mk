@@ -18,3 +18,11 @@ tests_unit_test_route_plan_LDADD = $(herald_internal_ldadd) $(CUNIT_LIBS)
 # "herald route" against dnsmasq on loopback (owner: route).
 dist_check_SCRIPTS += tests/integration/route_plan.sh
 TESTS += tests/integration/route_plan.sh
+
+# Kept plans at the dns.cache_entries bound (core/plan_share.c), against dnsmasq.
+check_PROGRAMS += tests/unit/test_plan_share
+TESTS += tests/unit/test_plan_share
+tests_unit_test_plan_share_SOURCES = tests/unit/test_plan_share.c \
+	tests/unit/test_servers.c tests/unit/test_servers.h
+tests_unit_test_plan_share_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_plan_share_LDADD = $(herald_internal_ldadd) $(CUNIT_LIBS)
