@@ -51,7 +51,9 @@ core_libherald_la_LIBADD = core/libherald_core.la
 # job setters, herald_transport_probe) added.
 # current 5 (age 4): herald_sendmail_device, herald_queue_configured,
 # herald_mime_address_field added.
-# current 6 (age 5): herald_message_body_wire_size added (ABI 2.4).
+# current 6 (age 5): herald_message_body_wire_size added (ABI 2.4); struct
+# herald_job_result grows rcpts (struct herald_rcpt_word, ABI 2.4), its parallel
+# arrays stay, deprecated.
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
 core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 6:0:5 -no-undefined \
 	-export-symbols-regex '^herald_'

@@ -38,10 +38,13 @@ struct herald_transport_job {
     char *reply;
     char *dsn;
     char *peer;
+    struct herald_rcpt_word *word;   /* per recipient: the one record */
+    char **rcpt_reply;               /* owned texts behind word[i].reply, .dsn */
+    char **rcpt_dsn;
+    /* The deprecated parallel arrays (ABI <= 2.3), copied from word[] when
+     * the job ends; removed at the next major. */
     bool *decided;
     enum herald_result *result;
-    char **rcpt_reply;
-    char **rcpt_dsn;
     bool *possibly;
 };
 
@@ -76,6 +79,7 @@ job_free(struct herald_transport_job *job)
     free(job->rcpt);
     free(job->rcpt_reply);
     free(job->rcpt_dsn);
+    free(job->word);
     free(job->decided);
     free(job->result);
     free(job->possibly);
@@ -114,13 +118,27 @@ herald_status
 herald_job_recipient(struct herald_transport_job *job, size_t i, enum herald_result result,
                      const char *reply, const char *dsn, bool possibly_delivered)
 {
+    char *r, *d;
+
     if (job == NULL || job->finished || i >= job->count)
         return HERALD_E_INVAL;
-    if (!replace_text(&job->rcpt_reply[i], reply) || !replace_text(&job->rcpt_dsn[i], dsn))
+    r = text_printable_dup(reply, JOB_TEXT_MAX, TEXT_LINE);
+    d = text_printable_dup(dsn, JOB_TEXT_MAX, TEXT_LINE);
+    if (r == NULL || d == NULL) {
+        /* All or nothing: an earlier word stays whole, and word[i] never
+         * points at a text freed here. */
+        free(r);
+        free(d);
         return HERALD_E_NOMEM;
-    job->decided[i] = true;
-    job->result[i] = result;
-    job->possibly[i] = possibly_delivered;
+    }
+    free(job->rcpt_reply[i]);
+    free(job->rcpt_dsn[i]);
+    job->rcpt_reply[i] = r;
+    job->rcpt_dsn[i] = d;
+    job->word[i] = (struct herald_rcpt_word){
+        .decided = true, .result = result, .reply = job->rcpt_reply[i],
+        .dsn = job->rcpt_dsn[i], .possibly_delivered = possibly_delivered,
+    };
     return HERALD_OK;
 }
 
@@ -151,7 +169,13 @@ job_finish(void *arg)
 {
     struct herald_transport_job *job = arg;
     struct herald_job_result res;
+    size_t i;
 
+    for (i = 0; i < job->count; i++) {
+        job->decided[i] = job->word[i].decided;
+        job->result[i] = job->word[i].result;
+        job->possibly[i] = job->word[i].possibly_delivered;
+    }
     res.session_failed = job->session_failed;
     res.permanent = job->permanent;
     res.reply = job->reply ? job->reply : "";
@@ -163,6 +187,7 @@ job_finish(void *arg)
     res.rcpt_reply = (const char *const *)job->rcpt_reply;
     res.rcpt_dsn = (const char *const *)job->rcpt_dsn;
     res.possibly_delivered = job->possibly;
+    res.rcpts = job->word;
     job->done(job->arg, &res);
     job_free(job);
 }
@@ -240,13 +265,14 @@ herald_transport_run(const struct herald_module_ref *transport, void *state,
     job->rcpt = calloc(count, sizeof *job->rcpt);
     job->rcpt_reply = calloc(count, sizeof *job->rcpt_reply);
     job->rcpt_dsn = calloc(count, sizeof *job->rcpt_dsn);
+    job->word = calloc(count, sizeof *job->word);
     job->decided = calloc(count, sizeof *job->decided);
     job->result = calloc(count, sizeof *job->result);
     job->possibly = calloc(count, sizeof *job->possibly);
     job->host = strdup(host);
     job->origin = strdup(origin ? origin : "");
-    if (!job->rcpt || !job->rcpt_reply || !job->rcpt_dsn || !job->decided || !job->result
-        || !job->possibly || !job->host || !job->origin) {
+    if (!job->rcpt || !job->rcpt_reply || !job->rcpt_dsn || !job->word || !job->decided
+        || !job->result || !job->possibly || !job->host || !job->origin) {
         job_free(job);
         return HERALD_E_NOMEM;
     }
@@ -256,6 +282,8 @@ herald_transport_run(const struct herald_module_ref *transport, void *state,
             job_free(job);
             return HERALD_E_NOMEM;
         }
+        job->word[i] = (struct herald_rcpt_word){ .result = HERALD_RESULT_DEFERRED,
+                                                  .reply = "", .dsn = "" };
     }
     st = ops->start(state, job);
     if (st != HERALD_OK) {

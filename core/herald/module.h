@@ -38,7 +38,9 @@ extern "C" {
  * herald_route_mx() (the MX walk as API) and herald/host.h.  Minor 2:
  * herald_env_note() and herald_device_note_count()/_at().  Minor 3: the
  * optional probe() of device and transport operations, herald/probe.h.
- * Minor 4: herald_message_body_wire_size() (SIZE= counted once). */
+ * Minor 4: herald_message_body_wire_size() (SIZE= counted once);
+ * struct herald_rcpt_word, appended to struct herald_job_result as rcpts
+ * (its parallel arrays deprecated, still filled). */
 #define HERALD_ABI_MINOR      4
 #define HERALD_MODULE_SYMBOL  "herald_module"
 

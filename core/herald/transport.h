@@ -73,7 +73,18 @@ void herald_job_session_failed(struct herald_transport_job *job, bool permanent,
 void herald_job_set_peer(struct herald_transport_job *job, const char *peer);
 void herald_job_done(struct herald_transport_job *job);
 
-/* Device side: the results of a finished job. */
+/* One recipient's word from the peer, as herald_job_recipient() gave it
+ * (ABI 2.4).  Undecided: no word came (result DEFERRED, reply and dsn "");
+ * the recipient is still to deliver, by the next address or hop. */
+struct herald_rcpt_word {
+    bool decided;
+    enum herald_result result;
+    const char *reply;              /* printable, never NULL */
+    const char *dsn;                /* "" for none, never NULL */
+    bool possibly_delivered;
+};
+
+/* Device side: the results of a finished job, borrowed for the done call. */
 struct herald_job_result {
     bool session_failed;
     bool permanent;                 /* session_failed with a 5xx */
@@ -81,11 +92,18 @@ struct herald_job_result {
     const char *dsn;
     const char *peer;               /* "" when never connected */
     size_t count;                   /* recipients of the job */
-    const bool *decided;            /* per recipient: a final word came */
+    /* Deprecated since ABI 2.4, removed at the next major: the same words as
+     * rcpts[] below, as parallel arrays for modules built for ABI 2.3 and
+     * earlier.  rcpt_reply[i] and rcpt_dsn[i] are NULL when !decided[i].
+     * New code reads rcpts. */
+    const bool *decided;
     const enum herald_result *result;
     const char *const *rcpt_reply;
     const char *const *rcpt_dsn;
     const bool *possibly_delivered;
+    /* ABI 2.4: rcpts[i] is recipient i's word, count entries.  A module
+     * built for 2.4 is loaded only by a core that fills it. */
+    const struct herald_rcpt_word *rcpts;
 };
 typedef void (*herald_job_fn)(void *arg, const struct herald_job_result *res);
 

@@ -181,12 +181,12 @@ on_job_done(void *arg, const struct herald_job_result *res)
     for (i = 0; i < dr->count; i++) {
         if (dr->final[i])
             continue;
-        if (j < res->count && res->decided[j]) {
+        if (j < res->count && res->rcpts[j].decided) {
+            const struct herald_rcpt_word *w = &res->rcpts[j];
             struct herald_report rep = {
-                .result = res->result[j], .reply = res->rcpt_reply[j],
-                .dsn = res->rcpt_dsn[j], .host = hop->host,
+                .result = w->result, .reply = w->reply, .dsn = w->dsn, .host = hop->host,
                 .peer = *res->peer ? res->peer : NULL,
-                .possibly_delivered = res->possibly_delivered[j],
+                .possibly_delivered = w->possibly_delivered,
             };
             herald_delivery_report(dr->ed->delivery, dr->index[i], &rep);
             dr->final[i] = true;

@@ -4,7 +4,9 @@
 # or with a required member unset, is refused when the module loads, and the
 # error names the module file, the reason and the device file's FILE:LINE; a
 # device built for an older minor (shorter table, no close()) loads, delivers,
-# and is closed without the core touching the member it does not have.
+# and is closed without the core touching the member it does not have; a
+# device built for 2.3 still reads each recipient's word from the deprecated
+# arrays of struct herald_job_result, and rcpts[] (2.4) carries the same words.
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/common.sh"
@@ -14,6 +16,7 @@ mods=${HERALD_TEST_MODULES:?HERALD_TEST_MODULES is not set: run through make che
 M=$T_DIR/modules
 mkdir -m 0700 "$M"
 for f in "$mods/device-shortops.so" "$mods/device-oldminor.so" "$mods/route-noplan.so" \
+         "$mods/device-oldjob.so" "$mods/device-newjob.so" "$mods/transport-words.so" \
          "$HERALD_BUILD_DIR/devices/.libs/device-email.so" \
          "$HERALD_BUILD_DIR/devices/.libs/transport-smtp.so"; do
   [ -f "$f" ] || hard_error "no module $f"
@@ -58,6 +61,62 @@ printf 'Subject: abi\n\nolder minor\n' >"$T_DIR/msg"
 run_herald "$OUT" "$ERR" -c "$T_DIR/old.conf" send -d old -f a@b.test -t c@d.test "$T_DIR/msg"
 expect_rc "send through an older-minor device" 0 "$ERR"
 expect_grep "send through an older-minor device" "$OUT" "c@d.test: delivered: 250 kept by oldminor"
+
+# struct herald_job_result (ABI 2.4): a device built for 2.3 reads each
+# recipient's word from the parallel arrays, through its own copy of the 2.3
+# layout; one built for 2.4 reads rcpts[] and fails a recipient whose word
+# there differs from the arrays.  Both must show the words transport-words gave.
+cat >"$T_DIR/words.conf" <<CONF
+herald: { plugin_dirs = [ "$M" ]; };
+devices = (
+  { name = "old"; driver = "oldjob"; transport: { name = "words"; }; },
+  { name = "new"; driver = "newjob"; transport: { name = "words"; }; }
+);
+CONF
+# words_field DEV ADDRESS FIELD - one recipient's JSON field from "send -d DEV --json"
+words_field() {
+  "$TEST_PYTHON" -c '
+import json, sys
+for r in json.load(open(sys.argv[1]))["recipients"]:
+    if r["address"] == sys.argv[2]:
+        v = r.get(sys.argv[3])
+        print("null" if v is None else v)
+        sys.exit(0)
+print("(no such recipient)")' "$T_DIR/words-$1.json" "$2" "$3"
+}
+for dev in old new; do
+  run_herald "$T_DIR/words-$dev.json" "$ERR" -c "$T_DIR/words.conf" send -d "$dev" -f a@b.test \
+    -t ok@w.test -t no@w.test -t maybe@w.test -t ctl@w.test -t quiet@w.test --json "$T_DIR/msg"
+  expect_rc "job words through $dev (one failed)" 69 "$ERR"
+  while IFS='|' read -r addr field want; do
+    got=$(words_field "$dev" "$addr" "$field")
+    if [ "$got" = "$want" ]; then
+      pass "$dev: $addr $field = $want"
+    else
+      fail "$dev: $addr $field = '$got', want '$want'"
+      sed 's/^/  | /' "$T_DIR/words-$dev.json" >&2
+    fi
+  done <<'ROWS'
+ok@w.test|status|delivered
+ok@w.test|reply|250 2.0.0 taken by words
+ok@w.test|dsn|2.0.0
+ok@w.test|peer|127.0.0.1:25
+ok@w.test|possibly_delivered|False
+no@w.test|status|failed
+no@w.test|reply|550 5.1.1 no such user
+no@w.test|dsn|5.1.1
+maybe@w.test|status|deferred
+maybe@w.test|reply|451 4.4.2 lost after the dot
+maybe@w.test|dsn|4.4.2
+maybe@w.test|possibly_delivered|True
+ctl@w.test|status|delivered
+ctl@w.test|reply|250 a?[31mb??c
+quiet@w.test|status|deferred
+quiet@w.test|reply|421 4.3.2 words closes
+quiet@w.test|dsn|null
+quiet@w.test|possibly_delivered|False
+ROWS
+done
 
 # The smtp transport's cross-option rules run in its check(): herald check
 # names the transport group's FILE:LINE, and never shows a secret.

@@ -17,7 +17,10 @@ check_LTLIBRARIES += \
 	tests/modules/route-silent.la \
 	tests/modules/route-empty.la \
 	tests/modules/route-twice.la \
-	tests/modules/device-stuck.la
+	tests/modules/device-stuck.la \
+	tests/modules/device-oldjob.la \
+	tests/modules/device-newjob.la \
+	tests/modules/transport-words.la
 
 tests_modules_device_good_la_SOURCES = tests/modules/device_good.c
 tests_modules_device_good_la_LDFLAGS = $(herald_test_module_ldflags)
@@ -55,6 +58,18 @@ tests_modules_route_twice_la_LDFLAGS = $(herald_test_module_ldflags)
 tests_modules_route_twice_la_LIBADD = core/libherald.la
 tests_modules_device_stuck_la_SOURCES = tests/modules/device_stuck.c
 tests_modules_device_stuck_la_LDFLAGS = $(herald_test_module_ldflags)
+# struct herald_job_result read by a device built for ABI 2.3 (the parallel
+# arrays) and by one built for this minor (rcpts[], checked against them).
+tests_modules_device_oldjob_la_SOURCES = tests/modules/device_jobwords.c
+tests_modules_device_oldjob_la_CPPFLAGS = $(AM_CPPFLAGS) -DJOBWORDS_OLD
+tests_modules_device_oldjob_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_oldjob_la_LIBADD = core/libherald.la
+tests_modules_device_newjob_la_SOURCES = tests/modules/device_jobwords.c
+tests_modules_device_newjob_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_device_newjob_la_LIBADD = core/libherald.la
+tests_modules_transport_words_la_SOURCES = tests/modules/transport_words.c
+tests_modules_transport_words_la_LDFLAGS = $(herald_test_module_ldflags)
+tests_modules_transport_words_la_LIBADD = core/libherald.la
 
 check_PROGRAMS += tests/unit/test_registry
 TESTS += tests/unit/test_registry
