@@ -38,6 +38,7 @@
 #include <herald/timeouts.h>
 #include <herald/trace.h>
 #include "dns.h"
+#include "dns_udp.h"
 #include "dns_wire.h"
 #include "env.h"
 #include "text.h"
@@ -55,6 +56,13 @@
 #define DNS_WINDOW_MIN 4          /* the window never closes below this */
 #define DNS_REASK_MAX 3           /* a lookup lost to congestion is asked again this often */
 #define DNS_RCVBUF (1 << 20)      /* answers to a full window must not be dropped here either */
+/* A channel's UDP socket is kept open while idle (ARES_FLAG_STAYOPEN: c-ares
+ * 1.18 would otherwise close and reopen it each time its last query ends,
+ * about once per 7 lookups under a steady stream), and replaced at the
+ * first idle moment after this many lookups, so its source port still
+ * changes: a long-lived fixed port would leave only the 16-bit query id
+ * against an off-path forger. */
+#define DNS_PORT_LOOKUPS 1000
 
 struct dns;
 
@@ -68,6 +76,9 @@ struct dns_chan {
     bool ok;
     char label[64];               /* "127.0.0.1:53", for the trace */
     uint64_t answered;            /* replies of any kind: the server is alive */
+    struct ares_addr_port_node node;   /* its server, to renew its socket */
+    size_t flying;                /* lookups handed to it whose callback has not run */
+    size_t port_lookups;          /* lookups sent since its socket was last renewed */
 };
 
 struct dns_sock {
@@ -89,7 +100,9 @@ struct dns {
     int timeout_ms;
     struct dns_sock *socks;
     size_t sock_count, sock_cap;
+    struct dns_udp *udp;         /* the channels' sockets, UDP batched */
     struct herald_timer *tick;
+    uint64_t tick_due;           /* when tick fires (loop time), while it is armed */
     struct dns_query *pending;
     struct dns_query *starting;  /* the query being started; cleared if it is answered */
     struct dns_cache *cache;     /* answers, and the lookups in flight */
@@ -395,6 +408,27 @@ classify(int status, const struct dns *dns)
 
 static void dns_reschedule(struct dns *dns);
 
+/* chans_renew - give each idle channel that has carried DNS_PORT_LOOKUPS
+ * lookups a new socket (setting its server again closes the old one).  Only
+ * from the loop, never from inside c-ares: it must be idle to accept. */
+static void
+chans_renew(struct dns *dns)
+{
+    size_t i;
+
+    for (i = 0; i < dns->nchan; i++) {
+        struct dns_chan *chan = &dns->chans[i];
+
+        if (chan->flying == 0 && chan->port_lookups >= DNS_PORT_LOOKUPS && !dns->closing
+            && ares_set_servers_ports(chan->channel, &chan->node) == ARES_SUCCESS) {
+            herald_trace_log(&dns->env->trace, HERALD_TRACE_DEBUG, "dns",
+                             "server %s: a new socket (source port) after %zu lookups",
+                             chan->label, chan->port_lookups);
+            chan->port_lookups = 0;
+        }
+    }
+}
+
 /* on_tick - c-ares' next timeout is due: let it retry or give up */
 static void
 on_tick(void *arg)
@@ -405,20 +439,29 @@ on_tick(void *arg)
     herald_timer_cancel(&dns->tick);   /* fired: release the handle */
     for (i = 0; i < dns->nchan; i++)
         ares_process_fd(dns->chans[i].channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    chans_renew(dns);
     dns_reschedule(dns);
 }
 
-/* dns_reschedule - follow ares_timeout() with the tick timer */
+/* dns_reschedule - follow ares_timeout() with the tick timer.  An armed tick
+ * due no later than a try sent now would time out is kept: sends and answers
+ * only move c-ares' next timeout later, and a tick that fires early costs
+ * one pass of c-ares and a re-arm, where re-arming per lookup cost a timer
+ * and a walk of every query in flight (ares_timeout) each time. */
 static void
 dns_reschedule(struct dns *dns)
 {
     struct timeval tv[DNS_MAX_SERVERS], *tvp = NULL;
-    uint64_t ms;
+    uint64_t ms, now = herald_loop_now_ms(dns->loop);
     size_t i;
 
-    herald_timer_cancel(&dns->tick);
-    if (dns->closing || dns->pending == NULL)
+    if (dns->closing || dns->pending == NULL) {
+        herald_timer_cancel(&dns->tick);
         return;
+    }
+    if (dns->tick != NULL && dns->tick_due <= now + (uint64_t)dns->timeout_ms)
+        return;
+    herald_timer_cancel(&dns->tick);
     for (i = 0; i < dns->nchan; i++) {   /* the soonest of every channel's next timeout */
         struct timeval *t = ares_timeout(dns->chans[i].channel, tvp, &tv[i]);
 
@@ -430,8 +473,11 @@ dns_reschedule(struct dns *dns)
     ms = (uint64_t)tvp->tv_sec * 1000u + (uint64_t)(tvp->tv_usec + 999) / 1000u;
     /* Failing here leaves the query to the next socket event; with no events it
      * would hang, so fall back to polling c-ares soon. */
-    if (herald_timer_start(dns->loop, ms, on_tick, dns, &dns->tick) != HERALD_OK)
-        (void)herald_timer_start(dns->loop, 10, on_tick, dns, &dns->tick);
+    if (herald_timer_start(dns->loop, ms, on_tick, dns, &dns->tick) != HERALD_OK) {
+        ms = 10;
+        (void)herald_timer_start(dns->loop, ms, on_tick, dns, &dns->tick);
+    }
+    dns->tick_due = now + ms;
 }
 
 /* on_socket - a c-ares socket is ready */
@@ -444,6 +490,18 @@ on_socket(void *arg, int fd, unsigned events)
     ares_process_fd(chan->channel,
                     (events & (HERALD_IO_READ | HERALD_IO_ERROR)) ? fd : ARES_SOCKET_BAD,
                     (events & HERALD_IO_WRITE) ? fd : ARES_SOCKET_BAD);
+    chans_renew(dns);
+    dns_reschedule(dns);
+}
+
+/* on_udp_error - a batched query could not be sent on fd: c-ares reads the error now */
+static void
+on_udp_error(void *owner, ares_channel channel, int fd)
+{
+    struct dns *dns = owner;
+
+    ares_process_fd(channel, fd, ARES_SOCKET_BAD);
+    chans_renew(dns);
     dns_reschedule(dns);
 }
 
@@ -526,13 +584,15 @@ chan_init(struct dns *dns, struct dns_chan *chan)
     /* No ARES_FLAG_NOCHECKRESP would make c-ares skip a server that said
      * SERVFAIL or REFUSED but then report "could not contact DNS servers";
      * with one server per channel, moving on is ours (try_next_server). */
-    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP | ARES_FLAG_STAYOPEN;
     o.lookups = lookups;
-    o.socket_receive_buffer_size = DNS_RCVBUF;   /* the kernel caps it at rmem_max */
+    /* The receive buffer is dns_udp's to set: c-ares leaves sockets it did not open alone. */
     rc = ares_init_options(&chan->channel, &o,
                            ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES
-                           | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_RCVBUF);
+                           | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS);
     chan->ok = rc == ARES_SUCCESS;
+    if (chan->ok)
+        rc = dns_udp_attach(dns->udp, chan->channel);
     return rc;
 }
 
@@ -572,6 +632,8 @@ split_servers(struct dns *dns)
             break;
         dns->nchan = count + 1;
         node_label(n, chan->label, sizeof chan->label);
+        chan->node = *n;
+        chan->node.next = NULL;
         n->next = NULL;   /* this server alone */
         rc = ares_set_servers_ports(chan->channel, n);
         n->next = next;
@@ -589,6 +651,7 @@ dns_free(struct dns *dns)
     for (i = 0; i < DNS_MAX_SERVERS; i++)
         if (dns->chans[i].ok)
             ares_destroy(dns->chans[i].channel);
+    dns_udp_free(&dns->udp);   /* after the channels: they close their sockets through it */
     while (dns->sock_count > 0)
         herald_io_remove(&dns->socks[--dns->sock_count].io);
     free(dns->socks);
@@ -631,8 +694,15 @@ dns_new(struct herald_env *env, struct dns **dns_out, struct herald_diag *diag)
                                                              : DNS_DEFAULT_TRIES;
     dns->timeout_ms = env->dns_timeout_ms > 0 && env->dns_timeout_ms <= 600000
                           ? (int)env->dns_timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
+    dns->udp = dns_udp_new(dns->loop, DNS_RCVBUF, on_udp_error, dns);
+    if (dns->udp == NULL) {
+        dns_cache_free(&dns->cache);
+        free(dns);
+        return herald_diag_set(diag, HERALD_E_NOMEM, "dns", "out of memory");
+    }
     rc = ares_library_init(ARES_LIB_INIT_ALL);
     if (rc != ARES_SUCCESS) {
+        dns_udp_free(&dns->udp);
         dns_cache_free(&dns->cache);
         free(dns);
         return herald_diag_set(diag, HERALD_E_DNS, "dns", "c-ares: %s", ares_strerror(rc));
@@ -970,6 +1040,7 @@ on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     struct dns_flight *f = arg;
     struct dns_answer *a;
 
+    f->dns->chans[f->server].flying--;
     f->timeouts += timeouts;
     window_feedback(f, status, timeouts);
     if (reask_lost(f, status) || try_next_server(f, status))
@@ -1049,6 +1120,7 @@ on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
     struct dns_flight *f = arg;
     struct dns_answer *a;
 
+    f->dns->chans[f->server].flying--;
     f->timeouts += timeouts;
     window_feedback(f, status, timeouts);
     if (reask_lost(f, status) || try_next_server(f, status)) {
@@ -1073,6 +1145,8 @@ flight_send(struct dns_flight *f)
 
     f->sent_seq = ++f->dns->sent_seq;
     f->answered_at_send = f->dns->chans[f->server].answered;
+    f->dns->chans[f->server].flying++;
+    f->dns->chans[f->server].port_lookups++;
 
     if (f->kind == DNS_KIND_MX) {
         ares_query(ch, f->name, C_IN, T_MX, on_mx, f);

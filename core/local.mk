@@ -33,6 +33,8 @@ core_libherald_core_la_SOURCES += core/probe.c
 core_libherald_core_la_SOURCES += core/dns_wire.c core/dns_wire.h \
 	core/plan_share.c core/plan_share.h core/route_batch.c \
 	core/plan_pack.c core/route_plan.h
+# Batched UDP under c-ares (owner: domains).
+core_libherald_core_la_SOURCES += core/dns_udp.c core/dns_udp.h
 # The durable queue (owner: queue).
 core_libherald_core_la_SOURCES += core/queue.c core/queue_store.h core/queue_run.c \
 	core/queue_admin.c core/queue_dsn.c core/queue_dsn.h

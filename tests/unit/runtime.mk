@@ -19,7 +19,7 @@ TESTS += tests/unit/test_dns
 EXTRA_DIST += tests/lib/dns_servers.py
 
 tests_unit_test_dns_SOURCES = tests/unit/test_dns.c core/dns.c core/dns_cache.c core/dns.h \
-	core/dns_wire.c core/dns_wire.h core/host.c \
+	core/dns_wire.c core/dns_wire.h core/dns_udp.c core/dns_udp.h core/host.c \
 	core/loop.c core/trace.c core/status.c
 tests_unit_test_dns_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_dns_LDADD = $(CARES_LIBS) $(CUNIT_LIBS)

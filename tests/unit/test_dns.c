@@ -15,6 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <CUnit/Basic.h>
 
@@ -322,13 +325,16 @@ test_mx_multi(void)
     CU_ASSERT(has_mx(&g, 30, "mx3.multi.test"));
     CU_ASSERT_EQUAL(g.ttl, 0);   /* dnsmasq's local records */
     CU_ASSERT_FALSE(g.mx[0].lit);
-    /* c-ares closes its sockets when idle: nothing keeps the loop running */
-    CU_ASSERT_EQUAL(herald_loop_run(loop, NULL, NULL, 1000), HERALD_OK);
+    /* Idle, the socket stays open for the next lookup (ARES_FLAG_STAYOPEN): the
+     * loop still watches it (no timer is left: test_cancel) */
+    CU_ASSERT_EQUAL(herald_loop_run(loop, NULL, NULL, 100), HERALD_E_TIMEOUT);
     /* TTL 0 is not cached: a second lookup asks again */
     query_mx(&te, "multi.test.", &g);
     CU_ASSERT_EQUAL(g.count, 3);
     dns_env_close(&te.env);
     CU_ASSERT_PTR_NULL(te.env.dns);
+    /* closed, nothing of the resolver is left on the loop */
+    CU_ASSERT_EQUAL(herald_loop_run(loop, NULL, NULL, 1000), HERALD_OK);
     t = test_read_file(trace_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "dns: MX multi.test -> "));
@@ -731,6 +737,76 @@ test_inflight_bound(void)
     free(t);
 }
 
+/* test_port_renewed - the socket kept open between lookups is replaced (a
+ * new source port) at the first idle moment after 1,000 lookups, and not
+ * before; every lookup of the batches is answered */
+static void
+test_port_renewed(void)
+{
+    enum { N = 1000, BATCH = 250 };
+    static struct mx_got g[BATCH];
+    struct test_env te;
+    char name[48], *t;
+    size_t i, k, done;
+
+    env_init(&te, port_dnsmasq, 2000, 2);
+    for (k = 0; k < N / BATCH; k++) {
+        memset(g, 0, sizeof g);
+        for (i = 0; i < BATCH; i++) {
+            snprintf(name, sizeof name, "p%zu.port.test", k * BATCH + i);
+            CU_ASSERT_EQUAL(herald_dns_query_mx(&te.env, NULL, name, on_mx, &g[i], NULL),
+                            HERALD_OK);
+        }
+        for (done = 0, i = 0; i < 2000 && done < BATCH; i++) {
+            size_t j;
+
+            herald_loop_run(loop, NULL, NULL, 10);
+            for (done = 0, j = 0; j < BATCH; j++)
+                done += g[j].done;
+        }
+        CU_ASSERT_EQUAL(done, BATCH);
+        for (i = 0; i < BATCH; i++)
+            CU_ASSERT_EQUAL(g[i].cls, HERALD_DNS_NXDOMAIN);   /* answered: none lost in a batch */
+        t = test_read_file(trace_path, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        if (k + 1 < N / BATCH) {
+            CU_ASSERT_PTR_NULL(strstr(t, "a new socket (source port) after"));
+        } else {
+            CU_ASSERT_PTR_NOT_NULL(strstr(t, "a new socket (source port) after 1000 lookups"));
+        }
+        free(t);
+    }
+    dns_env_close(&te.env);
+}
+
+/* test_refused_port - nothing listens on the server's port: the kernel's
+ * refusal (ICMP) fails the lookup at once, though its query went out in a
+ * batch after the call that made it had returned */
+static void
+test_refused_port(void)
+{
+    struct test_env te;
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+    struct mx_got g;
+    int fd, port;
+
+    fd = socket(AF_INET, SOCK_DGRAM, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
+    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+    port = ntohs(sin.sin_port);
+    close(fd);   /* the port is free now: a datagram to it is refused */
+    env_init(&te, port, 30000, 2);
+    query_mx(&te, "refused.test", &g);
+    CU_ASSERT_EQUAL(g.cls, HERALD_DNS_TEMPFAIL);
+    CU_ASSERT_STRING_EQUAL(g.reason, "could not contact DNS servers");   /* not a timeout */
+    dns_env_close(&te.env);
+}
+
 /* test_lost_lookup - a query the server dropped while it answered others is
  * asked again, not turned into a temporary failure (a flooded resolver must
  * not defer mail); the window of lookups on the wire is cut.  A server that
@@ -960,6 +1036,8 @@ main(void)
         { "one lookup for identical questions", test_single_flight },
         { "lookups beyond max_inflight wait", test_inflight_bound },
         { "a lookup lost in a crowd is asked again", test_lost_lookup },
+        { "a new source port after 1,000 lookups", test_port_renewed },
+        { "a refused port fails at once", test_refused_port },
         { "negative answers cached", test_negative_cache },
         { "IP literals", test_ip_literal },
         { "bad names", test_bad_names },
