@@ -70,7 +70,7 @@ struct walk {
     size_t n, cap, pending;
     size_t mx_hosts;              /* candidates that came from MX records */
     bool implicit, no_mx, null_mx, tempfail, cancelled;
-    char mx_reason[640];
+    char *mx_reason;              /* why the MX step failed; only then made */
 };
 
 static void walk_finish(struct walk *w);
@@ -88,6 +88,7 @@ walk_free(struct walk *w)
     }
     free(w->c);
     free(w->fixed);
+    free(w->mx_reason);
     free(w);
 }
 
@@ -112,6 +113,13 @@ cand_text(char **dst, const char *fmt, ...)
     *dst = strdup(buf);
 }
 
+/* mx_reason - why the MX step failed, for a reason or the trace */
+static const char *
+mx_reason(const struct walk *w)
+{
+    return w->mx_reason != NULL ? w->mx_reason : "out of memory";
+}
+
 /* cands_reserve - room for mx candidates from DNS and the fixed hops; false
  * when out of memory (the walk is then a temporary failure) */
 static bool
@@ -125,7 +133,7 @@ cands_reserve(struct walk *w, size_t mx)
         return true;
     w->cap = 0;
     w->tempfail = true;
-    snprintf(w->mx_reason, sizeof w->mx_reason, "out of memory");
+    cand_text(&w->mx_reason, "out of memory");
     return false;
 }
 
@@ -242,26 +250,34 @@ after_mx(struct walk *w)
     resolve_all(w);
 }
 
-/* add_mx_hosts - order the MX answer and make candidates of the usable hosts */
+/* add_mx_hosts - order the MX answer and make candidates of the usable hosts.
+ * An answer of a few records (nearly all) is ordered on the stack. */
 static void
 add_mx_hosts(struct walk *w, const struct herald_mx_result *res)
 {
+    enum { FEW = 8 };
     const char *domain = herald_route_domain(w->req);
-    struct mx_entry *e;
-    enum mx_drop *why;
+    struct mx_entry e_few[FEW], sorted_few[FEW], *e, *sorted = NULL;
+    enum mx_drop why_few[FEW], *why;
     struct mx_rng rng;
     size_t i, n = res->count, kept;
 
-    e = calloc(n, sizeof *e);
-    why = calloc(n, sizeof *why);
+    if (n <= FEW) {
+        e = e_few;
+        why = why_few;
+    } else {
+        e = calloc(n, sizeof *e);
+        why = calloc(n, sizeof *why);
+    }
     if (e == NULL || why == NULL) {
         free(e);
         free(why);
-        snprintf(w->mx_reason, sizeof w->mx_reason, "out of memory ordering MX records");
+        cand_text(&w->mx_reason, "out of memory ordering MX records");
         w->tempfail = true;
         return;
     }
     for (i = 0; i < n; i++) {
+        memset(&e[i], 0, sizeof e[i]);
         e[i].preference = res->mx[i].preference;
         e[i].host = res->mx[i].host;
         e[i].is_ip_literal = res->mx[i].is_ip_literal;
@@ -273,19 +289,19 @@ add_mx_hosts(struct walk *w, const struct herald_mx_result *res)
         rng.state = 1;
     mx_sort(e, n, &rng);
     /* why[] follows the sorted order: trace it before mx_filter compacts. */
-    {
-        struct mx_entry *sorted = calloc(n, sizeof *sorted);
-
+    if (tracing(w)) {
+        sorted = n <= FEW ? sorted_few : calloc(n, sizeof *sorted);
         if (sorted != NULL)
             memcpy(sorted, e, n * sizeof *e);
-        kept = mx_filter(e, n, (w->cfg.flags & HERALD_MX_ALLOW_IP) != 0, w->cfg.max_hops, why);
-        for (i = 0; sorted != NULL && i < n; i++)
-            if (why[i] != MX_KEEP)
-                herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "MX %u %s: %s",
-                                 (unsigned)sorted[i].preference,
-                                 sorted[i].host[0] ? sorted[i].host : ".", mx_drop_text(why[i]));
-        free(sorted);
     }
+    kept = mx_filter(e, n, (w->cfg.flags & HERALD_MX_ALLOW_IP) != 0, w->cfg.max_hops, why);
+    for (i = 0; sorted != NULL && i < n; i++)
+        if (why[i] != MX_KEEP)
+            herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "MX %u %s: %s",
+                             (unsigned)sorted[i].preference,
+                             sorted[i].host[0] ? sorted[i].host : ".", mx_drop_text(why[i]));
+    if (sorted != sorted_few)
+        free(sorted);
     if (!cands_reserve(w, kept))
         kept = 0;
     for (i = 0; i < kept; i++) {
@@ -305,8 +321,10 @@ add_mx_hosts(struct walk *w, const struct herald_mx_result *res)
     }
     herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "domain %s: %zu MX record(s), %zu usable",
                      domain, n, kept);
-    free(e);
-    free(why);
+    if (e != e_few) {
+        free(e);
+        free(why);
+    }
 }
 
 /* on_mx - the domain's MX answer */
@@ -352,9 +370,9 @@ on_mx(void *arg, const struct herald_mx_result *res)
         return;
     case MX_TEMPFAIL:
         w->tempfail = true;
-        snprintf(w->mx_reason, sizeof w->mx_reason, "%s", res->reason ? res->reason : "");
+        cand_text(&w->mx_reason, "%s", res->reason ? res->reason : "");
         herald_trace_log(w->trace, HERALD_TRACE_INFO, "route",
-                         "MX lookup for %s failed temporarily: %s", domain, w->mx_reason);
+                         "MX lookup for %s failed temporarily: %s", domain, mx_reason(w));
         break;
     case MX_IMPLICIT: {
         struct cand *c;
@@ -412,7 +430,7 @@ fail_without_hops(struct walk *w)
 
     if (w->tempfail) {
         snprintf(reason, sizeof reason, "MX lookup for %s failed temporarily: %s%s", domain,
-                 w->mx_reason, w->fixed_count ? "; no smart host has an address" : "");
+                 mx_reason(w), w->fixed_count ? "; no smart host has an address" : "");
         herald_route_fail(w->req, HERALD_RESULT_DEFERRED, "4.4.3", reason);
     } else if (w->implicit && w->fixed_count == 0 && w->n == 1
                && (w->c[0].cls == HERALD_DNS_NODATA || w->c[0].cls == HERALD_DNS_NXDOMAIN)) {
@@ -562,10 +580,9 @@ herald_route_mx(struct herald_route_request *req, const struct herald_route_mx_o
     } else if (st != HERALD_OK) {
         /* No resolver at all: as temporary as a SERVFAIL. */
         w->tempfail = true;
-        snprintf(w->mx_reason, sizeof w->mx_reason, "%s", diag.text[0] ? diag.text
-                                                                      : herald_strerror(st));
+        cand_text(&w->mx_reason, "%s", diag.text[0] ? diag.text : herald_strerror(st));
         herald_trace_log(w->trace, HERALD_TRACE_INFO, "route", "MX lookup for %s failed: %s",
-                         herald_route_domain(req), w->mx_reason);
+                         herald_route_domain(req), mx_reason(w));
         after_mx(w);
     }
     return HERALD_OK;
