@@ -50,6 +50,7 @@ struct paddr {
     unsigned auth_mech;
     unsigned auth_step;
     bool tls_offered;
+    bool tls_fell_back;                /* opportunistic: a handshake failed, clear now */
     bool ended;                        /* finish() ran: only settle() is left */
     char peer[80];
     char tls_name[256];
@@ -327,6 +328,7 @@ proceed(struct paddr *pa)
 }
 
 static void read_replies(struct paddr *pa);
+static herald_status connect_to(struct paddr *pa);
 
 /* record_tls - what the handshake gave, as the probe shows it */
 static void
@@ -360,6 +362,28 @@ record_tls(struct paddr *pa, bool ok, const char *error)
     free(peer);
 }
 
+/*
+ * clear_again - an opportunistic handshake failed: as a delivery does
+ * (smtp_session.c tls_failed), the address is tried once more in clear text
+ * on a new connection, without STARTTLS.  The failed handshake stays in the
+ * job's TLS record; connect, greeting and EHLO are the clear session's.
+ */
+static void
+clear_again(struct paddr *pa, const char *why)
+{
+    herald_trace_log(pa->run->trace, HERALD_TRACE_INFO, SUBSYS,
+                     "%s: %s: reconnecting to continue in clear text", pa->peer, why);
+    pa->tls_fell_back = true;
+    smtp_tls_close_notify(pa->tls);
+    smtp_conn_free(&pa->conn);
+    smtp_tls_free(&pa->tls);
+    smtp_reply_parser_init(&pa->parser);
+    smtp_ehlo_clear(&pa->ehlo);
+    pa->state = P_CONNECT;
+    if (connect_to(pa) != HERALD_OK)
+        finish(pa);
+}
+
 /* tls_done - the handshake ended: record it, apply the policy, greet again */
 static void
 tls_done(struct paddr *pa)
@@ -375,10 +399,11 @@ tls_done(struct paddr *pa)
                  smtp_tls_error(pa->tls)[0] != '\0' ? smtp_tls_error(pa->tls)
                  : "TLS handshake failed", smtp_tls_verify_text(pa->tls));
         record_tls(pa, false, why);
-        herald_probe_job_error(pa->job, false, o->tls_policy == SMTP_TLS_OPPORTUNISTIC
-                               && !o->implicit_tls
-                               ? "TLS handshake failed: a delivery would go on in clear text "
-                                 "on a new connection" : "TLS handshake failed");
+        if (o->tls_policy == SMTP_TLS_OPPORTUNISTIC && !o->implicit_tls && !pa->tls_fell_back) {
+            clear_again(pa, why);
+            return;
+        }
+        herald_probe_job_error(pa->job, false, "TLS handshake failed");
         finish(pa);
         return;
     }
@@ -431,11 +456,8 @@ begin_tls(struct paddr *pa)
     herald_trace_log(pa->run->trace, HERALD_TRACE_INFO, SUBSYS,
                      "%s: TLS handshake (server name %s)", pa->peer, pa->tls_name);
     enter(pa, P_TLS);
-    if (smtp_tls_start(pa->tls) != HERALD_OK) {
-        record_tls(pa, false, smtp_tls_error(pa->tls));
-        herald_probe_job_error(pa->job, false, "TLS handshake failed");
-        finish(pa);
-    }
+    if (smtp_tls_start(pa->tls) != HERALD_OK)
+        tls_done(pa);                   /* failed at once: the same rule as a late failure */
 }
 
 /* after_ehlo - extensions known: STARTTLS as the device's policy says, then on */
@@ -446,7 +468,7 @@ after_ehlo(struct paddr *pa)
     bool must = o->tls_policy >= SMTP_TLS_REQUIRED;
 
     if (pa->tls == NULL && o->tls_policy != SMTP_TLS_NONE) {
-        if (o->tls_config != NULL && (pa->ehlo.flags & SMTP_EXT_STARTTLS)) {
+        if (o->tls_config != NULL && (pa->ehlo.flags & SMTP_EXT_STARTTLS) && !pa->tls_fell_back) {
             pa->tls_offered = true;
             (void)step(pa, P_STARTTLS, NULL, "STARTTLS");
             return;
@@ -671,9 +693,7 @@ start_one(struct probe_run *run, size_t i)
     struct herald_probe_job *job = herald_probe_job_at(run->probe, i);
     const struct herald_address *addr = herald_probe_job_address(job);
     const char *host = herald_probe_job_host(job);
-    struct herald_diag diag;
     struct paddr *pa = calloc(1, sizeof *pa);
-    herald_status st;
 
     run->running++;
     if (pa == NULL) {
@@ -697,16 +717,28 @@ start_one(struct probe_run *run, size_t i)
              ? host : addr->text);
     herald_trace_log(run->trace, HERALD_TRACE_INFO, SUBSYS, "%s (%s): connecting to %s",
                      host != NULL ? host : "", herald_probe_job_origin(job), pa->peer);
-    pa->t0_ms = mono_ms();
-    memset(&diag, 0, sizeof diag);
-    st = smtp_conn_new(run->loop, addr, herald_probe_job_port(job), run->opts->connect_ms,
-                       on_conn, pa, &pa->conn, &diag);
-    if (st != HERALD_OK) {
-        herald_probe_job_connect(job, false, 0, diag.text[0] != '\0' ? diag.text
-                                 : herald_strerror(st));
+    if (connect_to(pa) != HERALD_OK) {
         finish(pa);
         settle(pa);
     }
+}
+
+/* connect_to - open the connection to pa's address; a failure is recorded */
+static herald_status
+connect_to(struct paddr *pa)
+{
+    struct herald_diag diag;
+    herald_status st;
+
+    pa->t0_ms = mono_ms();
+    memset(&diag, 0, sizeof diag);
+    st = smtp_conn_new(pa->run->loop, herald_probe_job_address(pa->job),
+                       herald_probe_job_port(pa->job), pa->run->opts->connect_ms, on_conn, pa,
+                       &pa->conn, &diag);
+    if (st != HERALD_OK)
+        herald_probe_job_connect(pa->job, false, 0, diag.text[0] != '\0' ? diag.text
+                                 : herald_strerror(st));
+    return st;
 }
 
 /* pump - start jobs while fewer than max run; frees the run after the last */

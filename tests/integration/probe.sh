@@ -30,7 +30,8 @@ email_env_init 112 \
   --mx-host=hostile.test,h5.probe.test,50 --mx-host=refused.test,h3.probe.test,10 \
   --host-record=h1.probe.test,$NET_PROBE.5 --host-record=h2.probe.test,$NET_PROBE.6 \
   --host-record=h3.probe.test,$NET_PROBE.7 --host-record=h4.probe.test,$NET_PROBE.8 \
-  --host-record=h5.probe.test,$NET_PROBE.10
+  --host-record=h5.probe.test,$NET_PROBE.10 \
+  --mx-host=badtls.test,h6.probe.test,10 --host-record=h6.probe.test,$NET_PROBE.11
 PKI=$T_DIR/pki
 mkdir "$PKI"
 sh "$HERALD_SRC_DIR/tests/lib/make_certs.sh" "$PKI" "$SH_IP" || hard_error "make_certs.sh failed"
@@ -42,6 +43,11 @@ email_start_fault garbage "$NET_PROBE.6" garbage
 email_start_fault g554 "$NET_PROBE.7" greet-554
 email_start_fault helo "$NET_PROBE.8" refuse-ehlo
 email_start_fault huge "$NET_PROBE.10" huge-reply
+# STARTTLS answered 220, then garbage instead of a handshake (then a plain server)
+start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/starttls_junk_smtpd.py" "$NET_PROBE.11" \
+  "$SMTP_PORT" "$PKI/server.pem" "$PKI/server.key" "$T_DIR/badtls.rec" badtls \
+  >/dev/null 2>"$T_DIR/badtls.err" </dev/null
+wait_for_port "$NET_PROBE.11" "$SMTP_PORT" 15 || hard_error "starttls_junk_smtpd.py did not start"
 printf 's3cr3t-Pw\n' >"$T_DIR/relay.secret"
 chmod 600 "$T_DIR/relay.secret"
 
@@ -231,7 +237,32 @@ expect_grep "hostile: QUIT after the 554" "$T_DIR/g554.rec" "QUIT"
 probe -d quick --json refused.test
 expect_rc "554 greeting only" 69 "$ERR"
 
-# 9. Usage.
+# 9. A broken handshake under tls = "opportunistic": the address is tried
+# once more in clear text on a new connection, STARTTLS not again (as a
+# delivery does); under "verify" it is not.
+probe -d email --json --rcpt ok@badtls.test badtls.test
+expect_rc "broken TLS, opportunistic: accepted in clear" 0 "$ERR"
+check "broken TLS: the failed handshake kept, the clear session after it" '
+a = addr(0)
+want(a["tls"]["ok"] is False and "error" in a["tls"], "tls %r" % a["tls"])
+want(a["connect"]["ok"] is True and a["ehlo"]["ok"] is True, "connect, ehlo")
+want("STARTTLS" in a["ehlo"]["extensions"], "the clear EHLO %r" % a["ehlo"])
+want(a["mail"]["code"] == 250 and a["rcpt"]["code"] == 250, "mail, rcpt")
+want("error" not in a and a["result"] == "delivered", "result %r" % a.get("error"))'
+expect_grep "broken TLS: the reconnection traced" "$TRACE" \
+  "reconnecting to continue in clear text"
+c=$(grep -c '^clear: STARTTLS' "$T_DIR/badtls.rec" || true)
+if [ "$c" = 1 ]; then pass "broken TLS: STARTTLS once"; else fail "STARTTLS $c times, want 1"; fi
+expect_grep "broken TLS: RCPT in clear" "$T_DIR/badtls.rec" "clear: RCPT TO:<ok@badtls.test>"
+probe -d strict --json --rcpt ok@badtls.test badtls.test
+expect_rc "broken TLS, verify: no clear text" 75 "$ERR"
+check "broken TLS, verify: the handshake failure, nothing after it" '
+a = addr(0)
+want(a["tls"]["ok"] is False and "handshake" in a["error"], "error %r" % a.get("error"))
+want("mail" not in a and "rcpt" not in a, "no MAIL")'
+expect_no_grep "broken TLS, verify: no reconnection" "$TRACE" "continue in clear text"
+
+# 10. Usage.
 probe -d email
 expect_rc "no target" 64 "$ERR"
 probe -d email --rcpt "$(printf 'a\rb@x.test')" probe.test
