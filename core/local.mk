@@ -55,7 +55,7 @@ core_libherald_la_LIBADD = core/libherald_core.la
 # herald_mime_address_field added.
 # current 6 (age 5): herald_message_body_wire_size added (ABI 2.4); struct
 # herald_job_result grows rcpts (struct herald_rcpt_word, ABI 2.4), its parallel
-# arrays stay, deprecated.
+# arrays stay, deprecated; herald/text.h (herald_text_printable) added.
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
 core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 6:0:5 -no-undefined \
 	-export-symbols-regex '^herald_'
@@ -68,4 +68,4 @@ heraldinclude_HEADERS = \
 	core/herald/dns.h core/herald/route.h core/herald/transport.h \
 	core/herald/route_batch.h \
 	core/herald/mime.h core/herald/host.h core/herald/timeouts.h \
-	core/herald/queue.h core/herald/probe.h
+	core/herald/queue.h core/herald/probe.h core/herald/text.h

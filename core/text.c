@@ -2,7 +2,8 @@
  * text.c - one-line, printable copies of foreign text (see text.h)
  *
  * Every copy goes through keep_one(), so what counts as printable is
- * decided in one place: callers only choose a line or a word.
+ * decided in one place: callers, the core's and modules' (through
+ * herald_text_printable), only choose a line, a word or octets.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,13 +28,17 @@ text_has_ctl(const char *s)
  * would steer a terminal as a C0 one does.
  */
 static void
-keep_one(const unsigned char *s, size_t n, enum text_keep keep, size_t *used,
+keep_one(const unsigned char *s, size_t n, enum herald_text_keep keep, size_t *used,
          size_t *out_len, bool *same)
 {
     size_t k;
 
     *used = *out_len = 1;
     *same = false;
+    if (keep == TEXT_OCTETS) {
+        *same = !text_is_ctl(s[0]);
+        return;
+    }
     if (s[0] < 0x80) {
         *same = keep == TEXT_WORD ? (s[0] > 0x20 && s[0] < 0x7f) : !text_is_ctl(s[0]);
         return;
@@ -49,7 +54,7 @@ keep_one(const unsigned char *s, size_t n, enum text_keep keep, size_t *used,
 
 /* copy - the printable form of s[0..n) into out[0..room), no NUL added; its length */
 static size_t
-copy(char *out, size_t room, const unsigned char *s, size_t n, enum text_keep keep)
+copy(char *out, size_t room, const unsigned char *s, size_t n, enum herald_text_keep keep)
 {
     size_t i = 0, o = 0;
 
@@ -79,21 +84,28 @@ avail(const char *s, size_t max)
 }
 
 size_t
-text_printable(char *out, size_t size, const char *s, enum text_keep keep)
+herald_text_printable(char *dst, size_t dstlen, const void *src, size_t srclen,
+                      enum herald_text_keep keep)
 {
     size_t n;
 
-    if (out == NULL || size == 0)
+    if (dst == NULL || dstlen == 0)
         return 0;
-    if (s == NULL)
-        s = "";
-    n = copy(out, size - 1, (const unsigned char *)s, avail(s, size - 1), keep);
-    out[n] = '\0';
+    n = src != NULL ? copy(dst, dstlen - 1, src, srclen, keep) : 0;
+    dst[n] = '\0';
     return n;
 }
 
+size_t
+text_printable(char *out, size_t size, const char *s, enum herald_text_keep keep)
+{
+    if (out == NULL || size == 0)
+        return 0;
+    return herald_text_printable(out, size, s, s != NULL ? avail(s, size - 1) : 0, keep);
+}
+
 char *
-text_printable_dup(const char *s, size_t max, enum text_keep keep)
+text_printable_dup(const char *s, size_t max, enum herald_text_keep keep)
 {
     size_t n;
     char *d;
@@ -110,7 +122,7 @@ text_printable_dup(const char *s, size_t max, enum text_keep keep)
 }
 
 void
-text_printable_inplace(char *s, enum text_keep keep)
+text_printable_inplace(char *s, enum herald_text_keep keep)
 {
     size_t n;
 

@@ -40,7 +40,7 @@ extern "C" {
  * optional probe() of device and transport operations, herald/probe.h.
  * Minor 4: herald_message_body_wire_size() (SIZE= counted once);
  * struct herald_rcpt_word, appended to struct herald_job_result as rcpts
- * (its parallel arrays deprecated, still filled). */
+ * (its parallel arrays deprecated, still filled); herald/text.h. */
 #define HERALD_ABI_MINOR      4
 #define HERALD_MODULE_SYMBOL  "herald_module"
 

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <herald/text.h>
+
 #include "smtp_reply.h"
 
 /* smtp_reply_parser_init - empty parser, ready for the first reply */
@@ -197,11 +199,14 @@ smtp_reply_class(const struct smtp_reply *r)
     return r != NULL ? r->code / 100 : 0;
 }
 
-/* smtp_reply_format - one printable line "NNN text1 text2 ..." */
+/* smtp_reply_format - one printable line "NNN text1 text2 ..."; octet for
+ * octet (HERALD_TEXT_OCTETS), so the line is a prefix of the reply with only
+ * controls changed, as fuzz_reply checks: the core makes it a UTF-8 line
+ * where it keeps it (herald_job_recipient) */
 char *
 smtp_reply_format(const struct smtp_reply *r, char *buf, size_t cap)
 {
-    size_t n, i, j;
+    size_t n, i;
 
     if (cap == 0)
         return buf;
@@ -211,19 +216,14 @@ smtp_reply_format(const struct smtp_reply *r, char *buf, size_t cap)
     n = (size_t)snprintf(buf, cap, "%03d", r->code);
     if (n >= cap)
         return buf;
-    for (i = 0; i < r->nlines; i++) {
+    for (i = 0; i < r->nlines && n + 1 < cap; i++) {
         const char *t = smtp_reply_line(r, i);
 
         if (t[0] == '\0')
             continue;
-        if (n + 1 < cap)
-            buf[n++] = ' ';
-        for (j = 0; t[j] != '\0' && n + 1 < cap; j++) {
-            unsigned char c = (unsigned char)t[j];
-
-            buf[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-        }
+        buf[n++] = ' ';
+        n += herald_text_printable(buf + n, cap - n, t, strlen(t), HERALD_TEXT_OCTETS);
     }
-    buf[n < cap ? n : cap - 1] = '\0';
+    buf[n] = '\0';
     return buf;
 }

@@ -15,6 +15,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509_crt.h>
+#include <herald/text.h>
 
 #include "smtp_tls.h"
 
@@ -536,21 +537,16 @@ smtp_tls_peer_names(const struct smtp_tls *t, char *subject, size_t scap, char *
         issuer[0] = '\0';
 }
 
-/* san_text - one subjectAltName entry as text: a dNSName as it is (bounded,
- * control characters as '?'), an iPAddress in its usual form; false for
- * other kinds */
+/* san_text - one subjectAltName entry as text: a dNSName as one word
+ * (bounded; anything but 0x21..0x7e as '?', a NUL in the certificate among
+ * them), an iPAddress in its usual form; false for other kinds */
 static bool
 san_text(const mbedtls_x509_buf *b, char *out, size_t cap)
 {
-    size_t i, n;
-
     if (b->p == NULL || cap == 0)
         return false;
     if (b->tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME)) {
-        n = b->len < cap - 1 ? b->len : cap - 1;
-        for (i = 0; i < n; i++)
-            out[i] = b->p[i] < 0x20 || b->p[i] >= 0x7f ? '?' : (char)b->p[i];
-        out[n] = '\0';
+        herald_text_printable(out, cap, b->p, b->len, HERALD_TEXT_WORD);
         return true;
     }
     if (b->tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)

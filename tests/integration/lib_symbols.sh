@@ -37,7 +37,7 @@ fi
 
 # The public API is still there (the filter did not hide everything).
 for sym in herald_open herald_route herald_route_mx herald_hostport_parse herald_module_kind_name herald_dns_resolve \
-           herald_strerror; do
+           herald_strerror herald_text_printable; do
   if grep -qx "$sym" "$T_DIR/defined"; then
     pass "exports $sym"
   else
@@ -46,7 +46,7 @@ for sym in herald_open herald_route herald_route_mx herald_hostport_parse herald
 done
 
 # Internals the issue found exported: they must be gone.
-for sym in registry_count arena_new config_load context_open trace_sink_open; do
+for sym in registry_count arena_new config_load context_open trace_sink_open text_printable; do
   if grep -qx "$sym" "$T_DIR/defined"; then
     fail "exports the internal $sym"
   else

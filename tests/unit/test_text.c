@@ -1,5 +1,6 @@
 /*
- * test_text.c - the one printable-text helper (core/text.c), table-driven
+ * test_text.c - the one printable-text helper (core/text.c, public as
+ * herald_text_printable), table-driven
  *
  * Each row: the input, the keep mode, the output room, and what comes out of
  * the bounded copy; the allocating and in-place forms must agree with it
@@ -17,7 +18,7 @@
 
 struct row {
     const char *in;
-    enum text_keep keep;
+    enum herald_text_keep keep;
     size_t size;             /* room for text_printable, NUL included */
     const char *want;
 };
@@ -60,6 +61,14 @@ static const struct row rows[] = {
     { "a\xf0\x9f\x93\xa7z", TEXT_LINE, 5, "a" },
     { "a\xf0\x9f\x93\xa7z", TEXT_LINE, 6, "a\xf0\x9f\x93\xa7" },
     { "a\x01\x02\x03", TEXT_LINE, 3, "a?" },
+    /* Octets: only C0 controls and DEL change; UTF-8 is not judged (a
+     * malformed octet and a C1 control pass) and the room cuts anywhere,
+     * so the output is always a prefix of the input with those changed. */
+    { "250 a\r\nb\x7f", TEXT_OCTETS, 64, "250 a??b?" },
+    { "K\xc3\xb6ln j\xfcrgen \xc2\x85", TEXT_OCTETS, 64, "K\xc3\xb6ln j\xfcrgen \xc2\x85" },
+    { "two words\t", TEXT_OCTETS, 64, "two words?" },
+    { "ab\xc3\xb6", TEXT_OCTETS, 4, "ab\xc3" },
+    { "a\xf0\x9f\x93\xa7z", TEXT_OCTETS, 3, "a\xf0" },
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -136,6 +145,64 @@ test_inplace(void)
     text_printable_inplace(NULL, TEXT_LINE);   /* no crash */
 }
 
+/* test_public - herald_text_printable, what modules call: a length-bounded
+ * source of any octets (a NUL in it is a control, nothing after the bound is
+ * read), the same three modes as the core's own copies */
+static void
+test_public(void)
+{
+    static const struct {
+        const char *src;
+        size_t srclen, dstlen;
+        enum herald_text_keep keep;
+        const char *want;
+    } t[] = {
+        { "mx.example", 10, 64, HERALD_TEXT_WORD, "mx.example" },
+        { "a\0b", 3, 64, HERALD_TEXT_WORD, "a?b" },           /* a NUL from a certificate */
+        { "a\0b", 3, 64, HERALD_TEXT_LINE, "a?b" },
+        { "a\0b", 3, 64, HERALD_TEXT_OCTETS, "a?b" },
+        { "bad name.test", 13, 64, HERALD_TEXT_WORD, "bad?name.test" },
+        { "abcdefXXXX", 6, 64, HERALD_TEXT_WORD, "abcdef" },   /* the bound, not a NUL */
+        { "abcdef", 6, 4, HERALD_TEXT_WORD, "abc" },
+        { "K\xc3\xb6", 3, 3, HERALD_TEXT_LINE, "K" },          /* a character never cut */
+        { "K\xc3\xb6", 3, 3, HERALD_TEXT_OCTETS, "K\xc3" },    /* octets: cut where it ends */
+        { "K\xc3\xb6", 2, 64, HERALD_TEXT_LINE, "K?" },        /* the bound cut it: malformed */
+        { "", 0, 64, HERALD_TEXT_LINE, "" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char out[64];
+        size_t n;
+
+        memset(out, 'Z', sizeof out);
+        n = herald_text_printable(out, t[i].dstlen, t[i].src, t[i].srclen, t[i].keep);
+        CU_ASSERT_STRING_EQUAL(out, t[i].want);
+        CU_ASSERT_EQUAL(n, strlen(t[i].want));
+        if (strcmp(out, t[i].want) != 0)
+            fprintf(stderr, "public row %zu: got \"%s\"\n", i, out);
+    }
+    {
+        char c = 'Z', out[4] = "ZZZ";
+
+        CU_ASSERT_EQUAL(herald_text_printable(&c, 0, "abc", 3, HERALD_TEXT_LINE), 0);
+        CU_ASSERT_EQUAL(c, 'Z');
+        CU_ASSERT_EQUAL(herald_text_printable(NULL, 8, "abc", 3, HERALD_TEXT_LINE), 0);
+        CU_ASSERT_EQUAL(herald_text_printable(out, sizeof out, NULL, 3, HERALD_TEXT_LINE), 0);
+        CU_ASSERT_STRING_EQUAL(out, "");
+    }
+    /* The core's C-string form is the same copy. */
+    for (i = 0; i < NROWS; i++) {
+        char a[64], b[64];
+
+        if (rows[i].in == NULL)
+            continue;
+        text_printable(a, rows[i].size, rows[i].in, rows[i].keep);
+        herald_text_printable(b, rows[i].size, rows[i].in, strlen(rows[i].in), rows[i].keep);
+        CU_ASSERT_STRING_EQUAL(a, b);
+    }
+}
+
 /* test_ctl - the one control-character rule */
 static void
 test_ctl(void)
@@ -158,6 +225,8 @@ test_ctl(void)
     CU_ASSERT_FALSE(text_is_ctl(0x7e));
     CU_ASSERT_TRUE(text_is_ctl(0x7f));
     CU_ASSERT_FALSE(text_is_ctl(0x80));
+    CU_ASSERT_EQUAL(herald_text_is_ctl(0x0a), text_is_ctl(0x0a));
+    CU_ASSERT_EQUAL(herald_text_is_ctl(0xc3), text_is_ctl(0xc3));
 }
 
 int
@@ -167,6 +236,7 @@ main(void)
         { "bounded copy, table", test_bounded },
         { "allocating copy, table", test_dup },
         { "in place, table", test_inplace },
+        { "herald_text_printable, length-bounded", test_public },
         { "control characters", test_ctl },
         { NULL, NULL },
     };
