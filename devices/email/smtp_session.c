@@ -30,7 +30,7 @@
 #define BODY_HIGH_WATER (128 * 1024)  /* queue body until this much is pending */
 #define REPLY_TEXT_MAX 512
 #define RCPT_WINDOW    (32 * 1024)    /* pipelined RCPTs queued before their replies */
-#define MAX_RCPT_DEFAULT 50           /* recipients per transaction (Postfix's limit) */
+#define MAX_RCPT_DEFAULT SMTP_MAX_RCPT_DEFAULT   /* smtp_session.h: the one default */
 #define TOO_LARGE "552 5.3.4 message too large for server"
 #define NO_SMTPUTF8 "553 5.6.7 UTF-8 address and the server does not offer SMTPUTF8"
 #define NO_8BITMIME "554 5.6.3 8-bit body and the server does not offer 8BITMIME " \

@@ -118,8 +118,12 @@ struct smtp_session_opts {
     int auth_require_tls;                  /* enum smtp_auth_tls: VERIFY; when it is
                                               not met the hop fails (4.7.0), no AUTH */
     int eightbit_downgrade;                /* enum smtp_8bit_downgrade: CONVERT */
-    size_t max_rcpt;                       /* recipients per transaction: 50 (0: 50) */
+    size_t max_rcpt;                       /* recipients per transaction (0: the default) */
 };
+/* Recipients per transaction unless configured: Postfix's default destination
+ * recipient limit.  The transport's option default and the session's
+ * fallback are both this. */
+#define SMTP_MAX_RCPT_DEFAULT 50
 void smtp_session_opts_init(struct smtp_session_opts *o);
 
 /* Reads up to cap octets of the body; *n_out == 0 at its end. */

@@ -161,7 +161,7 @@ static const struct smtp_transport_options smtp_defaults = {
     .tls = SMTP_TLS_OPPORTUNISTIC,
     .auth = { .require_tls = SMTP_AUTH_TLS_VERIFY },
     .eightbit_downgrade = SMTP_8BIT_CONVERT,
-    .max_recipients_per_transaction = 50,   /* Postfix's default destination recipient limit */
+    .max_recipients_per_transaction = SMTP_MAX_RCPT_DEFAULT,
     .connect_timeout_ms = HERALD_DEFAULT_SMTP_CONNECT_MS,
     .greeting_timeout_ms = HERALD_DEFAULT_SMTP_GREETING_MS,
     .helo_timeout_ms = HERALD_DEFAULT_SMTP_HELO_MS,
