@@ -5,12 +5,13 @@
  *   PATH/q/ID     queued: header, body, end mark, appended state records
  *   PATH/bad/ID   set aside as corrupt, with PATH/bad/ID.why saying why
  *
- * Enqueue: each message is written to tmp/ (not synced); commit syncs the
- * file system once for the whole batch (syncfs: one journal commit for many
- * files), renames every file into q/ and syncs the folder once.  A crash
- * before the rename leaves only tmp/ files, which the next opener removes
- * once their writer is gone (its pid is part of the id).  Nothing is
- * acknowledged before that sync.
+ * Enqueue: each message is made whole in memory and written to tmp/ with one
+ * write (a body larger than SPOOL_IMAGE_MAX is copied from its reader
+ * instead), not synced; commit syncs the file system once for the whole
+ * batch (syncfs: one journal commit for many files), renames every file into
+ * q/ and syncs the folder once.  A crash before the rename leaves only tmp/
+ * files, which the next opener removes once their writer is gone (its pid is
+ * part of the id).  Nothing is acknowledged before that sync.
  *
  * Runner: claim opens q/ID and takes flock(LOCK_EX|LOCK_NB) on it, so two
  * runners never deliver the same message (the lock dies with its process);
@@ -52,6 +53,7 @@
 #define SPOOL_PATH_MAX (PATH_MAX - 64)
 #define SPOOL_COPY_CHUNK (64 * 1024)
 #define SPOOL_WAIT_MS 5000          /* HERALD_QUEUE_WAIT: how long for another's lock */
+#define SPOOL_IMAGE_MAX (1u << 20)  /* larger messages are written in place, not in memory */
 
 struct spool_options {
     struct herald_queue_policy policy;   /* first: the core reads it (queue.h) */
@@ -297,6 +299,106 @@ out:
     return rc;
 }
 
+/* put_in_place - a message too large to hold in memory: written to tmp/ from its reader */
+static int
+put_in_place(struct spool *sp, struct spool_staged *stg, const struct herald_queue_entry *entry,
+             const struct herald_message *msg)
+{
+    int fd, err;
+    FILE *f;
+
+    fd = openat(sp->tmpdir, stg->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno;
+    f = fdopen(fd, "w");
+    if (f == NULL) {
+        err = errno;
+        close(fd);
+        unlinkat(sp->tmpdir, stg->id, 0);
+        return err;
+    }
+    errno = 0;
+    if (spool_write_header(f, entry) != 0 || write_body(f, msg) != 0 ||
+        fwrite(SPOOL_END_MARK, 1, SPOOL_END_LEN, f) != SPOOL_END_LEN || fflush(f) != 0) {
+        err = errno ? errno : EIO;
+        fclose(f);
+        unlinkat(sp->tmpdir, stg->id, 0);
+        return err;
+    }
+    if (fclose(f) != 0) {
+        err = errno;
+        unlinkat(sp->tmpdir, stg->id, 0);
+        return err;
+    }
+    return 0;
+}
+
+/* make_image - the whole file in one allocation: header, body, end mark */
+static char *
+make_image(const struct herald_queue_entry *entry, const struct herald_message *msg,
+           size_t *len_out)
+{
+    struct herald_body_reader *r = NULL;
+    char *head = NULL, *image = NULL, probe;
+    size_t hlen = 0, got = 0, n = 0;
+    FILE *f = open_memstream(&head, &hlen);
+
+    if (f == NULL)
+        return NULL;
+    if (spool_write_header(f, entry) != 0) {
+        fclose(f);
+        free(head);
+        return NULL;
+    }
+    if (fclose(f) != 0 || (image = malloc(hlen + entry->size + SPOOL_END_LEN)) == NULL ||
+        herald_body_open(msg, &r) != HERALD_OK)
+        goto fail;
+    memcpy(image, head, hlen);
+    /* Exactly size octets: the header said so. */
+    while (got < entry->size) {
+        if (herald_body_read(r, image + hlen + got, entry->size - got, &n) != HERALD_OK ||
+            n == 0)
+            goto fail;
+        got += n;
+    }
+    if (herald_body_read(r, &probe, 1, &n) != HERALD_OK || n != 0)
+        goto fail;
+    memcpy(image + hlen + got, SPOOL_END_MARK, SPOOL_END_LEN);
+    herald_body_close(&r);
+    free(head);
+    *len_out = hlen + got + SPOOL_END_LEN;
+    return image;
+fail:
+    herald_body_close(&r);
+    free(head);
+    free(image);
+    return NULL;
+}
+
+/* write_image - the image as tmp/ID, in one write; 0 or errno (nothing left) */
+static int
+write_image(struct spool *sp, const char *id, const char *image, size_t len)
+{
+    size_t off = 0;
+    int fd = openat(sp->tmpdir, id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), err = 0;
+
+    if (fd < 0)
+        return errno;
+    while (off < len && err == 0) {
+        ssize_t n = write(fd, image + off, len - off);
+
+        if (n > 0)
+            off += (size_t)n;
+        else if (n == 0 || errno != EINTR)
+            err = n < 0 ? errno : EIO;
+    }
+    if (close(fd) != 0 && err == 0)
+        err = errno;
+    if (err != 0)
+        unlinkat(sp->tmpdir, id, 0);
+    return err;
+}
+
 /* spool_put - write tmp/ID whole; unlinked again on any error */
 static herald_status
 spool_put(void *state, struct herald_queue_entry *entry, const struct herald_message *msg,
@@ -304,43 +406,31 @@ spool_put(void *state, struct herald_queue_entry *entry, const struct herald_mes
 {
     struct spool *sp = state;
     struct spool_staged *stg;
-    int fd, err = 0;
-    FILE *f;
+    char *image;
+    size_t len = 0;
+    int err;
 
     stg = calloc(1, sizeof *stg);
     if (stg == NULL)
         return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
     make_id(sp, entry->id);
     snprintf(stg->id, sizeof stg->id, "%s", entry->id);
-    fd = openat(sp->tmpdir, stg->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        err = errno;
+    if (entry->size > SPOOL_IMAGE_MAX) {
+        err = put_in_place(sp, stg, entry, msg);
+    } else if ((image = make_image(entry, msg, &len)) == NULL) {
         free(stg);
-        return io_fail(diag, sp, "cannot create a queue file", err);
+        return herald_diag_set(diag, HERALD_E_NOMEM, sp->path,
+                               "cannot make the queue file: out of memory or unreadable body");
+    } else {
+        err = write_image(sp, stg->id, image, len);
+        free(image);
     }
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        err = errno;
-        close(fd);
-        goto fail;
-    }
-    errno = 0;
-    if (spool_write_header(f, entry) != 0 || write_body(f, msg) != 0 ||
-        fwrite(SPOOL_END_MARK, 1, SPOOL_END_LEN, f) != SPOOL_END_LEN || fflush(f) != 0) {
-        err = errno ? errno : EIO;
-        fclose(f);
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        err = errno;
-        goto fail;
+    if (err != 0) {
+        free(stg);
+        return io_fail(diag, sp, "cannot write the queue file", err);
     }
     *staged_out = stg;
     return HERALD_OK;
-fail:
-    unlinkat(sp->tmpdir, stg->id, 0);
-    free(stg);
-    return io_fail(diag, sp, "cannot write the queue file", err);
 }
 
 /* sync_all - one sync for everything written to the spool's file system */
@@ -374,12 +464,25 @@ spool_abort(void *state, void *const *staged, size_t count)
     }
 }
 
+/* unrename - staged[0..n) back from q/ to tmp/ */
+static void
+unrename(struct spool *sp, void *const *staged, size_t n)
+{
+    size_t j;
+
+    for (j = 0; j < n; j++) {
+        const struct spool_staged *stg = staged[j];
+
+        renameat(sp->qdir, stg->id, sp->tmpdir, stg->id);
+    }
+}
+
 /* spool_commit - sync the data, rename into q/, sync the folder; all or nothing */
 static herald_status
 spool_commit(void *state, void *const *staged, size_t count, struct herald_diag *diag)
 {
     struct spool *sp = state;
-    size_t i, j;
+    size_t i;
     int err;
 
     if (count == 0)
@@ -394,18 +497,14 @@ spool_commit(void *state, void *const *staged, size_t count, struct herald_diag 
 
         if (renameat(sp->tmpdir, stg->id, sp->qdir, stg->id) != 0) {
             err = errno;
-            for (j = 0; j < i; j++)   /* none of the batch may stay queued */
-                renameat(sp->qdir, ((const struct spool_staged *)staged[j])->id, sp->tmpdir,
-                         ((const struct spool_staged *)staged[j])->id);
+            unrename(sp, staged, i);   /* none of the batch may stay queued */
             spool_abort(sp, staged, count);
             return io_fail(diag, sp, "cannot move a queue file into q/", err);
         }
     }
     if (fsync(sp->qdir) != 0) {
         err = errno;
-        for (j = 0; j < count; j++)
-            renameat(sp->qdir, ((const struct spool_staged *)staged[j])->id, sp->tmpdir,
-                     ((const struct spool_staged *)staged[j])->id);
+        unrename(sp, staged, count);
         spool_abort(sp, staged, count);
         return io_fail(diag, sp, "cannot sync the queue folder", err);
     }

@@ -57,6 +57,20 @@ assert rest[:len(body)] == body, rest[:len(body)]
 assert rest[len(body):len(body) + 5] == b"\nend\n"
 PY
 if [ -z "$(ls -A "$SPOOL/tmp")" ]; then pass "tmp/ is empty"; else fail "tmp/ holds $(ls "$SPOOL/tmp")"; fi
+# A body over 1 MiB is copied from its reader rather than held whole in
+# memory (queue_spool.c's SPOOL_IMAGE_MAX): the same file, byte for byte.
+head -c 1500000 /dev/urandom | base64 -w 76 | sed 's/$/\r/' >"$T_DIR/large.msg"
+run_herald "$OUT" "$ERR" -c "$CONF" send --queue -f a@herald.test -t b@demo.test "$T_DIR/large.msg"
+expect_rc "send --queue, 2 MB" 0 "$ERR"
+large=$SPOOL/q/$(sed -n 's/^queued: \([0-9A-Za-z]*\)$/\1/p' "$OUT")
+"$TEST_PYTHON" - "$large" "$T_DIR/large.msg" <<'PY' && pass "2 MB body stored byte for byte" || fail "2 MB body differs"
+import sys
+data = open(sys.argv[1], "rb").read()
+body = open(sys.argv[2], "rb").read()
+assert len(body) > 1 << 20
+head, rest = data.split(b"\nbody %d\n" % len(body), 1)
+assert rest == body + b"\nend\n"
+PY
 mode=$(stat -c %a "$f")
 [ "$mode" = 600 ] && pass "queue file mode 600" || fail "queue file mode $mode"
 
@@ -153,6 +167,10 @@ expect_grep "full disk said" "$ERR" "the spool's disk is full"
 [ -z "$(ls -A "$SMALL/tmp")" ] && pass "full disk: nothing in tmp/" || fail "tmp/: $(ls "$SMALL/tmp")"
 [ "$(ls "$SMALL/q")" = "$small_id" ] && pass "full disk: only the earlier message in q/" || \
   fail "q/: $(ls "$SMALL/q")"
+run_herald "$OUT" "$ERR" -c "$CONF" send --queue -f a@herald.test -t b@demo.test "$T_DIR/large.msg"
+expect_rc "full disk, 2 MB (copied from its reader)" 75 "$ERR"
+expect_grep "full disk said, 2 MB" "$ERR" "the spool's disk is full"
+[ -z "$(ls -A "$SMALL/tmp")" ] && pass "full disk, 2 MB: nothing in tmp/" || fail "tmp/: $(ls "$SMALL/tmp")"
 # A batch that fills the disk midway: none of the batch is queued.
 "$ENQ" -c "$CONF" -n 100 -b 100 -s 4000 -f a@herald.test -t b@demo.test >"$OUT" 2>"$ERR" && \
   fail "a batch larger than the disk was acknowledged" || pass "a batch larger than the disk fails"
