@@ -426,6 +426,9 @@ due_message(struct run *r, struct job *j, int64_t now, bool *changed)
 
             if (r->next_due == 0 || until < r->next_due)
                 r->next_due = until;
+            herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                             "%s: %s: not tried: %s just deferred, left alone for %lld s",
+                             e->id, rc->address, dom, (long long)(until - now));
             continue;
         }
         if (herald_message_add_recipient(j->msg, rc->address) != HERALD_OK)
