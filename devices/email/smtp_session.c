@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <mbedtls/platform_util.h>
+#include <herald/text.h>
 #include <herald/timeouts.h>
 
 #include "mime_7bit.h"
@@ -20,7 +21,6 @@
 #include "smtp_reply.h"
 #include "smtp_params.h"
 #include "smtp_session.h"
-#include "text.h"
 #include "smtp_tls.h"
 
 #define SUBSYS "smtp"
@@ -37,8 +37,8 @@
                     "(eightbit_downgrade = refuse)"
 
 static const char *const state_names[] = {
-    "INIT", "CONNECT", "GREETING", "EHLO", "HELO", "STARTTLS", "TLS", "AUTH", "READY", "RSET", "MAIL", "RCPT",
-    "DATA", "BODY", "DOT", "QUIT", "CLOSED",
+    "INIT", "CONNECT", "GREETING", "EHLO", "HELO", "STARTTLS", "TLS", "AUTH", "READY",
+    "RSET", "MAIL", "RCPT", "DATA", "BODY", "DOT", "QUIT", "CLOSED",
 };
 _Static_assert(sizeof state_names / sizeof state_names[0] == SMTP_S__LAST,
                "one name per state");
@@ -261,7 +261,7 @@ clean_text(const char *t, bool brackets_ok)
     for (; *t != '\0'; t++) {
         unsigned char c = (unsigned char)*t;
 
-        if (text_is_ctl(c) || (!brackets_ok && (c == '<' || c == '>')))
+        if (herald_text_is_ctl(c) || (!brackets_ok && (c == '<' || c == '>')))
             return false;
     }
     return true;
