@@ -50,7 +50,7 @@ LOG=$WORK/dnsmasq.log
   echo "host-record=mark.dom.test,127.0.0.1"
   echo "host-record=mx.dom.test,127.0.0.1"
 } >"$DNS_CONF"
-start_dnsmasq mark.dom.test 15 --conf-file="$DNS_CONF" --local=/dom.test/ --local-ttl=300 \
+bench_dnsmasq mark.dom.test 15 10 --conf-file="$DNS_CONF" --local=/dom.test/ --local-ttl=300 \
   --localmx --mx-target=mx.dom.test \
   --dns-forward-max=10000 --cache-size=10000 --log-queries --log-facility="$LOG"
 
@@ -83,23 +83,30 @@ devices = (
 EOF
 
 # run DOMAINS - one herald_blast over DOMAINS domains; appends
-# "DOMAINS rate deferred failed rss_kb cpu_s mx_queries addr_queries" to $WORK/runs
+# "DOMAINS rate deferred failed rss_kb cpu_s mx_queries addr_queries dnsmasq_cpu_s
+# sink_cpu_s" to $WORK/runs
 run() {
-  local t0 t1 line l0 l1
+  local t0 t1 line l0 l1 d0 d1 s0 s1
   l0=$(log_mark)
+  d0=$(bench_proc_cpu "$DNS_PID")
+  s0=$(bench_proc_cpu "$SINK_PID")
   t0=$(bench_now)
   line=$(timeout 900 "$BLAST" -c "$CONF" -d mx -n "$COUNT" -p "$PAR" -l 4096 -t b@dom.test \
          -D "$1" 2>"$WORK/blast.err") || true
   t1=$(bench_now)
+  d1=$(bench_proc_cpu "$DNS_PID")
+  s1=$(bench_proc_cpu "$SINK_PID")
   [ -n "$line" ] || bench_die "herald_blast ($1 domains) failed: $(tail -3 "$WORK/blast.err")"
   l1=$(log_mark)
   sed -n "$((l0 + 1)),${l1}p" "$LOG" >"$WORK/run.log"
   awk -v c="$1" -v n="$COUNT" -v a="$t0" -v b="$t1" -v l="$line" \
       -v mx="$(grep -cE 'query\[MX\] d[0-9]+\.dom\.test ' "$WORK/run.log" || true)" \
-      -v ad="$(grep -cE 'query\[(A|AAAA)\] mx\.dom\.test ' "$WORK/run.log" || true)" 'BEGIN {
+      -v ad="$(grep -cE 'query\[(A|AAAA)\] mx\.dom\.test ' "$WORK/run.log" || true)" \
+      -v dc="$(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.2f", b - a }')" \
+      -v sc="$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.2f", b - a }')" 'BEGIN {
     split(l, f, " "); for (i in f) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
-    printf "%s %.0f %d %d %d %.2f %d %d\n", c, n / (b - a), v["deferred"], v["failed"],
-           v["maxrss_kb"], v["cpu_s"], mx, ad }' >>"$WORK/runs"
+    printf "%s %.0f %d %d %d %.2f %d %d %s %s\n", c, n / (b - a), v["deferred"], v["failed"],
+           v["maxrss_kb"], v["cpu_s"], mx, ad, dc, sc }' >>"$WORK/runs"
   sed -n "s/^herald_blast: not delivered: /$1 domains: /p" "$WORK/blast.err" >>"$WORK/reasons"
   echo "domains: $(tail -1 "$WORK/runs")" >&2
 }
@@ -115,12 +122,14 @@ for i in $(seq 1 "$REPEATS"); do
   tail -3 "$WORK/runs" | awk 'NR == 1 { a = $2 } { printf "%s %.3f\n", $1, $2 / a }' >>"$WORK/ratios"
 done
 
-# med DOMAINS FIELD - median of FIELD (2 rate, 3 deferred, 4 failed, 5 rss, 6 cpu, 7 MX, 8 A/AAAA)
+# med DOMAINS FIELD - median of FIELD (2 rate, 3 deferred, 4 failed, 5 rss, 6 cpu, 7 MX,
+# 8 A/AAAA, 9 dnsmasq CPU, 10 smtp-sink CPU)
 med() { awk -v c="$1" -v f="$2" '$1 == c { print $f }' "$WORK/runs" | bench_median %g; }
 row() {
-  printf '| %s | %s | **%s** | %s | %s | %s/%s | %s | %s |\n' "$1" "$(med "$1" 2)" \
+  printf '| %s | %s | **%s** | %s | %s | %s | %s | %s/%s | %s | %s |\n' "$1" "$(med "$1" 2)" \
     "$(awk -v c="$1" '$1 == c { print $2 }' "$WORK/ratios" | bench_median %.2f)" \
-    "$(med "$1" 6)" "$(awk -v k="$(med "$1" 5)" 'BEGIN { printf "%.1f", k / 1024 }')" \
+    "$(med "$1" 6)" "$(med "$1" 9)" "$(med "$1" 10)" \
+    "$(awk -v k="$(med "$1" 5)" 'BEGIN { printf "%.1f", k / 1024 }')" \
     "$(med "$1" 3)" "$(med "$1" 4)" "$(med "$1" 7)" "$(med "$1" 8)"
 }
 
@@ -142,16 +151,19 @@ SECTION=$WORK/section.md
   echo "  \`${SINK_CMD[*]}\`. A new process per run: the DNS cache starts empty."
   echo "* msgs/s: messages / wall time of the whole process; CPU: user + system seconds of"
   echo "  herald_blast; RSS: its peak. MX queries: \`query[MX] dK.dom.test\` lines dnsmasq logged"
-  echo "  during the run (goal: = domains); A/AAAA: queries for the one MX host."
+  echo "  during the run (goal: = domains); A/AAAA: queries for the one MX host. dnsmasq and"
+  echo "  smtp-sink CPU: user + system seconds each server used during the run (/proc/PID/stat):"
+  echo "  all three share the machine's $(getconf _NPROCESSORS_ONLN) CPUs."
   echo "  Goal: 10,000 domains >= 0.9x the one-domain rate."
   echo
-  echo "| domains | msgs/s | **ratio to 1 domain** | CPU s | peak RSS MiB | deferred/failed | MX queries | A/AAAA queries |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| domains | msgs/s | **ratio to 1 domain** | Herald CPU s | dnsmasq CPU s | smtp-sink CPU s | peak RSS MiB | deferred/failed | MX queries | A/AAAA queries |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   row 1
   row 1000
   row 10000
   echo
-  echo "Every run (domains, msgs/s, deferred, failed, peak RSS KB, CPU s, MX queries, A/AAAA queries):"
+  echo "Every run (domains, msgs/s, deferred, failed, peak RSS KB, Herald CPU s, MX queries,"
+  echo "A/AAAA queries, dnsmasq CPU s, smtp-sink CPU s):"
   echo
   echo '```'
   cat "$WORK/runs"

@@ -81,6 +81,7 @@ bench_sink() {
   [ "$(id -u)" = 0 ] && SINK_CMD+=(-u nobody)
   SINK_CMD+=("$@" "127.0.0.1:$SINK_PORT" "$backlog")
   start_bg "${SINK_CMD[@]}" >"$WORK/sink.log" 2>&1 </dev/null
+  SINK_PID=$!
   wait_for_port 127.0.0.1 "$SINK_PORT" 10 || bench_die "smtp-sink did not listen: $(cat "$WORK/sink.log")"
 }
 
@@ -95,11 +96,23 @@ bench_dnsmasq() {
     --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces "$@" \
     2>"$WORK/dnsmasq.err" </dev/null
   pid=$!
+  DNS_PID=$pid
   for i in $(seq 1 $(((secs + 9) / 10))); do   # wait_dns waits 10 s at most
     wait_dns "$DNS_PORT" "$name" "$type" "$pid" && return 0
     kill -0 "$pid" 2>/dev/null || break
   done
   bench_die "dnsmasq did not answer for $name: $(cat "$WORK/dnsmasq.err")"
+}
+
+# bench_proc_cpu PID - user + system CPU seconds PID has used so far (a
+# server's share of a run is the difference of two readings); the name field
+# may hold spaces, so the fields are counted from its closing parenthesis
+bench_proc_cpu() {
+  local hz stat
+  hz=$(getconf CLK_TCK)
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  awk -v hz="$hz" -v s="${stat##*) }" 'BEGIN { split(s, f, " ");
+    printf "%.2f", (f[12] + f[13]) / hz }'
 }
 
 # bench_now - wall clock in seconds, with nanoseconds
