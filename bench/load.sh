@@ -108,12 +108,20 @@ med() {
   awk -v c="$1" -v f="$2" '$1 == c { print $f }' "$WORK/runs" | sort -g | awk '{ v[NR] = $1 }
     END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-# row LABEL CASE ANCHOR - a table row: medians, and the rate against ANCHOR's median rate
+# paired CASE ANCHOR - the median over repeats of CASE's rate / ANCHOR's rate in the
+# same repeat (run a minute apart, so a machine whose speed drifts between repeats
+# moves both; the ratio of the medians below mixes repeats)
+paired() {
+  awk -v c="$1" -v a="$2" '$1 == c { r[++n] = $2 } $1 == a { b[++m] = $2 }
+    END { for (i = 1; i <= n && i <= m; i++) if (b[i] > 0) print r[i] / b[i] }' "$WORK/runs" |
+    bench_median %.2f
+}
+# row LABEL CASE ANCHOR - a table row: medians, and the rate against ANCHOR's
 row() {
   local r a
   r=$(med "$2" 2); a=$(med "$3" 2)
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(med "$2" 3)" "$(med "$2" 4)" "$r" \
-    "$a" "$(bench_ratio "$r" "$a" 2)" \
+  printf '| %s | %s | %s | %s | %s | **%s** | %s | %s | %s |\n' "$1" "$(med "$2" 3)" "$(med "$2" 4)" \
+    "$r" "$a" "$(paired "$2" "$3")" "$(bench_ratio "$r" "$a" 2)" \
     "$(awk -v k="$(med "$2" 5)" 'BEGIN { printf "%.1f", k / 1024 }')" "$(med "$2" 6)"
 }
 
@@ -136,8 +144,8 @@ SECTION=$WORK/section.md
   echo "* msgs/s: messages / wall time of the whole process; CPU: user + system seconds of"
   echo "  herald_blast; RSS: its peak (ru_maxrss)."
   echo
-  echo "| case | deferred | failed | msgs/s | anchor msgs/s | ratio | peak RSS MiB | CPU s |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| case | deferred | failed | msgs/s | anchor msgs/s | **ratio (median of each repeat's)** | ratio of the medians | peak RSS MiB | CPU s |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   row "1 domain, 100 in flight (anchor)" one-100 one-100
   row "1 domain, 5,000 in flight" one-5000 one-100
   row "10,000 domains, 100 in flight (anchor)" domains-100 domains-100
