@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include "dns.h"
 
@@ -28,7 +29,7 @@
 
 struct dns_cache_entry {
     struct dns_cache_entry *hnext;          /* hash chain */
-    struct dns_cache_entry *lprev, *lnext;  /* LRU list, most recent first (cached only) */
+    TAILQ_ENTRY(dns_cache_entry) lru;       /* LRU list, most recent first (cached only) */
     union {
         void *flight;                       /* pending: the caller's lookup */
         uint64_t expires_ms;                /* cached */
@@ -50,7 +51,7 @@ struct dns_cache {
     size_t entries;                         /* every entry, pending or cached */
     size_t cached;                          /* on the LRU list */
     size_t max_cached;
-    struct dns_cache_entry *lru_head, *lru_tail;
+    TAILQ_HEAD(cache_lru, dns_cache_entry) lru;
     size_t evictions;
 };
 
@@ -188,6 +189,7 @@ dns_cache_new(size_t max_cached)
         free(c);
         return NULL;
     }
+    TAILQ_INIT(&c->lru);
     c->max_cached = max_cached > 0 ? max_cached : 1;
     return c;
 }
@@ -250,32 +252,6 @@ grow(struct dns_cache *c)
     c->nbuckets = n;
 }
 
-static void
-lru_unlink(struct dns_cache *c, struct dns_cache_entry *e)
-{
-    if (e->lprev != NULL)
-        e->lprev->lnext = e->lnext;
-    else
-        c->lru_head = e->lnext;
-    if (e->lnext != NULL)
-        e->lnext->lprev = e->lprev;
-    else
-        c->lru_tail = e->lprev;
-    e->lprev = e->lnext = NULL;
-}
-
-static void
-lru_push(struct dns_cache *c, struct dns_cache_entry *e)
-{
-    e->lprev = NULL;
-    e->lnext = c->lru_head;
-    if (c->lru_head != NULL)
-        c->lru_head->lprev = e;
-    c->lru_head = e;
-    if (c->lru_tail == NULL)
-        c->lru_tail = e;
-}
-
 /* entry_remove - take e out of the table (and the LRU list) and free it */
 static void
 entry_remove(struct dns_cache *c, struct dns_cache_entry *e)
@@ -287,7 +263,7 @@ entry_remove(struct dns_cache *c, struct dns_cache_entry *e)
     if (*pp == e)
         *pp = e->hnext;
     if (!e->pending) {
-        lru_unlink(c, e);
+        TAILQ_REMOVE(&c->lru, e, lru);
         c->cached--;
     }
     c->entries--;
@@ -333,9 +309,9 @@ dns_cache_find(struct dns_cache *c, enum dns_kind kind, int family, const char *
     if (c == NULL || name == NULL)
         return NULL;
     e = find(c, kind, family, name, dns_cache_name_hash(kind, family, name), now_ms);
-    if (e != NULL && !e->pending && e != c->lru_head) {   /* used: most recent */
-        lru_unlink(c, e);
-        lru_push(c, e);
+    if (e != NULL && !e->pending && e != TAILQ_FIRST(&c->lru)) {   /* used: most recent */
+        TAILQ_REMOVE(&c->lru, e, lru);
+        TAILQ_INSERT_HEAD(&c->lru, e, lru);
     }
     return e;
 }
@@ -554,12 +530,12 @@ dns_cache_settle(struct dns_cache *c, struct dns_cache_entry *e, const struct dn
         return;                /* not kept (or no memory: only a later lookup is lost) */
     pack(n, a);
     n->u.expires_ms = now_ms + (uint64_t)lifetime_s * 1000u;
-    while (c->cached >= c->max_cached && c->lru_tail != NULL) {
+    while (c->cached >= c->max_cached && !TAILQ_EMPTY(&c->lru)) {
         c->evictions++;
-        entry_remove(c, c->lru_tail);
+        entry_remove(c, TAILQ_LAST(&c->lru, cache_lru));
     }
     insert(c, n);
-    lru_push(c, n);
+    TAILQ_INSERT_HEAD(&c->lru, n, lru);
     c->cached++;
 }
 

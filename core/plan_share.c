@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include <herald/loop.h>
 #include <herald/trace.h>
@@ -41,7 +42,7 @@ struct share_waiter {
  * about 110 octets for a plan of one hop with one address. */
 struct share {
     struct share *hnext;
-    struct share *lprev, *lnext;          /* kept: the LRU list, most recent first */
+    TAILQ_ENTRY(share) lru;               /* kept: the LRU list, most recent first */
     const struct herald_module_ref *ref;
     union {
         struct {                          /* being made */
@@ -69,7 +70,7 @@ struct plan_table {
     struct herald_env *env;
     struct share **buckets;
     size_t nbuckets, count, kept, max_kept, evictions;
-    struct share *lru_head, *lru_tail;    /* kept plans */
+    TAILQ_HEAD(share_lru, share) lru;     /* kept plans */
 };
 
 /* Delivery of a kept plan from the loop. */
@@ -95,6 +96,7 @@ table_get(struct herald_env *env)
         free(t);
         return NULL;
     }
+    TAILQ_INIT(&t->lru);
     t->env = env;
     t->max_kept = env->dns_cache_entries > 0 ? (size_t)env->dns_cache_entries : PLAN_DEFAULT_MAX;
     env->plans = t;
@@ -187,32 +189,6 @@ link_in(struct plan_table *t, struct share *s)
         grow(t);
 }
 
-static void
-lru_unlink(struct plan_table *t, struct share *s)
-{
-    if (s->lprev != NULL)
-        s->lprev->lnext = s->lnext;
-    else
-        t->lru_head = s->lnext;
-    if (s->lnext != NULL)
-        s->lnext->lprev = s->lprev;
-    else
-        t->lru_tail = s->lprev;
-    s->lprev = s->lnext = NULL;
-}
-
-static void
-lru_push(struct plan_table *t, struct share *s)
-{
-    s->lprev = NULL;
-    s->lnext = t->lru_head;
-    if (t->lru_head != NULL)
-        t->lru_head->lprev = s;
-    t->lru_head = s;
-    if (t->lru_tail == NULL)
-        t->lru_tail = s;
-}
-
 /* unlink_out - s out of t's buckets (and, kept, the LRU list) */
 static void
 unlink_out(struct plan_table *t, struct share *s)
@@ -225,7 +201,7 @@ unlink_out(struct plan_table *t, struct share *s)
         *pp = s->hnext;
     t->count--;
     if (s->is_kept) {
-        lru_unlink(t, s);
+        TAILQ_REMOVE(&t->lru, s, lru);
         t->kept--;
     }
 }
@@ -261,12 +237,12 @@ keep(struct plan_table *t, const struct share *s, struct herald_route_plan *plan
     plan_pack(plan, (unsigned char *)k->data + k->domain_len + 1 + strlen(share_planner(k)) + 1);
     k->is_kept = true;
     k->u.kept.expires_ms = herald_loop_now_ms(t->env->loop) + left_ms;
-    while (t->kept >= t->max_kept && t->lru_tail != NULL) {
+    while (t->kept >= t->max_kept && !TAILQ_EMPTY(&t->lru)) {
         t->evictions++;
-        kept_remove(t, t->lru_tail);
+        kept_remove(t, TAILQ_LAST(&t->lru, share_lru));
     }
     link_in(t, k);
-    lru_push(t, k);
+    TAILQ_INSERT_HEAD(&t->lru, k, lru);
     t->kept++;
     if (plan->weak == NULL) {
         k->u.kept.live = plan;
@@ -435,9 +411,9 @@ plan_share_start(const struct herald_module_ref *strategy, struct herald_env *en
         }
         hit->done = done;
         hit->arg = arg;
-        if (s != t->lru_head) {   /* used: the most recent */
-            lru_unlink(t, s);
-            lru_push(t, s);
+        if (s != TAILQ_FIRST(&t->lru)) {   /* used: the most recent */
+            TAILQ_REMOVE(&t->lru, s, lru);
+            TAILQ_INSERT_HEAD(&t->lru, s, lru);
         }
         herald_trace_log(tr, HERALD_TRACE_INFO, "route",
                          "domain %s: plan taken from the plan cache (made for %s, %llu s left)",
