@@ -115,6 +115,22 @@ bench_proc_cpu() {
     printf "%.2f", (f[12] + f[13]) / hz }'
 }
 
+# bench_parse_repeats MODE ARG... - the options of the modes that take only
+# -r REPEATS, -b BUILDDIR and -o FILE (sets REPEATS, BUILD, OUT); anything else
+# is a usage error (exit 64)
+bench_parse_repeats() {
+  local mode=$1
+  shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -r) REPEATS=$2; shift 2 ;;
+      -b) BUILD=$2; shift 2 ;;
+      -o) OUT=$2; shift 2 ;;
+      *) echo "usage: bench/run.sh $mode [-r REPEATS] [-b BUILDDIR] [-o FILE]" >&2; exit 64 ;;
+    esac
+  done
+}
+
 # bench_now - wall clock in seconds, with nanoseconds
 bench_now() { date +%s.%N; }
 # bench_rate COUNT T0 T1 - COUNT per second between T0 and T1

@@ -24,14 +24,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 REPEATS=3
 ARGS="$*"
 
-while [ $# -gt 0 ]; do
-  case $1 in
-    -r) REPEATS=$2; shift 2 ;;
-    -b) BUILD=$2; shift 2 ;;
-    -o) OUT=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh load [-r REPEATS] [-b BUILDDIR] [-o FILE]" >&2; exit 64 ;;
-  esac
-done
+bench_parse_repeats load "$@"
 
 bench_init load
 bench_build

@@ -26,14 +26,7 @@ REPEATS=3
 DNSPERF=${DNSPERF:-dnsperf}
 ARGS="$*"
 
-while [ $# -gt 0 ]; do
-  case $1 in
-    -r) REPEATS=$2; shift 2 ;;
-    -b) BUILD=$2; shift 2 ;;
-    -o) OUT=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh route [-r REPEATS] [-b BUILDDIR] [-o FILE]" >&2; exit 64 ;;
-  esac
-done
+bench_parse_repeats route "$@"
 
 bench_init route
 command -v "$DNSPERF" >/dev/null || bench_die "dnsperf not found (Debian: apt-get install dnsperf)"
