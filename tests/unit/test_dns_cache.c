@@ -250,6 +250,34 @@ test_addresses(void)
     dns_cache_free(&c);
 }
 
+/* test_address_text - the resolver's text of an address is inet_ntop's, for
+ * every width of an octet and both families */
+static void
+test_address_text(void)
+{
+    static const char *const cases[] = {
+        "0.0.0.0", "127.0.0.1", "255.255.255.255", "9.10.99.100", "192.168.1.254",
+        "10.0.100.9", "1.23.45.200", "::1", "2001:db8::a:b", "::ffff:127.0.0.1",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char raw[16];
+        char want[INET6_ADDRSTRLEN];
+        struct herald_address a;
+        int af = strchr(cases[i], ':') != NULL ? AF_INET6 : AF_INET;
+
+        CU_ASSERT_EQUAL_FATAL(inet_pton(af, cases[i], raw), 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(inet_ntop(af, raw, want, sizeof want));
+        memset(&a, 0x55, sizeof a);
+        dns_address_make(&a, af, raw);
+        CU_ASSERT_STRING_EQUAL(a.text, want);
+        CU_ASSERT_EQUAL(((struct sockaddr *)&a.sa)->sa_family, af);
+        CU_ASSERT_EQUAL(a.len, af == AF_INET ? sizeof(struct sockaddr_in)
+                                             : sizeof(struct sockaddr_in6));
+    }
+}
+
 /* test_many - 100,000 names: every one found, the bound holds */
 static void
 test_many(void)
@@ -286,6 +314,7 @@ main(void)
         { "names without case", test_case },
         { "lookups in flight are joined", test_pending },
         { "addresses and null MX", test_addresses },
+        { "address text as inet_ntop's", test_address_text },
         { "100,000 names", test_many },
         { NULL, NULL },
     };
