@@ -1,8 +1,8 @@
 /*
  * dns_cache.c - owned DNS answers, and the table of answers and lookups in flight
  *
- * One hash table (chained, grown by doubling, so lookups stay constant time)
- * keyed by (kind, family, name without case, RFC 4343) holds two sorts of
+ * One hash table (hash_table.h: chained, grown by doubling, so lookups stay
+ * constant time) keyed by (kind, family, name without case, RFC 4343) holds two sorts of
  * entries:
  *   - pending: a lookup on the wire; whoever asks the same question joins
  *     it (single flight).  Pending entries are never evicted or counted.
@@ -24,17 +24,17 @@
 #include <sys/queue.h>
 
 #include "dns.h"
+#include "hash_table.h"
 
 #define DNS_CACHE_MIN_BUCKETS 64
 
 struct dns_cache_entry {
-    struct dns_cache_entry *hnext;          /* hash chain */
+    struct hash_node node;                  /* its chain; node.hash: dns_cache_name_hash */
     TAILQ_ENTRY(dns_cache_entry) lru;       /* LRU list, most recent first (cached only) */
     union {
         void *flight;                       /* pending: the caller's lookup */
         uint64_t expires_ms;                /* cached */
     } u;
-    uint32_t hash;
     uint8_t kind, family, cls;
     bool pending;
     uint16_t count;
@@ -46,9 +46,7 @@ struct dns_cache_entry {
 #define ENTRY_SIZE(tail) (offsetof(struct dns_cache_entry, data) + (tail))
 
 struct dns_cache {
-    struct dns_cache_entry **buckets;
-    size_t nbuckets;
-    size_t entries;                         /* every entry, pending or cached */
+    struct hash_table table;                /* every entry, pending or cached */
     size_t cached;                          /* on the LRU list */
     size_t max_cached;
     TAILQ_HEAD(cache_lru, dns_cache_entry) lru;
@@ -183,9 +181,7 @@ dns_cache_new(size_t max_cached)
 
     if (c == NULL)
         return NULL;
-    c->nbuckets = DNS_CACHE_MIN_BUCKETS;
-    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
-    if (c->buckets == NULL) {
+    if (!hash_table_init(&c->table, DNS_CACHE_MIN_BUCKETS)) {
         free(c);
         return NULL;
     }
@@ -194,25 +190,23 @@ dns_cache_new(size_t max_cached)
     return c;
 }
 
+static void
+node_free(struct hash_node *n, void *arg)
+{
+    (void)arg;
+    free(HASH_ENTRY(n, struct dns_cache_entry, node));
+}
+
 /* dns_cache_free - drop every entry (pending ones too: their flights are the caller's) */
 void
 dns_cache_free(struct dns_cache **cp)
 {
     struct dns_cache *c;
-    size_t i;
 
     if (cp == NULL || *cp == NULL)
         return;
     c = *cp;
-    for (i = 0; i < c->nbuckets; i++) {
-        struct dns_cache_entry *e = c->buckets[i], *next;
-
-        for (; e != NULL; e = next) {
-            next = e->hnext;
-            free(e);
-        }
-    }
-    free(c->buckets);
+    hash_table_fini(&c->table, node_free, NULL);
     free(c);
     *cp = NULL;
 }
@@ -229,44 +223,15 @@ dns_cache_evictions(const struct dns_cache *c)
     return c != NULL ? c->evictions : 0;
 }
 
-/* grow - double the buckets when chains would get long; failure only costs speed */
-static void
-grow(struct dns_cache *c)
-{
-    size_t n = c->nbuckets * 2, i;
-    struct dns_cache_entry **b = calloc(n, sizeof *b);
-
-    if (b == NULL)
-        return;
-    for (i = 0; i < c->nbuckets; i++) {
-        struct dns_cache_entry *e = c->buckets[i], *next;
-
-        for (; e != NULL; e = next) {
-            next = e->hnext;
-            e->hnext = b[e->hash & (n - 1)];
-            b[e->hash & (n - 1)] = e;
-        }
-    }
-    free(c->buckets);
-    c->buckets = b;
-    c->nbuckets = n;
-}
-
 /* entry_remove - take e out of the table (and the LRU list) and free it */
 static void
 entry_remove(struct dns_cache *c, struct dns_cache_entry *e)
 {
-    struct dns_cache_entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
-
-    while (*pp != NULL && *pp != e)
-        pp = &(*pp)->hnext;
-    if (*pp == e)
-        *pp = e->hnext;
+    hash_table_remove(&c->table, &e->node);
     if (!e->pending) {
         TAILQ_REMOVE(&c->lru, e, lru);
         c->cached--;
     }
-    c->entries--;
     free(e);
 }
 
@@ -282,12 +247,14 @@ static struct dns_cache_entry *
 find(struct dns_cache *c, enum dns_kind kind, int family, const char *name, uint32_t h,
      uint64_t now_ms)
 {
-    struct dns_cache_entry *e = c->buckets[h & (c->nbuckets - 1)], *next;
+    struct hash_node *n, *next;
     size_t len = strlen(name);
 
-    for (; e != NULL; e = next) {
-        next = e->hnext;
-        if (e->hash != h || e->kind != (uint8_t)kind || e->family != (uint8_t)family
+    for (n = hash_table_chain(&c->table, h); n != NULL; n = next) {
+        struct dns_cache_entry *e = HASH_ENTRY(n, struct dns_cache_entry, node);
+
+        next = n->next;
+        if (n->hash != h || e->kind != (uint8_t)kind || e->family != (uint8_t)family
             || e->name_len != len || strcasecmp(entry_name(e), name) != 0)
             continue;
         if (!e->pending && e->u.expires_ms <= now_ms) {
@@ -356,7 +323,7 @@ entry_make(enum dns_kind kind, int family, const char *name, uint32_t h,
     e = calloc(1, ENTRY_SIZE(nl + 1 + rl + 1 + pl));
     if (e == NULL)
         return NULL;
-    e->hash = h;
+    e->node.hash = h;
     e->kind = (uint8_t)kind;
     e->family = (uint8_t)family;
     e->name_len = (uint16_t)nl;
@@ -504,13 +471,7 @@ fail:
 static void
 insert(struct dns_cache *c, struct dns_cache_entry *e)
 {
-    size_t b = e->hash & (c->nbuckets - 1);
-
-    e->hnext = c->buckets[b];
-    c->buckets[b] = e;
-    c->entries++;
-    if (c->entries > c->nbuckets * 2)
-        grow(c);
+    hash_table_insert(&c->table, &e->node, e->node.hash);
 }
 
 /* dns_cache_begin - a pending entry for a lookup now in flight; NULL when out of memory */
@@ -547,7 +508,7 @@ dns_cache_settle(struct dns_cache *c, struct dns_cache_entry *e, const struct dn
     if (c == NULL || e == NULL || !e->pending)
         return;
     n = a != NULL && lifetime_s > 0
-            ? entry_make((enum dns_kind)e->kind, e->family, entry_name(e), e->hash, a) : NULL;
+            ? entry_make((enum dns_kind)e->kind, e->family, entry_name(e), e->node.hash, a) : NULL;
     entry_remove(c, e);        /* still pending: off the table, never on the LRU list */
     if (n == NULL)
         return;                /* not kept (or no memory: only a later lookup is lost) */

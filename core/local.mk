@@ -32,7 +32,7 @@ core_libherald_core_la_SOURCES += core/probe.c
 # The resolver's own files (owner: dns), on their own lines to keep merges apart.
 core_libherald_core_la_SOURCES += core/dns_wire.c core/dns_wire.h \
 	core/plan_share.c core/plan_share.h core/route_batch.c \
-	core/plan_pack.c core/route_plan.h
+	core/plan_pack.c core/route_plan.h core/hash_table.c core/hash_table.h
 # Batched UDP under c-ares (owner: domains).
 core_libherald_core_la_SOURCES += core/dns_udp.c core/dns_udp.h
 # The durable queue (owner: queue).

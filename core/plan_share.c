@@ -23,6 +23,7 @@
 #include "context.h"
 #include "dns.h"
 #include "env.h"
+#include "hash_table.h"
 #include "plan_share.h"
 #include "route_plan.h"
 #include "trace_sink.h"
@@ -41,7 +42,7 @@ struct share_waiter {
  * allocation with its domain, its planner and (kept) the packed plan:
  * about 110 octets for a plan of one hop with one address. */
 struct share {
-    struct share *hnext;
+    struct hash_node node;                /* node.hash: dns_cache_name_hash of the MX */
     TAILQ_ENTRY(share) lru;               /* kept: the LRU list, most recent first */
     const struct herald_module_ref *ref;
     union {
@@ -57,7 +58,6 @@ struct share {
             uint64_t expires_ms;
         } kept;
     } u;
-    uint32_t hash;
     uint16_t pack_len;
     uint8_t domain_len;
     bool is_kept;
@@ -68,8 +68,8 @@ struct share {
 
 struct plan_table {
     struct herald_env *env;
-    struct share **buckets;
-    size_t nbuckets, count, kept, max_kept, evictions;
+    struct hash_table table;              /* plans being made and kept */
+    size_t kept, max_kept, evictions;
     TAILQ_HEAD(share_lru, share) lru;     /* kept plans */
 };
 
@@ -90,9 +90,7 @@ table_get(struct herald_env *env)
     t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
-    t->nbuckets = PLAN_MIN_BUCKETS;
-    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
-    if (t->buckets == NULL) {
+    if (!hash_table_init(&t->table, PLAN_MIN_BUCKETS)) {
         free(t);
         return NULL;
     }
@@ -101,29 +99,6 @@ table_get(struct herald_env *env)
     t->max_kept = env->dns_cache_entries > 0 ? (size_t)env->dns_cache_entries : PLAN_DEFAULT_MAX;
     env->plans = t;
     return t;
-}
-
-/* grow - double the buckets; failure only costs speed */
-static void
-grow(struct plan_table *t)
-{
-    size_t n = t->nbuckets * 2, i;
-    struct share **b = calloc(n, sizeof *b);
-
-    if (b == NULL)
-        return;
-    for (i = 0; i < t->nbuckets; i++) {
-        struct share *s = t->buckets[i], *next;
-
-        for (; s != NULL; s = next) {
-            next = s->hnext;
-            s->hnext = b[s->hash & (n - 1)];
-            b[s->hash & (n - 1)] = s;
-        }
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = n;
 }
 
 static const char *
@@ -149,11 +124,14 @@ share_pack(const struct share *s)
 static struct share *
 find(struct plan_table *t, const struct herald_module_ref *ref, const char *domain, uint32_t h)
 {
-    struct share *s;
+    struct hash_node *n;
 
-    for (s = t->buckets[h & (t->nbuckets - 1)]; s != NULL; s = s->hnext)
-        if (s->hash == h && s->ref == ref && strcasecmp(share_domain(s), domain) == 0)
+    for (n = hash_table_chain(&t->table, h); n != NULL; n = n->next) {
+        struct share *s = HASH_ENTRY(n, struct share, node);
+
+        if (n->hash == h && s->ref == ref && strcasecmp(share_domain(s), domain) == 0)
             return s;
+    }
     return NULL;
 }
 
@@ -171,7 +149,7 @@ share_new(const struct herald_module_ref *ref, const char *domain, uint32_t h,
     if (s == NULL)
         return NULL;
     s->ref = ref;
-    s->hash = h;
+    s->node.hash = h;
     s->domain_len = (uint8_t)dl;
     s->pack_len = (uint16_t)pack_len;
     memcpy(s->data, domain, dl + 1);
@@ -183,23 +161,14 @@ share_new(const struct herald_module_ref *ref, const char *domain, uint32_t h,
 static void
 link_in(struct plan_table *t, struct share *s)
 {
-    s->hnext = t->buckets[s->hash & (t->nbuckets - 1)];
-    t->buckets[s->hash & (t->nbuckets - 1)] = s;
-    if (++t->count > t->nbuckets * 2)
-        grow(t);
+    hash_table_insert(&t->table, &s->node, s->node.hash);
 }
 
 /* unlink_out - s out of t's buckets (and, kept, the LRU list) */
 static void
 unlink_out(struct plan_table *t, struct share *s)
 {
-    struct share **pp = &t->buckets[s->hash & (t->nbuckets - 1)];
-
-    while (*pp != NULL && *pp != s)
-        pp = &(*pp)->hnext;
-    if (*pp == s)
-        *pp = s->hnext;
-    t->count--;
+    hash_table_remove(&t->table, &s->node);
     if (s->is_kept) {
         TAILQ_REMOVE(&t->lru, s, lru);
         t->kept--;
@@ -232,7 +201,8 @@ keep(struct plan_table *t, const struct share *s, struct herald_route_plan *plan
     size_t n = plan_pack_size(plan);
     struct share *k;
 
-    if (n == 0 || (k = share_new(s->ref, share_domain(s), s->hash, share_planner(s), n)) == NULL)
+    if (n == 0
+        || (k = share_new(s->ref, share_domain(s), s->node.hash, share_planner(s), n)) == NULL)
         return;   /* not kept: only a later plan is not shared */
     plan_pack(plan, (unsigned char *)k->data + k->domain_len + 1 + strlen(share_planner(k)) + 1);
     k->is_kept = true;
@@ -450,27 +420,28 @@ plan_share_start(const struct herald_module_ref *strategy, struct herald_env *en
     return st;
 }
 
+/* close_one - a kept plan goes; a plan being made finishes for its waiters only */
+static void
+close_one(struct hash_node *n, void *arg)
+{
+    struct share *s = HASH_ENTRY(n, struct share, node);
+
+    (void)arg;
+    if (s->is_kept)
+        kept_free(s);
+    else
+        s->u.make.t = NULL;   /* share_done delivers it and frees it */
+}
+
 /* plan_share_close - drop kept plans; plans being made finish for their waiters only */
 void
 plan_share_close(struct herald_env *env)
 {
     struct plan_table *t;
-    size_t i;
 
     if (env == NULL || (t = env->plans) == NULL)
         return;
-    for (i = 0; i < t->nbuckets; i++) {
-        struct share *s = t->buckets[i], *next;
-
-        for (; s != NULL; s = next) {
-            next = s->hnext;
-            if (s->is_kept)
-                kept_free(s);
-            else
-                s->u.make.t = NULL;   /* share_done delivers it and frees it */
-        }
-    }
-    free(t->buckets);
+    hash_table_fini(&t->table, close_one, NULL);
     free(t);
     env->plans = NULL;
 }

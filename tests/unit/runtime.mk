@@ -19,6 +19,7 @@ TESTS += tests/unit/test_dns
 EXTRA_DIST += tests/lib/dns_servers.py
 
 tests_unit_test_dns_SOURCES = tests/unit/test_dns.c core/dns.c core/dns_cache.c core/dns.h \
+	core/hash_table.c core/hash_table.h \
 	core/dns_wire.c core/dns_wire.h core/dns_udp.c core/dns_udp.h core/host.c \
 	core/loop.c core/trace.c core/status.c
 tests_unit_test_dns_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(CUNIT_CFLAGS)
@@ -27,9 +28,18 @@ tests_unit_test_dns_LDADD = $(CARES_LIBS) $(CUNIT_LIBS)
 # The answer table by itself: TTLs, negative answers, LRU bound, lookups in flight.
 check_PROGRAMS += tests/unit/test_dns_cache
 TESTS += tests/unit/test_dns_cache
-tests_unit_test_dns_cache_SOURCES = tests/unit/test_dns_cache.c core/dns_cache.c core/dns.h
+tests_unit_test_dns_cache_SOURCES = tests/unit/test_dns_cache.c core/dns_cache.c core/dns.h \
+	core/hash_table.c core/hash_table.h
 tests_unit_test_dns_cache_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_dns_cache_LDADD = $(CUNIT_LIBS)
+
+# The chained table under the DNS cache and the plan table, by itself.
+check_PROGRAMS += tests/unit/test_hash_table
+TESTS += tests/unit/test_hash_table
+tests_unit_test_hash_table_SOURCES = tests/unit/test_hash_table.c core/hash_table.c \
+	core/hash_table.h
+tests_unit_test_hash_table_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_hash_table_LDADD = $(CUNIT_LIBS)
 
 # Many domains against dnsmasq's query log and smtp-sink; route --batch (owner: dns).
 dist_check_SCRIPTS += tests/integration/dns_scale.sh
