@@ -110,6 +110,10 @@ int cli_outcome_exit(const struct herald_outcome *o);
 /* cli_enqueue_exit - herald_enqueue's error: 65 too large, 75 disk full, else
  * cli_exit_code() */
 int cli_enqueue_exit(herald_status status);
+/* cli_parse_number - a command-line number from min to max: decimal digits
+ * only (no sign, space or unit); true with *out set */
+bool cli_parse_number(const char *text, unsigned long min, unsigned long max,
+                      unsigned long *out);
 /* cli_parse_notify - -N WHEN: "never" or a comma list of success, failure,
  * delay, as HERALD_DSN_NOTIFY_* bits in *out; 0, or -1 for anything else */
 int cli_parse_notify(const char *text, unsigned *out);

@@ -2,8 +2,10 @@
  * cli_util.c - exit codes, diagnostics, config opening, JSON strings and -N
  * shared by the herald commands
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <herald/route.h>
@@ -237,6 +239,24 @@ cli_pick_route_device(struct herald_context *ctx, const char *cmd, const char *n
     }
     fprintf(stderr, "herald %s: no device of the device file has a route strategy\n", cmd);
     return EX_CONFIG;
+}
+
+/* cli_parse_number - digits only, within [min, max] */
+bool
+cli_parse_number(const char *text, unsigned long min, unsigned long max, unsigned long *out)
+{
+    unsigned long n;
+    char *end;
+
+    /* strtoul would take a sign or leading space: refuse them first. */
+    if (text == NULL || *text < '0' || *text > '9')
+        return false;
+    errno = 0;
+    n = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
 }
 
 /* cli_parse_notify - "never" or a comma list of success, failure, delay; 0 or -1 */

@@ -2,7 +2,7 @@
  * cmd_probe.c - "herald probe": every hop of the route tried, no message sent
  *
  *   herald [-c FILE] probe [-d DEV] [--json] [--from ADDR] [--rcpt ADDR] [--auth]
- *                          [--trace FILE|-] DOMAIN|ADDR
+ *                          [--timeout SECONDS] [--trace FILE|-] DOMAIN|ADDR
  *
  * The route plan of the device (as "herald route" shows it), then for each
  * hop address a row: connect, greeting, EHLO, TLS, AUTH, MAIL, RCPT and the
@@ -12,10 +12,14 @@
  * JSON: {"domain","hops":[{"host","port","preference","origin","addresses":
  * [{"address","connect":{"ok","ms","error"},"greeting","ehlo":{"ok","reply",
  * "extensions"},"tls":{...},"auth":{...},"mail":{"code","reply"},"rcpt":
- * {"code","reply"},"error","result"}]}]}; a step not reached is absent.
+ * {"code","reply"},"error","expired","result"}]}],"expired","result"}; a step
+ * not reached is absent, and "expired" too unless the deadline (--timeout,
+ * the whole probe) cut an address short.
  * Exit: 0 some address would accept (the recipient, or without one the
  * sender), 69 none and one refused permanently (or the route failed
- * permanently), 75 otherwise; 64 usage, 65 bad address, 78 config.
+ * permanently), 75 otherwise or when the deadline cut the probe short (each
+ * address it cut is named on stderr with the step it was in); 64 usage, 65
+ * bad address, 78 config.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -32,16 +36,21 @@ struct probe_args {
     const char *trace;
     const char *from;
     const char *rcpt;
+    unsigned long timeout_s;   /* 0: the library's default deadline */
     bool json;
     bool auth;
 };
+
+/* --timeout: a probe is something an administrator waits for */
+#define PROBE_TIMEOUT_MAX_S 3600
 
 /* probe_usage - help for "herald probe" */
 static void
 probe_usage(FILE *out)
 {
     fputs("Usage: herald [-c FILE] probe [-d DEV] [--json] [--from ADDR] [--rcpt ADDR]\n"
-          "                              [--auth] [--trace FILE|-] DOMAIN|ADDR\n"
+          "                              [--auth] [--timeout SECONDS] [--trace FILE|-]\n"
+          "                              DOMAIN|ADDR\n"
           "\n"
           "Try every hop the device's route strategy plans for DOMAIN (or the domain\n"
           "of ADDR), every address of each, as the device would: connect, greeting,\n"
@@ -49,9 +58,10 @@ probe_usage(FILE *out)
           "issuer, expiry, verification), AUTH where the device authenticates (smart\n"
           "hosts), MAIL FROM and RCPT TO, then RSET and QUIT.  No message is sent:\n"
           "DATA never is.  Addresses are probed in parallel, each step bounded by the\n"
-          "device's timeouts.  Exit 0 when some address would accept the recipient\n"
-          "(without one: the sender), 69 when none would and one refused permanently,\n"
-          "75 otherwise.\n"
+          "device's timeouts and the whole probe by --timeout.  Exit 0 when some\n"
+          "address would accept the recipient (without one: the sender), 69 when none\n"
+          "would and one refused permanently, 75 otherwise or when the deadline cut\n"
+          "the probe short (stderr names each address it cut and the step it was in).\n"
           "\n"
           "  -d, --device DEV  the device (default: the first with a route strategy)\n"
           "      --json        one JSON object: {\"domain\",\"hops\"} with each address's steps\n"
@@ -59,6 +69,8 @@ probe_usage(FILE *out)
           "      --rcpt ADDR   RCPT TO (default: ADDR when one is given, else no RCPT)\n"
           "      --auth        log in where the device authenticates (default: only\n"
           "                    list the mechanisms offered); the secret is never shown\n"
+          "      --timeout SECONDS  the deadline of the whole probe, 1 to 3600 (default\n"
+          "                    120); each step also keeps the device's own timeout\n"
           "      --trace FILE  write every command and reply to FILE (\"-\": standard error)\n",
           out);
 }
@@ -67,13 +79,14 @@ probe_usage(FILE *out)
 static int
 parse_args(int argc, char **argv, struct probe_args *a, bool *help_out)
 {
-    enum { OPT_JSON = 256, OPT_TRACE, OPT_FROM, OPT_RCPT, OPT_AUTH };
+    enum { OPT_JSON = 256, OPT_TRACE, OPT_FROM, OPT_RCPT, OPT_AUTH, OPT_TIMEOUT };
     static const struct option longopts[] = {
         { "device", required_argument, NULL, 'd' },
         { "json", no_argument, NULL, OPT_JSON },
         { "from", required_argument, NULL, OPT_FROM },
         { "rcpt", required_argument, NULL, OPT_RCPT },
         { "auth", no_argument, NULL, OPT_AUTH },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "trace", required_argument, NULL, OPT_TRACE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -101,11 +114,17 @@ parse_args(int argc, char **argv, struct probe_args *a, bool *help_out)
         case OPT_TRACE:
             a->trace = optarg;
             break;
+        case OPT_TIMEOUT:
+            if (!cli_parse_number(optarg, 1, PROBE_TIMEOUT_MAX_S, &a->timeout_s))
+                return cli_usage_error("probe", "--timeout takes 1 to %d seconds, not \"%s\"",
+                                       PROBE_TIMEOUT_MAX_S, optarg);
+            break;
         case 'h':
             *help_out = true;
             return EX_OK;
         default:
-            if (optopt == 'd' || optopt == OPT_FROM || optopt == OPT_RCPT || optopt == OPT_TRACE)
+            if (optopt == 'd' || optopt == OPT_FROM || optopt == OPT_RCPT || optopt == OPT_TRACE
+                || optopt == OPT_TIMEOUT)
                 return cli_usage_error("probe", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("probe", "unknown option '%s'", argv[optind - 1]);
         }
@@ -331,6 +350,8 @@ json_address(const struct herald_probe_result *r)
     json_code("mail", r->mail_code, r->mail_reply);
     json_code("rcpt", r->rcpt_code, r->rcpt_reply);
     json_member("error", r->error);
+    if (r->expired)
+        fputs(",\"expired\":true", stdout);
     fputs(",\"result\":", stdout);
     cli_json_string(stdout, herald_result_name(r->verdict));
     putchar('}');
@@ -349,15 +370,42 @@ print_json(const char *domain, const struct herald_probe *p)
 {
     if (!cli_plan_json(domain, herald_probe_plan(p), put_address, p))
         return;
+    if (herald_probe_expired(p) > 0)
+        printf(",\"expired\":%zu", herald_probe_expired(p));
     fputs(",\"result\":", stdout);
     cli_json_string(stdout, herald_result_name(herald_probe_verdict(p)));
     fputs("}\n", stdout);
 }
 
+/* report_expired - on stderr, each address the deadline cut short and the
+ * step it was in (the result's error says it) */
+static void
+report_expired(const struct herald_probe *p)
+{
+    const struct herald_route_plan *plan = herald_probe_plan(p);
+    size_t h, i;
+
+    for (h = 0; h < herald_plan_hop_count(plan); h++) {
+        const struct herald_hop *hop = herald_plan_hop(plan, h);
+
+        for (i = 0; i < hop->address_count; i++) {
+            const struct herald_probe_result *r = herald_probe_result(p, h, i);
+
+            if (r == NULL || !r->expired)
+                continue;
+            fputs("herald probe: ", stderr);
+            cli_put_printable(stderr, hop->host);
+            fprintf(stderr, "[%s]:%u: ", r->address, (unsigned)hop->port);
+            cli_put_printable(stderr, r->error);
+            putc('\n', stderr);
+        }
+    }
+}
+
 int
 cmd_probe(int argc, char **argv, const struct cli_globals *g)
 {
-    struct probe_args a = { NULL, NULL, NULL, NULL, NULL, false, false };
+    struct probe_args a = { NULL, NULL, NULL, NULL, NULL, 0, false, false };
     struct herald_probe_options opts = HERALD_PROBE_OPTIONS_INIT;
     struct herald_context *ctx = NULL;
     struct herald_device *dev = NULL;
@@ -396,13 +444,16 @@ cmd_probe(int argc, char **argv, const struct cli_globals *g)
     opts.sender = a.from;
     opts.recipient = a.rcpt;
     opts.try_auth = a.auth;
+    if (a.timeout_s != 0)
+        opts.deadline_ms = (uint64_t)a.timeout_s * 1000u;
     st = herald_probe(dev, domain, &opts, &p, &diag);
     if (st != HERALD_OK) {
         fputs("herald probe: ", stderr);
         cli_print_diag(&diag, herald_device_name(dev));
         herald_close(&ctx);
         return st == HERALD_E_INVAL ? EX_USAGE : st == HERALD_E_ADDRESS ? EX_DATAERR
-               : st == HERALD_E_NOTFOUND ? EX_UNAVAILABLE : EX_SOFTWARE;
+               : st == HERALD_E_NOTFOUND ? EX_UNAVAILABLE
+               : st == HERALD_E_TIMEOUT ? EX_TEMPFAIL : EX_SOFTWARE;
     }
     if (a.json)
         print_json(domain, p);
@@ -418,6 +469,11 @@ cmd_probe(int argc, char **argv, const struct cli_globals *g)
     default:
         rc = EX_TEMPFAIL;
         break;
+    }
+    if (herald_probe_expired(p) > 0) {
+        /* Unfinished: whatever some address said, the answer is not whole. */
+        report_expired(p);
+        rc = EX_TEMPFAIL;
     }
     herald_probe_free(&p);
     herald_close(&ctx);

@@ -194,10 +194,9 @@ parse_args(int argc, char **argv, struct send_args *a, bool *help_out)
             a->batch = optarg;
             break;
         case OPT_PARALLEL: {
-            char *end;
-            unsigned long n = strtoul(optarg, &end, 10);
+            unsigned long n;
 
-            if (*optarg < '1' || *optarg > '9' || *end != '\0' || n > 1000)
+            if (!cli_parse_number(optarg, 1, 1000, &n))
                 return cli_usage_error("send", "--parallel takes 1 to 1000, not \"%s\"", optarg);
             a->parallel = (unsigned)n;
             break;

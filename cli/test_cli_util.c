@@ -80,6 +80,31 @@ test_exit_codes(void)
         CU_ASSERT_NOT_EQUAL(cli_exit_code((herald_status)st), EX_OK);
 }
 
+/* test_parse_number - digits within the range, nothing else */
+static void
+test_parse_number(void)
+{
+    static const struct {
+        const char *text;
+        bool ok;
+        unsigned long want;
+    } t[] = {
+        { "1", true, 1 }, { "3600", true, 3600 }, { "007", true, 7 },
+        { "0", false, 0 }, { "3601", false, 0 }, { "", false, 0 }, { "-1", false, 0 },
+        { "+2", false, 0 }, { " 2", false, 0 }, { "2 ", false, 0 }, { "2s", false, 0 },
+        { "0x10", false, 0 }, { "99999999999999999999999", false, 0 },
+    };
+    unsigned long n;
+    size_t i;
+
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        n = 12345;
+        CU_ASSERT_EQUAL(cli_parse_number(t[i].text, 1, 3600, &n), t[i].ok);
+        CU_ASSERT_EQUAL(n, t[i].ok ? t[i].want : 12345);
+    }
+    CU_ASSERT_FALSE(cli_parse_number(NULL, 1, 3600, &n));
+}
+
 /* main - run the suite; exit 0 pass, 1 fail, 99 set-up error */
 int
 main(void)
@@ -88,6 +113,7 @@ main(void)
         { "json string", test_json_string },
         { "printable", test_put_printable },
         { "exit codes", test_exit_codes },
+        { "parse number", test_parse_number },
         { NULL, NULL },
     };
 

@@ -8,10 +8,12 @@
  * bound whatever they are given, so what reaches "herald probe" is never
  * more than one line of HERALD_PROBE_TEXT_MAX octets per text.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <herald/herald.h>
+#include <herald/loop.h>
 #include <herald/message.h>
 #include <herald/probe.h>
 #include <herald/route.h>
@@ -43,7 +45,14 @@ struct herald_probe {
     size_t njobs;
     size_t *first;                         /* per hop: index of its first job */
     size_t pending;
+    uint64_t deadline_ms;                  /* the option; 0: none */
+    uint64_t deadline_at;                  /* monotonic ms; 0: none */
+    size_t expired;                        /* jobs the deadline cut short */
 };
+
+/* How long past its deadline the core still waits for a transport that does
+ * not know it (built before ABI 2.5) before giving up on the probe. */
+#define PROBE_GRACE_MS 5000
 
 /* keep - a printable, bounded copy of s (NULL stays NULL) into *slot */
 static herald_status
@@ -185,6 +194,12 @@ herald_probe(struct herald_device *dev, const char *domain,
     p->sender = strdup(opts->sender != NULL ? opts->sender : "");
     p->recipient = opts->recipient != NULL ? strdup(opts->recipient) : NULL;
     p->try_auth = opts->try_auth;
+    p->deadline_ms = opts->struct_size >= offsetof(struct herald_probe_options, deadline_ms)
+                                          + sizeof opts->deadline_ms
+                     ? opts->deadline_ms : HERALD_DEFAULT_PROBE_DEADLINE_MS;
+    /* The clock starts now: planning counts against the deadline too. */
+    if (p->deadline_ms != 0 && p->deadline_ms <= UINT64_MAX / 4)     /* no overflow below */
+        p->deadline_at = herald_loop_now_ms(NULL) + p->deadline_ms;
     if (p->sender == NULL || (opts->recipient != NULL && p->recipient == NULL)) {
         herald_probe_free(&p);
         return herald_diag_set(diag, HERALD_E_NOMEM, dev->conf->name, "out of memory");
@@ -213,12 +228,14 @@ herald_probe(struct herald_device *dev, const char *domain,
                                st == HERALD_E_NOTFOUND ? "its transport has no probe()"
                                : herald_strerror(st));
     }
-    /* Every step of every session has its own timer (the device's timeouts):
-     * the loop ends with every job done unless the loop itself fails. */
-    st = herald_loop_run(dev->ctx->loop, probe_finished, p, 0);
+    /* Every step of every session has its own timer (the device's timeouts,
+     * cut to the deadline): the loop ends with every job done unless the
+     * loop itself fails, or the transport does not know the deadline. */
+    st = herald_loop_run(dev->ctx->loop, probe_finished, p,
+                         p->deadline_at != 0 ? herald_probe_remaining_ms(p) + PROBE_GRACE_MS : 0);
     if (p->pending != 0) {
         /* p stays allocated on purpose: jobs still point at it. */
-        return herald_diag_set(diag, HERALD_E_IO, dev->conf->name,
+        return herald_diag_set(diag, st == HERALD_E_TIMEOUT ? st : HERALD_E_IO, dev->conf->name,
                                "the probe did not finish (%s)", herald_strerror(st));
     }
     for (i = 0; i < p->njobs; i++)
@@ -262,6 +279,23 @@ herald_probe_verdict(const struct herald_probe *p)
         permanent = permanent || p->jobs[i].r.verdict == HERALD_RESULT_FAILED;
     }
     return permanent ? HERALD_RESULT_FAILED : HERALD_RESULT_DEFERRED;
+}
+
+size_t
+herald_probe_expired(const struct herald_probe *p)
+{
+    return p != NULL ? p->expired : 0;
+}
+
+uint64_t
+herald_probe_remaining_ms(const struct herald_probe *p)
+{
+    uint64_t now;
+
+    if (p == NULL || p->deadline_at == 0)
+        return UINT64_MAX;
+    now = herald_loop_now_ms(NULL);
+    return now < p->deadline_at ? p->deadline_at - now : 0;
 }
 
 size_t
@@ -463,6 +497,25 @@ herald_probe_job_error(struct herald_probe_job *j, bool permanent, const char *w
         return HERALD_E_INVAL;
     j->permanent_error = j->permanent_error || permanent;
     return keep(&j->r.error, why != NULL ? why : "");
+}
+
+herald_status
+herald_probe_job_expired(struct herald_probe_job *j, const char *doing)
+{
+    uint64_t ms;
+    char why[200];
+
+    if (!open_job(j))
+        return HERALD_E_INVAL;
+    if (!j->r.expired) {
+        j->r.expired = true;
+        j->probe->expired++;
+    }
+    ms = j->probe->deadline_ms;
+    snprintf(why, sizeof why, "the probe's deadline (%llu %s) passed while %.120s",
+             (unsigned long long)(ms % 1000 == 0 ? ms / 1000 : ms), ms % 1000 == 0 ? "s" : "ms",
+             doing != NULL ? doing : "probing");
+    return keep(&j->r.error, why);
 }
 
 /* class_result - a reply code as a delivery reads it */

@@ -37,7 +37,8 @@ typedef bool (*herald_done_fn)(void *arg);
 herald_status herald_loop_new(struct herald_loop **loop_out);
 void herald_loop_free(struct herald_loop **loop);
 
-/* Monotonic milliseconds, as seen at the start of the current iteration. */
+/* Monotonic milliseconds, as seen at the start of the current iteration
+ * (NULL: the clock now). */
 uint64_t herald_loop_now_ms(const struct herald_loop *loop);
 
 herald_status herald_io_add(struct herald_loop *loop, int fd, unsigned events,

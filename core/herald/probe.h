@@ -33,6 +33,7 @@
 #include <herald/status.h>
 #include <herald/outcome.h>
 #include <herald/dns.h>
+#include <herald/timeouts.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,9 +56,15 @@ struct herald_probe_options {
     const char *recipient;     /* RCPT TO; NULL: no RCPT */
     bool try_auth;             /* log in where the device authenticates (else
                                   only the mechanisms offered are shown) */
+    /* ABI 2.5: the whole probe ends by deadline_ms after herald_probe() was
+     * called, however many steps, hops and addresses each server drags out
+     * to its own timeout; 0: no overall deadline.  A caller built before it
+     * gets HERALD_DEFAULT_PROBE_DEADLINE_MS. */
+    uint64_t deadline_ms;
 };
 #define HERALD_PROBE_OPTIONS_INIT \
-    { .struct_size = (uint32_t)sizeof(struct herald_probe_options) }
+    { .struct_size = (uint32_t)sizeof(struct herald_probe_options), \
+      .deadline_ms = HERALD_DEFAULT_PROBE_DEADLINE_MS }
 
 /* One address of one hop, as probed.  A step that was not reached has its
  * "_done" flag false (or code 0) and NULL texts: nothing is invented.
@@ -99,14 +106,21 @@ struct herald_probe_result {
      * here; DEFERRED: not now (no connection, 4xx, timeout, TLS policy);
      * FAILED: refused permanently (5xx greeting, EHLO and HELO, MAIL, RCPT). */
     enum herald_result verdict;
+    /* ABI 2.5: the probe's deadline ended this address's session before its
+     * answer (error says in which step) */
+    bool expired;
 };
 
 /*
  * herald_probe - plan the route for domain with dev's route strategy and
  * probe every address of every hop, in parallel within the device's limits,
- * each step bounded by the device's timeouts; runs the context's loop until
- * every address has its result.  HERALD_OK: *probe_out holds the plan (which
- * may hold a route error: herald_plan_error) and the results.
+ * each step bounded by the device's timeouts and the whole by the options'
+ * deadline (planning has its own bound, route.timeout_ms, and counts
+ * against it); runs the context's loop until every address has its result.
+ * HERALD_OK: *probe_out holds the plan (which may hold a route error:
+ * herald_plan_error) and the results.  HERALD_E_TIMEOUT: a transport that
+ * does not know the deadline (built before ABI 2.5) was still probing well
+ * after it.
  * HERALD_E_NOTFOUND: the device has no route strategy or cannot probe
  * (its driver or transport has no probe()); HERALD_E_INVAL, HERALD_E_ADDRESS
  * (a sender or recipient with a control character), HERALD_E_NOMEM, HERALD_E_IO.
@@ -123,6 +137,8 @@ const struct herald_probe_result *herald_probe_result(const struct herald_probe 
 /* DELIVERED when some address would accept, else FAILED when one refused
  * permanently, else DEFERRED (also for a plan without hops: its own error). */
 enum herald_result herald_probe_verdict(const struct herald_probe *probe);
+/* ABI 2.5: how many addresses the deadline cut short (0: it did not fire) */
+size_t herald_probe_expired(const struct herald_probe *probe);
 
 /* Module side: what a transport's probe() reads. */
 size_t herald_probe_job_count(const struct herald_probe *probe);
@@ -135,6 +151,11 @@ const char *herald_probe_job_host(const struct herald_probe_job *job);
 uint16_t herald_probe_job_port(const struct herald_probe_job *job);
 const char *herald_probe_job_origin(const struct herald_probe_job *job);
 const struct herald_address *herald_probe_job_address(const struct herald_probe_job *job);
+/* ABI 2.5: milliseconds left before the probe's deadline, 0 once it has
+ * passed, UINT64_MAX without one.  A transport bounds every wait by it (a
+ * step's own timeout or this, whichever ends first) and ends a job whose
+ * wait ended at the deadline with herald_probe_job_expired(). */
+uint64_t herald_probe_remaining_ms(const struct herald_probe *probe);
 
 /* Module side: each step as it happened.  HERALD_E_INVAL after done. */
 herald_status herald_probe_job_connect(struct herald_probe_job *job, bool ok, uint64_t ms,
@@ -164,6 +185,10 @@ herald_status herald_probe_job_rcpt(struct herald_probe_job *job, int code, cons
  * permanent only for what a 5xx would mean */
 herald_status herald_probe_job_error(struct herald_probe_job *job, bool permanent,
                                      const char *why);
+/* ABI 2.5: the probe's deadline ended the session while doing ("waiting
+ * for the greeting"): the error says so and the address counts as cut
+ * short (herald_probe_expired); the job still ends with _done(). */
+herald_status herald_probe_job_expired(struct herald_probe_job *job, const char *doing);
 /* The job is finished; exactly once per job, from the loop or inside probe(). */
 void herald_probe_job_done(struct herald_probe_job *job);
 

@@ -27,5 +27,8 @@
 /* The reply to QUIT: a courtesy, so short; an idle cached session's life. */
 #define HERALD_DEFAULT_SMTP_QUIT_MS      5000
 #define HERALD_DEFAULT_SMTP_SESSION_IDLE_MS 5000
+/* "herald probe" as a whole (herald/probe.h), whatever each step's own
+ * timeout: an administrator waits minutes, not the 5 of every step. */
+#define HERALD_DEFAULT_PROBE_DEADLINE_MS 120000
 
 #endif

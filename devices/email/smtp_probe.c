@@ -52,6 +52,7 @@ struct paddr {
     bool tls_offered;
     bool tls_fell_back;                /* opportunistic: a handshake failed, clear now */
     bool ended;                        /* finish() ran: only settle() is left */
+    bool at_deadline;                  /* the current wait ends at the probe's deadline */
     char peer[80];
     char tls_name[256];
 };
@@ -149,11 +150,24 @@ state_ms(const struct paddr *pa, enum pstate st)
     }
 }
 
+/* bounded - a wait of ms (0: none), cut to what is left of the probe's
+ * deadline; at_deadline says which of the two ends it */
+static uint64_t
+bounded(struct paddr *pa, uint64_t ms)
+{
+    uint64_t left = herald_probe_remaining_ms(pa->run->probe);
+
+    pa->at_deadline = left != UINT64_MAX && (ms == 0 || left < ms);
+    if (!pa->at_deadline)
+        return ms;
+    return left > 0 ? left : 1;        /* 0 would be no timer at all */
+}
+
 static void
 enter(struct paddr *pa, enum pstate st)
 {
     pa->state = st;
-    (void)smtp_conn_set_timeout(pa->conn, state_ms(pa, st));
+    (void)smtp_conn_set_timeout(pa->conn, bounded(pa, state_ms(pa, st)));
 }
 
 /* step - one command, then wait for its reply in st; false when it
@@ -621,6 +635,26 @@ read_replies(struct paddr *pa)
     }
 }
 
+/* expire - the probe's deadline ended the wait.  After RCPT (or MAIL
+ * without a recipient) the answer is in: RSET and QUIT are courtesies, and
+ * the job ends as it would have; before, it is cut short, in this step. */
+static void
+expire(struct paddr *pa)
+{
+    const char *doing = pstate_doing[pa->state];
+
+    herald_trace_log(pa->run->trace, HERALD_TRACE_INFO, SUBSYS,
+                     "%s: the probe's deadline passed while %s", pa->peer, doing);
+    if (pa->state == P_CONNECT)
+        herald_probe_job_connect(pa->job, false, mono_ms() - pa->t0_ms,
+                                 "not connected by the probe's deadline");
+    if (pa->state == P_TLS)
+        record_tls(pa, false, "the handshake did not end by the probe's deadline");
+    if (pa->state != P_RSET && pa->state != P_QUIT)
+        herald_probe_job_expired(pa->job, doing);
+    finish(pa);
+}
+
 /* conn_event - one event from the connection */
 static void
 conn_event(struct paddr *pa, enum smtp_conn_event ev)
@@ -647,6 +681,10 @@ conn_event(struct paddr *pa, enum smtp_conn_event ev)
     case SMTP_CONN_ERROR:
     case SMTP_CONN_TIMEOUT:
         break;
+    }
+    if (ev == SMTP_CONN_TIMEOUT && pa->at_deadline) {
+        expire(pa);
+        return;
     }
     if (pa->state == P_CONNECT) {
         snprintf(why, sizeof why, "%s", ev == SMTP_CONN_TIMEOUT ? "timeout"
@@ -696,9 +734,14 @@ start_one(struct probe_run *run, size_t i)
     struct paddr *pa = calloc(1, sizeof *pa);
 
     run->running++;
-    if (pa == NULL) {
-        herald_probe_job_error(job, false, "out of memory");
+    if (pa == NULL || herald_probe_remaining_ms(run->probe) == 0) {
+        /* Past the deadline: the jobs still waiting for a session end unprobed. */
+        if (pa == NULL)
+            herald_probe_job_error(job, false, "out of memory");
+        else
+            herald_probe_job_expired(job, "waiting to connect (transport max_sessions)");
         herald_probe_job_done(job);
+        free(pa);
         run->running--;
         run->ended++;
         return;
@@ -733,7 +776,8 @@ connect_to(struct paddr *pa)
     pa->t0_ms = mono_ms();
     memset(&diag, 0, sizeof diag);
     st = smtp_conn_new(pa->run->loop, herald_probe_job_address(pa->job),
-                       herald_probe_job_port(pa->job), pa->run->opts->connect_ms, on_conn, pa,
+                       herald_probe_job_port(pa->job), bounded(pa, pa->run->opts->connect_ms),
+                       on_conn, pa,
                        &pa->conn, &diag);
     if (st != HERALD_OK)
         herald_probe_job_connect(pa->job, false, 0, diag.text[0] != '\0' ? diag.text

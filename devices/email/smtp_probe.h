@@ -7,7 +7,8 @@
  * device would authenticate (smtp_auth_hop_gets; a login only when the probe
  * asks for it), MAIL FROM, RCPT TO when the probe has a recipient, then RSET
  * and QUIT.  DATA is never sent.  Each step is bounded by the device's own
- * timeout for it (struct smtp_session_opts); every job ends, once.
+ * timeout for it (struct smtp_session_opts) or by the probe's deadline
+ * (herald_probe_remaining_ms), whichever ends first; every job ends, once.
  *
  * A step that the device's policy would not pass ends the session there,
  * as a delivery would: STARTTLS required and not offered, a certificate not

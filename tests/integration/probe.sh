@@ -8,10 +8,14 @@
 # dead.test MX 10 mx0.probe.test only.  The smart host [$SH_IP] has ip.pem
 # (its address as an iPAddress SAN) and AUTH.  capture_smtpd.py refuses RCPT
 # "reject*" with 550 and "defer*" with 450, and records every command verb.
+# slow.test MX 10 h1.probe.test (fault_smtpd.py hang: never greets), MX 20
+# h7.probe.test (fault_smtpd.py drip: every reply a second late).
 #
 # Checked: the JSON field by field (python3 json), the text table, the exit
 # codes 0 (some address accepts), 69 (refused permanently), 75 (dead only,
 # or 450); tls = "verify" stops before MAIL at the expired certificate;
+# --timeout ends the whole probe at its deadline (75, the step named) where
+# every step's own timeout is far longer;
 # AUTH only on the smart-host hop, a login only with --auth, its secret in
 # no output or trace; and no server ever saw DATA (nor got a message).
 set -euo pipefail
@@ -31,7 +35,9 @@ email_env_init 112 \
   --host-record=h1.probe.test,$NET_PROBE.5 --host-record=h2.probe.test,$NET_PROBE.6 \
   --host-record=h3.probe.test,$NET_PROBE.7 --host-record=h4.probe.test,$NET_PROBE.8 \
   --host-record=h5.probe.test,$NET_PROBE.10 \
-  --mx-host=badtls.test,h6.probe.test,10 --host-record=h6.probe.test,$NET_PROBE.11
+  --mx-host=badtls.test,h6.probe.test,10 --host-record=h6.probe.test,$NET_PROBE.11 \
+  --mx-host=slow.test,h1.probe.test,10 --mx-host=slow.test,h7.probe.test,20 \
+  --host-record=h7.probe.test,$NET_PROBE.12
 PKI=$T_DIR/pki
 mkdir "$PKI"
 sh "$HERALD_SRC_DIR/tests/lib/make_certs.sh" "$PKI" "$SH_IP" || hard_error "make_certs.sh failed"
@@ -43,6 +49,7 @@ email_start_fault garbage "$NET_PROBE.6" garbage
 email_start_fault g554 "$NET_PROBE.7" greet-554
 email_start_fault helo "$NET_PROBE.8" refuse-ehlo
 email_start_fault huge "$NET_PROBE.10" huge-reply
+email_start_fault drip "$NET_PROBE.12" drip
 # STARTTLS answered 220, then garbage instead of a handshake (then a plain server)
 start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/starttls_junk_smtpd.py" "$NET_PROBE.11" \
   "$SMTP_PORT" "$PKI/server.pem" "$PKI/server.key" "$T_DIR/badtls.rec" badtls \
@@ -70,7 +77,9 @@ DEV
   device strict mx verify; echo ","
   device relay mx-then-smarthost opportunistic \
     "auth: { user = \"user\"; password_file = \"$T_DIR/relay.secret\"; };"; echo ","
-  device quick mx opportunistic "" "greeting_timeout_ms = 1000; helo_timeout_ms = 1000;"
+  device quick mx opportunistic "" "greeting_timeout_ms = 1000; helo_timeout_ms = 1000;"; echo ","
+  device patient mx opportunistic "" "greeting_timeout_ms = 100000; helo_timeout_ms = 100000;
+    mail_timeout_ms = 100000; rcpt_timeout_ms = 100000;"
   echo ");"
 } >"$CONF"
 
@@ -262,9 +271,41 @@ want(a["tls"]["ok"] is False and "handshake" in a["error"], "error %r" % a.get("
 want("mail" not in a and "rcpt" not in a, "no MAIL")'
 expect_no_grep "broken TLS, verify: no reconnection" "$TRACE" "continue in clear text"
 
-# 10. Usage.
+# 10. The deadline (--timeout) bounds the whole probe where no step's own
+# timeout (100 s here) would: one server never greets, the other answers
+# every step in a second.  The probe ends at the deadline, exits 75 and
+# names each address with the step it was in; timeout(1) bounds the run.
+rm -f "$TRACE"
+RC=0
+timeout 30 "$HERALD" -c "$CONF" probe -d patient --json --timeout 2 --trace "$TRACE" \
+  --rcpt ok@slow.test slow.test >"$OUT" 2>"$ERR" || RC=$?
+expect_rc "deadline: the probe ends there, temporary" 75 "$ERR"
+expect_grep "deadline: the silent server's step on stderr" "$ERR" \
+  "herald probe: h1.probe.test[$NET_PROBE.5]:$SMTP_PORT: the probe's deadline (2 s) passed while waiting for the greeting"
+expect_grep "deadline: the slow server's step on stderr" "$ERR" \
+  "herald probe: h7.probe.test[$NET_PROBE.12]:$SMTP_PORT: the probe's deadline (2 s) passed while waiting for the "
+check "deadline: both addresses cut short, in their step" '
+want(doc["expired"] == 2 and doc["result"] == "deferred", "expired %r" % doc.get("expired"))
+a = addr(0)
+want(a["connect"]["ok"] is True and "greeting" not in a, "hang: connected, no greeting")
+want(a["expired"] is True and "waiting for the greeting" in a["error"], "hang: %r" % a)
+a = addr(1)
+want(a["greeting"].startswith("220") and a["expired"] is True, "drip: %r" % a)
+want("deadline (2 s) passed while waiting for the" in a["error"], "drip: " + a["error"])
+want("rcpt" not in a and a["result"] == "deferred", "drip: no RCPT")'
+expect_grep "deadline: traced" "$TRACE" "the probe's deadline passed while"
+
+# 11. Usage.
 probe -d email
 expect_rc "no target" 64 "$ERR"
+for t in 0 3601 2s -1 " 2" ""; do
+  probe -d email --timeout "$t" probe.test
+  expect_rc "--timeout '$t'" 64 "$ERR"
+  expect_grep "--timeout '$t': why" "$ERR" "--timeout takes 1 to 3600 seconds, not \"$t\""
+done
+probe -d email --timeout
+expect_rc "--timeout without a value" 64 "$ERR"
+expect_grep "--timeout without a value: why" "$ERR" "option '--timeout' needs a value"
 probe -d email --rcpt "$(printf 'a\rb@x.test')" probe.test
 expect_rc "bad recipient" 65 "$ERR"
 

@@ -25,6 +25,8 @@ Modes:
   pipelined-junk answer every command with two replies (the second unasked)
   rcpt-mixed     RCPT to addresses starting "bad" get 550, "tmp" get 450
   dot-450        450 after the final dot
+  drip           every reply (the greeting too) DRIP_S late: each step well
+                 within any timeout, the session as a whole slow
 """
 import argparse
 import asyncio
@@ -36,9 +38,10 @@ import sys
 
 MODES = ("ok", "refuse-ehlo", "refuse-both", "greet-421", "greet-554", "hang",
          "drop-mid-data", "huge-reply", "long-line", "garbage", "slow-dot",
-         "pipelined-junk", "rcpt-mixed", "dot-450")
+         "pipelined-junk", "rcpt-mixed", "dot-450", "drip")
 LINE_MAX = 64 * 1024     # a hostile client cannot grow our buffers either
 SESSION_MAX_S = 120      # no session outlives this, whatever the client does
+DRIP_S = 1               # mode drip: how late each reply comes
 
 
 class Session:
@@ -56,6 +59,8 @@ class Session:
         await self.writer.drain()
 
     async def reply(self, text):
+        if self.mode == "drip":
+            await asyncio.sleep(DRIP_S)
         await self.send(text + "\r\n")
         if self.mode == "pipelined-junk":
             await self.send("250 2.0.0 nobody asked for this\r\n")
@@ -82,6 +87,8 @@ class Session:
         if m == "greet-554":
             await self.send("554 5.3.2 fault.test no service for you\r\n")
             return True
+        if m == "drip":
+            await asyncio.sleep(DRIP_S)
         await self.send("220 fault.test ESMTP fault_smtpd\r\n")
         return True
 
