@@ -1289,6 +1289,16 @@ dns_env_cached(struct herald_env *env, enum dns_kind kind, int family, const cha
     return true;
 }
 
+/* dns_env_counts - the counters of env's answer table */
+void
+dns_env_counts(const struct herald_env *env, size_t *cached, size_t *evictions)
+{
+    const struct dns_cache *c = env != NULL && env->dns != NULL ? env->dns->cache : NULL;
+
+    *cached = dns_cache_count(c);
+    *evictions = dns_cache_evictions(c);
+}
+
 /* ---- starting lookups ---- */
 
 /* query_new - a pending query for name on env's resolver (created on first use) */

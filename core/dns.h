@@ -82,6 +82,9 @@ uint32_t dns_cache_name_hash(enum dns_kind kind, int family, const char *name);
 /* True when env's resolver holds a live answer for the key; *left_ms what is left of it. */
 bool dns_env_cached(struct herald_env *env, enum dns_kind kind, int family, const char *name,
                     uint64_t *left_ms);
+/* The counters of env's answer table: answers cached now, and answers
+ * dropped at the dns.cache_entries bound for a newer one (0, 0 without a resolver). */
+void dns_env_counts(const struct herald_env *env, size_t *cached, size_t *evictions);
 /* The hold-down of failures, in seconds (plans that were deferred live no longer). */
 #define DNS_HOLD_S 5
 

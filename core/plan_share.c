@@ -69,7 +69,8 @@ struct share {
 struct plan_table {
     struct herald_env *env;
     struct hash_table table;              /* plans being made and kept */
-    size_t kept, max_kept, evictions;
+    size_t kept, max_kept;
+    struct plan_share_counts counts;      /* .kept is kept */
     TAILQ_HEAD(share_lru, share) lru;     /* kept plans */
 };
 
@@ -208,7 +209,7 @@ keep(struct plan_table *t, const struct share *s, struct herald_route_plan *plan
     k->is_kept = true;
     k->u.kept.expires_ms = herald_loop_now_ms(t->env->loop) + left_ms;
     while (t->kept >= t->max_kept && !TAILQ_EMPTY(&t->lru)) {
-        t->evictions++;
+        t->counts.evictions++;
         kept_remove(t, TAILQ_LAST(&t->lru, share_lru));
     }
     link_in(t, k);
@@ -394,11 +395,13 @@ plan_share_start(const struct herald_module_ref *strategy, struct herald_env *en
             free(hit);
             return HERALD_E_NOMEM;
         }
+        t->counts.taken++;
         return HERALD_OK;
     }
     if (s != NULL) {
         if (!waiter_add(s, done, arg))
             return HERALD_E_NOMEM;
+        t->counts.joined++;
         herald_trace_log(tr, HERALD_TRACE_INFO, "route",
                          "domain %s: joined the plan being made for %s", domain,
                          share_planner(s));
@@ -418,6 +421,19 @@ plan_share_start(const struct herald_module_ref *strategy, struct herald_env *en
         free(s);
     }
     return st;
+}
+
+/* plan_share_counts - the env's table's counters; zeros when it has none */
+void
+plan_share_counts(const struct herald_env *env, struct plan_share_counts *out)
+{
+    const struct plan_table *t = env != NULL ? env->plans : NULL;
+
+    memset(out, 0, sizeof *out);
+    if (t == NULL)
+        return;
+    *out = t->counts;
+    out->kept = t->kept;
 }
 
 /* close_one - a kept plan goes; a plan being made finishes for its waiters only */

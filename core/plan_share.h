@@ -27,6 +27,14 @@ struct herald_module_ref;
 herald_status plan_share_start(const struct herald_module_ref *strategy, struct herald_env *env,
                                const struct herald_trace *trace, const char *domain,
                                herald_plan_fn done, void *arg);
+/* What the env's plan table did so far (all 0 before its first plan). */
+struct plan_share_counts {
+    size_t kept;                  /* plans kept now */
+    size_t evictions;             /* kept plans dropped at the bound for a newer one */
+    size_t taken;                 /* plans handed out from the table */
+    size_t joined;                /* callers that joined a plan being made */
+};
+void plan_share_counts(const struct herald_env *env, struct plan_share_counts *out);
 /* Drop the env's kept plans; plans being made finish unshared.  The context calls it
  * before dns_env_close(). */
 void plan_share_close(struct herald_env *env);

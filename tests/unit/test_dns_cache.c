@@ -299,6 +299,7 @@ test_many(void)
     snprintf(name, sizeof name, "one-more.test");
     dns_cache_put(c, DNS_KIND_MX, 0, name, a, 300, 0);
     CU_ASSERT_EQUAL(dns_cache_count(c), 100000);
+    CU_ASSERT_EQUAL(dns_cache_evictions(c), 1);
     CU_ASSERT_PTR_NULL(dns_cache_find(c, DNS_KIND_MX, 0, "d0.test", 2));   /* least recent */
     dns_answer_free(&a);
     dns_cache_free(&c);

@@ -129,6 +129,8 @@ test_bound(void)
     struct herald_module_ref ref = { &walk_module, NULL };
     struct herald_route_plan *held[DOMAINS], *again;
     struct herald_env env;
+    struct plan_share_counts n;
+    size_t cached, evicted;
     int i;
 
     memset(&env, 0, sizeof env);
@@ -142,6 +144,16 @@ test_bound(void)
         held[i] = plan(&env, &ref, i);
     CU_ASSERT_EQUAL(herald_plan_hop(held[DOMAINS - 1], 0)->addresses[0].len,
                     sizeof(struct sockaddr_in));
+    /* Every one of the DOMAINS plans was kept, the table holds BOUND: the rest were evicted. */
+    plan_share_counts(&env, &n);
+    CU_ASSERT_EQUAL(n.kept, BOUND);
+    CU_ASSERT_EQUAL(n.evictions, DOMAINS - BOUND);
+    CU_ASSERT_EQUAL(n.taken, 0);
+    CU_ASSERT_EQUAL(n.joined, 0);
+    /* The answers are bounded the same way: 40 MX answers and one address went through 16. */
+    dns_env_counts(&env, &cached, &evicted);
+    CU_ASSERT_EQUAL(cached, BOUND);
+    CU_ASSERT_EQUAL(cached + evicted, DOMAINS + 1);
 
     /* The last plan made is kept although far more than BOUND were. */
     again = plan(&env, &ref, DOMAINS - 1);
@@ -159,6 +171,10 @@ test_bound(void)
     again = plan(&env, &ref, 0);
     CU_ASSERT_PTR_NOT_EQUAL(again, held[0]);
     herald_plan_free(&again);
+    plan_share_counts(&env, &n);
+    CU_ASSERT_EQUAL(n.kept, BOUND);
+    CU_ASSERT_EQUAL(n.evictions, DOMAINS - BOUND + 2);   /* the two made again */
+    CU_ASSERT_EQUAL(n.taken, 2);
 
     /* A plan its holders let go of is unpacked from the table: the same plan. */
     herald_plan_free(&held[DOMAINS - 2]);
@@ -169,6 +185,9 @@ test_bound(void)
     held[DOMAINS - 2] = plan(&env, &ref, DOMAINS - 2);
     CU_ASSERT_PTR_EQUAL(again, held[DOMAINS - 2]);   /* shared while one holds it */
     herald_plan_free(&again);
+    plan_share_counts(&env, &n);
+    CU_ASSERT_EQUAL(n.taken, 4);
+    CU_ASSERT_EQUAL(n.evictions, DOMAINS - BOUND + 2);
 
     plan_share_close(&env);
     dns_env_close(&env);
