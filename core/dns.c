@@ -823,7 +823,7 @@ mx_take(void *arg, const struct dns_wire_rr *rr)
     hl = strlen(host);
     if (hl > 0 && host[hl - 1] == '.')
         host[--hl] = '\0';
-    literal = parse_ip_literal(host, NULL);
+    literal = herald_host_is_ip_literal(host);
     if (hl > 0 && !literal && !herald_dns_valid_hostname(host)) {
         char shown[128];
 

@@ -86,6 +86,26 @@ is_ip(const char *s, bool want_v6)
     return inet_pton(want_v6 ? AF_INET6 : AF_INET, s, buf) == 1;
 }
 
+/* herald_host_is_ip_literal - an address, bare or in brackets (see herald/host.h) */
+bool
+herald_host_is_ip_literal(const char *host)
+{
+    char buf[HERALD_HOST_MAX];
+    size_t n;
+
+    if (host == NULL)
+        return false;
+    n = strlen(host);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        if (n - 2 >= sizeof buf)
+            return false;
+        memcpy(buf, host + 1, n - 2);
+        buf[n - 2] = '\0';
+        host = buf;
+    }
+    return is_ip(host, false) || is_ip(host, true);
+}
+
 /* herald_hostport_parse - split and check one entry */
 herald_status
 herald_hostport_parse(const char *text, uint16_t default_port, struct herald_hostport *out,

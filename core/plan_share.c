@@ -11,13 +11,13 @@
  * inside herald_route_start(), and its trace says whether the plan was made
  * for it, joined while being made, or taken from the table.
  */
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
 
+#include <herald/host.h>
 #include <herald/loop.h>
 #include <herald/trace.h>
 #include "context.h"
@@ -221,22 +221,6 @@ keep(struct plan_table *t, const struct share *s, struct herald_route_plan *plan
     }
 }
 
-/* is_ip - a hop named by an address has no DNS answer to outlive */
-static bool
-is_ip(const char *host)
-{
-    unsigned char buf[16];
-    char tmp[64];
-    size_t n = strlen(host);
-
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof tmp) {
-        memcpy(tmp, host + 1, n - 2);
-        tmp[n - 2] = '\0';
-        host = tmp;
-    }
-    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
 /* plan_left_ms - how long plan may be kept: until the first of its answers
  * leaves the resolver's cache; 0 when one of them is not there */
 static uint64_t
@@ -258,8 +242,8 @@ plan_left_ms(struct herald_env *env, const char *domain, const struct herald_rou
         bool found = false;
         size_t f;
 
-        if (is_ip(h->host))
-            continue;
+        if (herald_host_is_ip_literal(h->host))
+            continue;   /* a hop named by an address has no DNS answer to outlive */
         for (f = 0; f < sizeof families / sizeof families[0]; f++)
             if (dns_env_cached(env, DNS_KIND_ADDR, families[f], h->host, &left)) {
                 found = true;

@@ -29,6 +29,11 @@ extern "C" {
  * (trailing_dot: one final '.' is accepted), else why not, one line. */
 const char *herald_host_name_check(const char *name, bool trailing_dot);
 
+/* herald_host_is_ip_literal - true when host is an IPv4 or IPv6 address,
+ * bare ("127.0.0.1", "::1") or in brackets ("[::1]"): a host with no name
+ * to look up. */
+bool herald_host_is_ip_literal(const char *host);
+
 struct herald_hostport {
     char host[HERALD_HOST_MAX];     /* without brackets */
     uint16_t port;

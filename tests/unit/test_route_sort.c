@@ -302,6 +302,30 @@ test_smarthost_parse(void)
     }
 }
 
+/* test_ip_literal - the one IP-literal test: bare or in brackets, both families */
+static void
+test_ip_literal(void)
+{
+    static const struct {
+        const char *host;
+        bool literal;
+    } cases[] = {
+        { "127.0.0.1", true }, { "[127.0.0.1]", true }, { "::1", true }, { "[::1]", true },
+        { "2001:db8::25", true }, { "[2001:db8::25]", true }, { "::ffff:10.0.0.1", true },
+        { "mx.example", false }, { "", false }, { "[]", false }, { "[mx.example]", false },
+        { "127.0.0.1]", false }, { "[127.0.0.1", false }, { "127.0.0.256", false },
+        { "127.1", false }, { "[[::1]]", false }, { "::1%lo", false },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (herald_host_is_ip_literal(cases[i].host) != cases[i].literal)
+            fprintf(stderr, "herald_host_is_ip_literal(\"%s\") is wrong\n", cases[i].host);
+        CU_ASSERT_EQUAL(herald_host_is_ip_literal(cases[i].host), cases[i].literal);
+    }
+    CU_ASSERT_FALSE(herald_host_is_ip_literal(NULL));
+}
+
 /* test_host_name_rule - the one rule: trailing dot only where asked, and
  * locale-independent (octets above 0x7f are never letters) */
 static void
@@ -348,6 +372,7 @@ main(void)
         { "smarthost parse", test_smarthost_parse },
         { "smarthost check list", test_smarthost_check_list },
         { "host name rule", test_host_name_rule },
+        { "IP literals", test_ip_literal },
         { NULL, NULL },
     };
 
