@@ -79,13 +79,6 @@ bool cli_plan_json(const char *domain, const struct herald_route_plan *plan,
                    const void *arg);
 
 /*
- * cli_utf8_len - the length of the well-formed UTF-8 sequence at s (1 for
- * ASCII, 0 for a malformed, overlong or surrogate sequence); s is
- * NUL-terminated, which ends any sequence.
- */
-size_t cli_utf8_len(const unsigned char *s);
-
-/*
  * cli_put_printable - write s with control characters escaped (\r, \n, \t,
  * \xNN), so that an address or a server reply can never forge an output line.
  */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <herald/route.h>
+#include <herald/text.h>
 
 #include "cli.h"
 
@@ -92,51 +93,18 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
     return EX_USAGE;
 }
 
-/* cli_utf8_len - length of the valid UTF-8 sequence at s, or 0 when it is not one */
-size_t
-cli_utf8_len(const unsigned char *s)
-{
-    size_t n, i;
-    unsigned long cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    /* The NUL terminator is not a continuation byte, so this stops at the end. */
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    /* Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8. */
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff
-        || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* cli_json_string - s as a JSON string that always parses */
 void
 cli_json_string(FILE *out, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s, *end;
     size_t n;
 
     if (s == NULL) {
         fputs("null", out);
         return;
     }
+    end = p + strlen(s);
     putc('"', out);
     while (*p != '\0') {
         if (*p == '"' || *p == '\\') {
@@ -155,7 +123,7 @@ cli_json_string(FILE *out, const char *s)
         } else if (*p < 0x20 || *p == 0x7f) {
             fprintf(out, "\\u%04x", (unsigned)*p);
             p++;
-        } else if ((n = cli_utf8_len(p)) == 0) {
+        } else if ((n = herald_text_utf8_len(p, (size_t)(end - p))) == 0) {
             /* A stray byte is shown as the Latin-1 character of that value. */
             fprintf(out, "\\u%04x", (unsigned)*p);
             p++;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <herald/text.h>
 #include "cli.h"
 #include "jsonl.h"
 
@@ -152,8 +153,8 @@ parse_string(struct parser *p, char **out)
             return perr(p, "control character 0x%02x in a string", c);
         }
         if (c != '\\') {
-            n = cli_utf8_len((const unsigned char *)p->s + p->pos);
-            if (n == 0 || n > p->len - p->pos) {
+            n = herald_text_utf8_len(p->s + p->pos, p->len - p->pos);
+            if (n == 0) {
                 free(buf);
                 return perr(p, "invalid UTF-8");
             }

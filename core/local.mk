@@ -58,7 +58,8 @@ core_libherald_la_LIBADD = core/libherald_core.la
 # arrays stay, deprecated; herald/text.h (herald_text_printable) added.
 # current 7 (age 6): herald_probe_expired, herald_probe_remaining_ms,
 # herald_probe_job_expired added; struct herald_probe_options grows
-# deadline_ms and struct herald_probe_result expired (ABI 2.5).
+# deadline_ms and struct herald_probe_result expired (ABI 2.5);
+# herald_text_utf8_len added (ABI 2.5).
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
 core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 7:0:6 -no-undefined \
 	-export-symbols-regex '^herald_'

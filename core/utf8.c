@@ -4,6 +4,7 @@
  * RFC 6531 addresses travel as UTF-8 on the wire; a malformed sequence there
  * is refused before any connection, like a CR or LF would be.
  */
+#include <herald/text.h>
 #include "utf8.h"
 
 /* seq_len - the length a lead octet announces, and the range its first
@@ -50,6 +51,13 @@ utf8_seq_len(const unsigned char *s, size_t n)
         if (s[k] < 0x80 || s[k] > 0xBF)
             return 0;
     return need;
+}
+
+/* herald_text_utf8_len - utf8_seq_len for the CLI and modules (herald/text.h) */
+size_t
+herald_text_utf8_len(const void *s, size_t n)
+{
+    return utf8_seq_len(s, n);
 }
 
 bool

@@ -41,7 +41,8 @@ extern "C" {
  * Minor 4: herald_message_body_wire_size() (SIZE= counted once);
  * struct herald_rcpt_word, appended to struct herald_job_result as rcpts
  * (its parallel arrays deprecated, still filled); herald/text.h.  Minor 5:
- * the probe's deadline (herald_probe_remaining_ms, herald_probe_job_expired). */
+ * the probe's deadline (herald_probe_remaining_ms, herald_probe_job_expired);
+ * herald_text_utf8_len. */
 #define HERALD_ABI_MINOR      5
 #define HERALD_MODULE_SYMBOL  "herald_module"
 

@@ -50,6 +50,14 @@ herald_text_is_ctl(unsigned char c)
 size_t herald_text_printable(char *dst, size_t dstlen, const void *src, size_t srclen,
                              enum herald_text_keep keep);
 
+/*
+ * herald_text_utf8_len - the length of the well-formed UTF-8 character at s
+ * (n octets there, RFC 3629): 1 for ASCII, 2 to 4 for a sequence; 0 for a
+ * malformed, overlong, surrogate, above U+10FFFF or truncated one, or n == 0.
+ * The core's own check (addresses, traces, printable text); ABI 2.5.
+ */
+size_t herald_text_utf8_len(const void *s, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
