@@ -22,14 +22,7 @@ PAIRS=5
 SESSIONS=16
 ARGS="$*"
 
-while [ $# -gt 0 ]; do
-  case $1 in
-    -p) PAIRS=$2; shift 2 ;;
-    -b) BUILD=$2; shift 2 ;;
-    -o) OUT=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh cpu [-p PAIRS] [-b BUILDDIR] [-o FILE]" >&2; exit 64 ;;
-  esac
-done
+BENCH_COUNT="-p PAIRS" bench_parse_repeats cpu "$@"
 
 bench_init cpu
 [ -x "$GNUTIME" ] || bench_die "GNU time not found at $GNUTIME (apt-get install time)"

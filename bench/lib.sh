@@ -117,16 +117,18 @@ bench_proc_cpu() {
 
 # bench_parse_repeats MODE ARG... - the options of the modes that take only
 # -r REPEATS, -b BUILDDIR and -o FILE (sets REPEATS, BUILD, OUT); anything else
-# is a usage error (exit 64)
+# is a usage error (exit 64).  BENCH_COUNT="-p PAIRS" names the count's
+# option and variable instead of "-r REPEATS" (cpu.sh counts pairs).
 bench_parse_repeats() {
-  local mode=$1
+  local mode=$1 count=${BENCH_COUNT:--r REPEATS}
+  local opt=${count% *} var=${count#* }
   shift
   while [ $# -gt 0 ]; do
     case $1 in
-      -r) REPEATS=$2; shift 2 ;;
+      "$opt") printf -v "$var" '%s' "$2"; shift 2 ;;
       -b) BUILD=$2; shift 2 ;;
       -o) OUT=$2; shift 2 ;;
-      *) echo "usage: bench/run.sh $mode [-r REPEATS] [-b BUILDDIR] [-o FILE]" >&2; exit 64 ;;
+      *) echo "usage: bench/run.sh $mode [$count] [-b BUILDDIR] [-o FILE]" >&2; exit 64 ;;
     esac
   done
 }
