@@ -23,6 +23,7 @@ plugins_route_mx_then_smarthost_la_LIBADD = core/libherald.la
 # Queue stores (owner: queue): $(pkglibdir)/queue-NAME.so, module kind "queue".
 pkglib_LTLIBRARIES += plugins/queue-spool.la
 plugins_queue_spool_la_SOURCES = plugins/queue_spool.c plugins/spool_file.c \
+	plugins/spool_seg.c plugins/spool_seg.h plugins/spool_write.c plugins/spool_write.h \
 	plugins/spool_file.h plugins/spool_reap.c plugins/spool_reap.h
 plugins_queue_spool_la_LDFLAGS = $(herald_module_ldflags)
 plugins_queue_spool_la_LIBADD = core/libherald.la -lpthread

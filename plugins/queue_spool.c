@@ -45,13 +45,15 @@
 
 #include "spool_file.h"
 #include "spool_reap.h"
+#include "spool_seg.h"
+#include "spool_write.h"
 
 #ifndef HERALD_LOCALSTATEDIR
 #define HERALD_LOCALSTATEDIR "/var"
 #endif
 #define SPOOL_DEFAULT_PATH HERALD_LOCALSTATEDIR "/spool/herald"
 #define SPOOL_PATH_MAX (PATH_MAX - 64)
-#define SPOOL_COPY_CHUNK (64 * 1024)
+#define SPOOL_RECORD_MAX 8192
 #define SPOOL_WAIT_MS 5000          /* HERALD_QUEUE_WAIT: how long for another's lock */
 #define SPOOL_IMAGE_MAX (1u << 20)  /* larger messages are written in place, not in memory */
 
@@ -83,24 +85,31 @@ struct spool {
     unsigned counter;               /* ids made by this process */
     bool dirty;                     /* staged updates or removes await sync */
     struct spool_reap *reap;        /* closes removed files (frees their blocks) */
+    struct spool_segs segs;         /* the files of q/ open here */
+    struct spool_wseg *wseg;        /* the segment puts go into */
 };
 
 struct spool_staged {
-    char id[HERALD_QUEUE_ID_SIZE];
+    char id[HERALD_QUEUE_ID_SIZE];  /* the message's; tmp/ID when seg is NULL (a large one) */
+    struct spool_wseg *seg;         /* the segment it is staged in */
 };
 
 struct spool_claim {
     struct spool *sp;
-    int fd;
+    struct spool_seg *seg;          /* its file, shared */
+    size_t k;                       /* its index there */
+    size_t rcpt_count;
     bool locked;
-    struct spool_parsed parsed;
     struct herald_queue_rcpt *saved;  /* the states as last recorded, to append only changes */
     bool saved_held, saved_warned;
-    bool removed;                   /* unlinked: the last close frees its blocks */
+    bool wrote;                     /* records appended: saved goes into the shared entry */
 };
 
 struct spool_cursor {
+    struct spool *sp;
     DIR *dir;
+    struct spool_seg *seg;          /* the segment whose ids are being listed */
+    size_t k;
 };
 
 /* spool_check - an absolute path, min <= max */
@@ -231,6 +240,7 @@ spool_open(const void *options, const struct herald_trace *trace, void **state_o
         return st;
     }
     clean_tmp(sp);
+    sp->segs.qdir = sp->qdir;
     sp->reap = spool_reap_new();
     *state_out = sp;
     return HERALD_OK;
@@ -243,6 +253,11 @@ spool_close(void *state)
 
     if (sp == NULL)
         return;
+    if (sp->wseg != NULL) {
+        if (sp->wseg->refs == 1)
+            spool_wseg_drop(sp->wseg, sp->tmpdir);
+        spool_wseg_unref(sp->wseg);
+    }
     spool_reap_free(sp->reap);
     if (sp->qdir >= 0)
         close(sp->qdir);
@@ -273,162 +288,63 @@ io_fail(struct herald_diag *diag, const struct spool *sp, const char *what, int 
                            err == ENOSPC || err == EDQUOT ? " (the spool's disk is full)" : "");
 }
 
-/* write_body - msg's body into f */
-static int
-write_body(FILE *f, const struct herald_message *msg)
-{
-    struct herald_body_reader *r = NULL;
-    char *buf = malloc(SPOOL_COPY_CHUNK);
-    size_t n;
-    int rc = -1;
 
-    if (buf == NULL || herald_body_open(msg, &r) != HERALD_OK)
-        goto out;
-    for (;;) {
-        if (herald_body_read(r, buf, SPOOL_COPY_CHUNK, &n) != HERALD_OK)
-            goto out;
-        if (n == 0)
-            break;
-        if (fwrite(buf, 1, n, f) != n)
-            goto out;
-    }
-    rc = 0;
-out:
-    herald_body_close(&r);
-    free(buf);
-    return rc;
-}
+/* ---- Enqueue: put, commit, abort --------------------------------------- */
 
-/* put_in_place - a message too large to hold in memory: written to tmp/ from its reader */
-static int
-put_in_place(struct spool *sp, struct spool_staged *stg, const struct herald_queue_entry *entry,
-             const struct herald_message *msg)
-{
-    int fd, err;
-    FILE *f;
-
-    fd = openat(sp->tmpdir, stg->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return errno;
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        err = errno;
-        close(fd);
-        unlinkat(sp->tmpdir, stg->id, 0);
-        return err;
-    }
-    errno = 0;
-    if (spool_write_header(f, entry) != 0 || write_body(f, msg) != 0 ||
-        fwrite(SPOOL_END_MARK, 1, SPOOL_END_LEN, f) != SPOOL_END_LEN || fflush(f) != 0) {
-        err = errno ? errno : EIO;
-        fclose(f);
-        unlinkat(sp->tmpdir, stg->id, 0);
-        return err;
-    }
-    if (fclose(f) != 0) {
-        err = errno;
-        unlinkat(sp->tmpdir, stg->id, 0);
-        return err;
-    }
-    return 0;
-}
-
-/* make_image - the whole file in one allocation: header, body, end mark */
-static char *
-make_image(const struct herald_queue_entry *entry, const struct herald_message *msg,
-           size_t *len_out)
-{
-    struct herald_body_reader *r = NULL;
-    char *head = NULL, *image = NULL, probe;
-    size_t hlen = 0, got = 0, n = 0;
-    FILE *f = open_memstream(&head, &hlen);
-
-    if (f == NULL)
-        return NULL;
-    if (spool_write_header(f, entry) != 0) {
-        fclose(f);
-        free(head);
-        return NULL;
-    }
-    if (fclose(f) != 0 || (image = malloc(hlen + entry->size + SPOOL_END_LEN)) == NULL ||
-        herald_body_open(msg, &r) != HERALD_OK)
-        goto fail;
-    memcpy(image, head, hlen);
-    /* Exactly size octets: the header said so. */
-    while (got < entry->size) {
-        if (herald_body_read(r, image + hlen + got, entry->size - got, &n) != HERALD_OK ||
-            n == 0)
-            goto fail;
-        got += n;
-    }
-    if (herald_body_read(r, &probe, 1, &n) != HERALD_OK || n != 0)
-        goto fail;
-    memcpy(image + hlen + got, SPOOL_END_MARK, SPOOL_END_LEN);
-    herald_body_close(&r);
-    free(head);
-    *len_out = hlen + got + SPOOL_END_LEN;
-    return image;
-fail:
-    herald_body_close(&r);
-    free(head);
-    free(image);
-    return NULL;
-}
-
-/* write_image - the image as tmp/ID, in one write; 0 or errno (nothing left) */
-static int
-write_image(struct spool *sp, const char *id, const char *image, size_t len)
-{
-    size_t off = 0;
-    int fd = openat(sp->tmpdir, id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), err = 0;
-
-    if (fd < 0)
-        return errno;
-    while (off < len && err == 0) {
-        ssize_t n = write(fd, image + off, len - off);
-
-        if (n > 0)
-            off += (size_t)n;
-        else if (n == 0 || errno != EINTR)
-            err = n < 0 ? errno : EIO;
-    }
-    if (close(fd) != 0 && err == 0)
-        err = errno;
-    if (err != 0)
-        unlinkat(sp->tmpdir, id, 0);
-    return err;
-}
-
-/* spool_put - write tmp/ID whole; unlinked again on any error */
+/* spool_put - stage one message: into the current segment, or (a large one)
+ * a file of its own written from its reader */
 static herald_status
 spool_put(void *state, struct herald_queue_entry *entry, const struct herald_message *msg,
           void **staged_out, struct herald_diag *diag)
 {
     struct spool *sp = state;
     struct spool_staged *stg;
-    char *image;
+    struct spool_wseg *w;
+    char *image, name[HERALD_QUEUE_ID_SIZE];
     size_t len = 0;
     int err;
 
     stg = calloc(1, sizeof *stg);
     if (stg == NULL)
         return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
-    make_id(sp, entry->id);
-    snprintf(stg->id, sizeof stg->id, "%s", entry->id);
     if (entry->size > SPOOL_IMAGE_MAX) {
-        err = put_in_place(sp, stg, entry, msg);
-    } else if ((image = make_image(entry, msg, &len)) == NULL) {
+        make_id(sp, entry->id);
+        snprintf(stg->id, sizeof stg->id, "%s", entry->id);
+        err = spool_write_large(sp->tmpdir, stg->id, entry, msg);
+        if (err != 0) {
+            free(stg);
+            return io_fail(diag, sp, "cannot write the queue file", err);
+        }
+        *staged_out = stg;
+        return HERALD_OK;
+    }
+    w = sp->wseg;
+    if (w == NULL || w->done || w->sealed || w->err != 0 || w->count == SPOOL_SEG_MAX) {
+        spool_wseg_unref(w);
+        make_id(sp, name);
+        strcat(name, "s");
+        sp->wseg = w = spool_wseg_new(name);
+        if (w == NULL) {
+            free(stg);
+            return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
+        }
+    }
+    spool_seg_id(entry->id, w->name, w->count);
+    image = spool_image(entry, msg, &len);
+    if (image == NULL) {
         free(stg);
         return herald_diag_set(diag, HERALD_E_NOMEM, sp->path,
                                "cannot make the queue file: out of memory or unreadable body");
-    } else {
-        err = write_image(sp, stg->id, image, len);
-        free(image);
     }
+    err = spool_wseg_add(w, sp->tmpdir, image, len);
+    free(image);
     if (err != 0) {
         free(stg);
         return io_fail(diag, sp, "cannot write the queue file", err);
     }
+    snprintf(stg->id, sizeof stg->id, "%s", entry->id);
+    stg->seg = w;
+    w->refs++;
     *staged_out = stg;
     return HERALD_OK;
 }
@@ -447,7 +363,18 @@ sync_all(struct spool *sp)
 #endif
 }
 
-/* spool_abort - drop staged files */
+/* drop_wseg - the store is done with its current segment */
+static void
+drop_wseg(struct spool *sp)
+{
+    if (sp->wseg != NULL && sp->wseg->done) {
+        spool_wseg_unref(sp->wseg);
+        sp->wseg = NULL;
+    }
+}
+
+/* spool_abort - drop staged files (a segment already committed by another
+ * batch stays: one batch at a time per store, as the core does) */
 static void
 spool_abort(void *state, void *const *staged, size_t count)
 {
@@ -459,12 +386,29 @@ spool_abort(void *state, void *const *staged, size_t count)
 
         if (stg == NULL)
             continue;
-        unlinkat(sp->tmpdir, stg->id, 0);
+        if (stg->seg == NULL)
+            unlinkat(sp->tmpdir, stg->id, 0);
+        else {
+            spool_wseg_drop(stg->seg, sp->tmpdir);
+            spool_wseg_unref(stg->seg);
+        }
         free(stg);
     }
+    drop_wseg(sp);
 }
 
-/* unrename - staged[0..n) back from q/ to tmp/ */
+/* staged_file - what staged[i] renames, or NULL when another did it already */
+static const char *
+staged_file(void *const *staged, size_t i)
+{
+    const struct spool_staged *stg = staged[i];
+
+    if (stg->seg == NULL)
+        return stg->id;
+    return stg->seg->moved ? NULL : stg->seg->file;
+}
+
+/* unrename - every file moved into q/ by this commit back to tmp/ */
 static void
 unrename(struct spool *sp, void *const *staged, size_t n)
 {
@@ -473,20 +417,35 @@ unrename(struct spool *sp, void *const *staged, size_t n)
     for (j = 0; j < n; j++) {
         const struct spool_staged *stg = staged[j];
 
-        renameat(sp->qdir, stg->id, sp->tmpdir, stg->id);
+        if (stg->seg == NULL)
+            renameat(sp->qdir, stg->id, sp->tmpdir, stg->id);
+        else if (stg->seg->moved) {
+            renameat(sp->qdir, stg->seg->file, sp->tmpdir, stg->seg->file);
+            stg->seg->moved = false;
+        }
     }
 }
 
-/* spool_commit - sync the data, rename into q/, sync the folder; all or nothing */
+/* spool_commit - seal the segments, sync the data, rename into q/, sync the
+ * folder; all or nothing */
 static herald_status
 spool_commit(void *state, void *const *staged, size_t count, struct herald_diag *diag)
 {
     struct spool *sp = state;
+    const char *file;
     size_t i;
     int err;
 
     if (count == 0)
         return HERALD_OK;
+    for (i = 0; i < count; i++) {
+        const struct spool_staged *stg = staged[i];
+
+        if (stg->seg != NULL && !stg->seg->done && (err = spool_wseg_seal(stg->seg, sp->tmpdir)) != 0) {
+            spool_abort(sp, staged, count);
+            return io_fail(diag, sp, "cannot write the queue file", err);
+        }
+    }
     if (sync_all(sp) != 0) {
         err = errno;
         spool_abort(sp, staged, count);
@@ -495,12 +454,16 @@ spool_commit(void *state, void *const *staged, size_t count, struct herald_diag 
     for (i = 0; i < count; i++) {
         const struct spool_staged *stg = staged[i];
 
-        if (renameat(sp->tmpdir, stg->id, sp->qdir, stg->id) != 0) {
+        if ((stg->seg != NULL && stg->seg->done) || (file = staged_file(staged, i)) == NULL)
+            continue;
+        if (renameat(sp->tmpdir, file, sp->qdir, file) != 0) {
             err = errno;
             unrename(sp, staged, i);   /* none of the batch may stay queued */
             spool_abort(sp, staged, count);
             return io_fail(diag, sp, "cannot move a queue file into q/", err);
         }
+        if (stg->seg != NULL)
+            stg->seg->moved = true;
     }
     if (fsync(sp->qdir) != 0) {
         err = errno;
@@ -508,80 +471,48 @@ spool_commit(void *state, void *const *staged, size_t count, struct herald_diag 
         spool_abort(sp, staged, count);
         return io_fail(diag, sp, "cannot sync the queue folder", err);
     }
-    for (i = 0; i < count; i++)
-        free(staged[i]);
+    for (i = 0; i < count; i++) {
+        struct spool_staged *stg = staged[i];
+
+        if (stg->seg != NULL) {
+            stg->seg->done = true;
+            stg->seg->moved = false;
+            spool_wseg_unref(stg->seg);
+        }
+        free(stg);
+    }
+    drop_wseg(sp);
     return HERALD_OK;
 }
 
-/* spool_scan_open - stream q/ */
-static herald_status
-spool_scan_open(void *state, void **cursor_out, struct herald_diag *diag)
-{
-    struct spool *sp = state;
-    struct spool_cursor *c = calloc(1, sizeof *c);
-    int fd;
+/* ---- The files of q/: quarantine, locks ------------------------------- */
 
-    if (c == NULL)
-        return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
-    fd = openat(sp->qdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    c->dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (c->dir == NULL) {
-        int err = errno;
-
-        if (fd >= 0)
-            close(fd);
-        free(c);
-        return io_fail(diag, sp, "cannot read q/", err);
-    }
-    *cursor_out = c;
-    return HERALD_OK;
-}
-
-static herald_status
-spool_scan_next(void *cursor, char id_out[HERALD_QUEUE_ID_SIZE])
-{
-    struct spool_cursor *c = cursor;
-    struct dirent *de;
-
-    while ((de = readdir(c->dir)) != NULL) {
-        if (!herald_queue_id_valid(de->d_name))
-            continue;
-        /* valid: shorter than HERALD_QUEUE_ID_SIZE */
-        memcpy(id_out, de->d_name, strlen(de->d_name) + 1);
-        return HERALD_OK;
-    }
-    return HERALD_E_NOTFOUND;
-}
-
+/* reap_close - a removed file's last descriptor, closed by the reaper */
 static void
-spool_scan_close(void *cursor)
+reap_close(void *arg, int fd)
 {
-    struct spool_cursor *c = cursor;
-
-    if (c == NULL)
-        return;
-    closedir(c->dir);
-    free(c);
+    spool_reap_close(arg, fd);
 }
 
-/* quarantine - move q/ID to bad/ID with the reason beside it */
+/* quarantine - move q/NAME to bad/NAME with the reason beside it */
 static void
-quarantine(struct spool *sp, const char *id, const char *why)
+quarantine(struct spool *sp, struct spool_seg *s, const char *why)
 {
     char name[HERALD_QUEUE_ID_SIZE + 8];
     int fd;
 
-    snprintf(name, sizeof name, "%s.why", id);
+    snprintf(name, sizeof name, "%s.why", s->name);
     fd = openat(sp->baddir, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
         dprintf(fd, "%s\n", why);
         close(fd);
     }
-    if (renameat(sp->qdir, id, sp->baddir, id) == 0) {
+    if (renameat(sp->qdir, s->name, sp->baddir, s->name) == 0) {
         fsync(sp->qdir);
+        s->gone = true;
         herald_trace_log(sp->trace, HERALD_TRACE_ERROR, "queue",
-                         "%s: corrupt queue file set aside as %s/bad/%s: %s", id, sp->path, id,
-                         why);
+                         "%s: corrupt queue file set aside as %s/bad/%s: %s", s->name, sp->path,
+                         s->name, why);
     }
 }
 
@@ -607,6 +538,161 @@ lock(int fd, unsigned flags)
     }
 }
 
+
+/* seg_lock - the file's lock for one claim more: taken on the first, then
+ * the records others appended are read (and a torn one cut) */
+static herald_status
+seg_lock(struct spool *sp, struct spool_seg *s, unsigned flags)
+{
+    struct stat a, b;
+
+    if (s->locks > 0) {
+        s->locks++;
+        return HERALD_OK;
+    }
+    if (lock(s->fd, flags) != 0)
+        return HERALD_E_LIMIT;
+    /* Removed or set aside by another process between our open and lock. */
+    if (fstat(s->fd, &a) != 0 || a.st_nlink == 0 ||
+        fstatat(sp->qdir, s->name, &b, AT_SYMLINK_NOFOLLOW) != 0 || a.st_ino != b.st_ino ||
+        a.st_dev != b.st_dev) {
+        flock(s->fd, LOCK_UN);
+        s->gone = true;
+        return HERALD_E_NOTFOUND;
+    }
+    if (spool_seg_refresh(s, true) != 0) {
+        flock(s->fd, LOCK_UN);
+        return HERALD_E_IO;
+    }
+    s->locks = 1;
+    return HERALD_OK;
+}
+
+static void
+seg_unlock(struct spool_seg *s)
+{
+    if (s->locks > 0 && --s->locks == 0)
+        flock(s->fd, LOCK_UN);
+}
+
+/* set_aside - a damaged message claimed under the lock: the file goes to bad/
+ * once nothing intact is left in it; until then its intact ones are delivered */
+static void
+set_aside(struct spool *sp, struct spool_seg *s)
+{
+    if (s->live == 0)
+        quarantine(sp, s, s->why);
+    else if (!s->traced)
+        herald_trace_log(sp->trace, HERALD_TRACE_ERROR, "queue",
+                         "%s: damaged: %s; its %zu intact message(s) are delivered, then it is "
+                         "set aside in %s/bad/", s->name, s->why, s->live, sp->path);
+    s->traced = true;
+}
+
+/* tidy - a file with nothing left to deliver, met by the scan: removed (every
+ * message was; the remover died before unlinking it) or set aside */
+static void
+tidy(struct spool *sp, struct spool_seg *s)
+{
+    if (seg_lock(sp, s, 0) != HERALD_OK)
+        return;
+    if (s->count == 0) {
+        quarantine(sp, s, s->why);
+    } else if (s->live == 0 && s->damaged > 0) {
+        quarantine(sp, s, s->why);
+    } else if (s->live == 0 && unlinkat(sp->qdir, s->name, 0) == 0) {
+        s->gone = true;
+        sp->dirty = true;
+        herald_trace_log(sp->trace, HERALD_TRACE_INFO, "queue",
+                         "%s: every message in it was removed: file removed", s->name);
+    }
+    seg_unlock(s);
+}
+
+/* ---- Scan ---------------------------------------------------------------- */
+
+/* spool_scan_open - stream q/: a segment's messages are listed one at a time */
+static herald_status
+spool_scan_open(void *state, void **cursor_out, struct herald_diag *diag)
+{
+    struct spool *sp = state;
+    struct spool_cursor *c = calloc(1, sizeof *c);
+    int fd;
+
+    if (c == NULL)
+        return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
+    c->sp = sp;
+    fd = openat(sp->qdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    c->dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (c->dir == NULL) {
+        int err = errno;
+
+        if (fd >= 0)
+            close(fd);
+        free(c);
+        return io_fail(diag, sp, "cannot read q/", err);
+    }
+    *cursor_out = c;
+    return HERALD_OK;
+}
+
+static herald_status
+spool_scan_next(void *cursor, char id_out[HERALD_QUEUE_ID_SIZE])
+{
+    struct spool_cursor *c = cursor;
+    struct spool *sp = c->sp;
+    struct spool_seg *s;
+    struct dirent *de;
+
+    for (;;) {
+        if (c->seg != NULL) {
+            while (c->k < c->seg->count) {
+                size_t k = c->k++;
+
+                if (!(c->seg->flags[k] & SPOOL_SEG_REMOVED)) {
+                    spool_seg_id(id_out, c->seg->name, k);
+                    return HERALD_OK;
+                }
+            }
+            spool_seg_put(&sp->segs, c->seg, reap_close, sp->reap);
+            c->seg = NULL;
+        }
+        de = readdir(c->dir);
+        if (de == NULL)
+            return HERALD_E_NOTFOUND;
+        if (!herald_queue_id_valid(de->d_name))
+            continue;
+        if (!spool_seg_is_name(de->d_name)) {
+            /* valid: shorter than HERALD_QUEUE_ID_SIZE */
+            memcpy(id_out, de->d_name, strlen(de->d_name) + 1);
+            return HERALD_OK;
+        }
+        if (spool_seg_get(&sp->segs, de->d_name, &s) != 0)
+            continue;   /* gone since readdir, or unreadable: its claims would say */
+        if (s->count == 0 || s->live == 0) {
+            tidy(sp, s);
+            spool_seg_put(&sp->segs, s, reap_close, sp->reap);
+            continue;
+        }
+        c->seg = s;
+        c->k = 0;
+    }
+}
+
+static void
+spool_scan_close(void *cursor)
+{
+    struct spool_cursor *c = cursor;
+
+    if (c == NULL)
+        return;
+    spool_seg_put(&c->sp->segs, c->seg, reap_close, c->sp->reap);
+    closedir(c->dir);
+    free(c);
+}
+
+/* ---- Claims ---------------------------------------------------------------- */
+
 static void spool_release(void *claim);
 
 /* free_saved - the claim's copies of the recorded states */
@@ -617,7 +703,7 @@ free_saved(struct spool_claim *c)
 
     if (c->saved == NULL)
         return;
-    for (i = 0; i < c->parsed.entry.rcpt_count; i++) {
+    for (i = 0; i < c->rcpt_count; i++) {
         free((char *)c->saved[i].reply);
         free((char *)c->saved[i].dsn);
     }
@@ -647,11 +733,11 @@ save_one(struct herald_queue_rcpt *to, const struct herald_queue_rcpt *r)
 
 /* save_states - remember the recorded states, to append only what changes */
 static bool
-save_states(struct spool_claim *c)
+save_states(struct spool_claim *c, const struct herald_queue_entry *e)
 {
-    const struct herald_queue_entry *e = &c->parsed.entry;
     size_t i;
 
+    c->rcpt_count = e->rcpt_count;
     c->saved = calloc(e->rcpt_count, sizeof *c->saved);
     if (c->saved == NULL)
         return false;
@@ -663,7 +749,48 @@ save_states(struct spool_claim *c)
     return true;
 }
 
-/* spool_claim - open, lock, parse; a corrupt file is set aside */
+/* find - the open file holding id, and id's index in it */
+static herald_status
+find(struct spool *sp, const char *id, struct spool_seg **s_out, size_t *k_out,
+     struct herald_diag *diag)
+{
+    char name[HERALD_QUEUE_ID_SIZE];
+    struct spool_seg *s;
+    bool in_seg = spool_seg_split(id, name, k_out);
+    int rc = -1;
+
+    /* A segment already open here (the scan's, or another claim's) first;
+     * then a file of one message named by the id; then its segment. */
+    if (in_seg)
+        for (s = sp->segs.head; s != NULL; s = s->next)
+            if (!s->gone && strcmp(s->name, name) == 0) {
+                rc = spool_seg_get(&sp->segs, name, s_out);
+                break;
+            }
+    if (rc != 0) {
+        rc = spool_seg_get(&sp->segs, id, s_out);
+        if (rc == 0)
+            *k_out = 0;
+        else if (errno == ENOENT && in_seg)
+            rc = spool_seg_get(&sp->segs, name, s_out);
+    }
+    if (rc != 0) {
+        int err = errno;
+
+        if (err == ENOENT)
+            return herald_diag_set(diag, HERALD_E_NOTFOUND, sp->path, "no queue entry %s", id);
+        if (err == EMFILE || err == ENFILE)
+            return herald_diag_set(diag, HERALD_E_LIMIT, sp->path, "out of descriptors");
+        return io_fail(diag, sp, "cannot open a queue file", err);
+    }
+    if ((*s_out)->count > 0 && *k_out >= (*s_out)->count) {
+        spool_seg_put(&sp->segs, *s_out, reap_close, sp->reap);
+        return herald_diag_set(diag, HERALD_E_NOTFOUND, sp->path, "no queue entry %s", id);
+    }
+    return HERALD_OK;
+}
+
+/* spool_claim - find its file, lock it, borrow the entry; a corrupt file is set aside */
 static herald_status
 spool_claim(void *state, const char *id, unsigned flags, void **claim_out,
             struct herald_queue_entry **entry_out, struct herald_message **msg_out,
@@ -671,79 +798,77 @@ spool_claim(void *state, const char *id, unsigned flags, void **claim_out,
 {
     struct spool *sp = state;
     struct spool_claim *c;
-    char why[200];
-    struct stat sb;
+    struct spool_seg *s;
+    bool locked = (flags & HERALD_QUEUE_LOCK) != 0;
+    size_t k = 0;
     herald_status st;
 
-    if (!herald_queue_id_valid(id))
+    if (!herald_queue_id_valid(id) || spool_seg_is_name(id))
         return herald_diag_set(diag, HERALD_E_NOTFOUND, sp->path, "no queue entry \"%.40s\"",
                                id);
-    c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
-    c->sp = sp;
-    c->fd = openat(sp->qdir, id, ((flags & HERALD_QUEUE_LOCK) ? O_RDWR | O_APPEND : O_RDONLY) |
-                                     O_CLOEXEC | O_NOFOLLOW);
-    if (c->fd < 0) {
-        int err = errno;
-
-        free(c);
-        if (err == ENOENT)
-            return herald_diag_set(diag, HERALD_E_NOTFOUND, sp->path, "no queue entry %s", id);
-        if (err == EMFILE || err == ENFILE)
-            return herald_diag_set(diag, HERALD_E_LIMIT, sp->path, "out of descriptors");
-        return io_fail(diag, sp, "cannot open a queue file", err);
-    }
-    if (flags & HERALD_QUEUE_LOCK) {
-        if (lock(c->fd, flags) != 0) {
-            close(c->fd);
-            free(c);
-            return herald_diag_set(diag, HERALD_E_LIMIT, sp->path,
+    st = find(sp, id, &s, &k, diag);
+    if (st != HERALD_OK)
+        return st;
+    if (locked)
+        st = seg_lock(sp, s, flags);
+    else if (s->locks == 0 && spool_seg_refresh(s, false) != 0)
+        st = HERALD_E_IO;
+    if (st != HERALD_OK) {
+        spool_seg_put(&sp->segs, s, reap_close, sp->reap);
+        if (st == HERALD_E_LIMIT)
+            return herald_diag_set(diag, st, sp->path,
                                    "queue entry %s is locked by another process (a runner)", id);
-        }
-        c->locked = true;
-        /* Delivered and unlinked by another runner between our open and lock. */
-        if (fstat(c->fd, &sb) != 0 || sb.st_nlink == 0) {
-            spool_release(c);
-            return herald_diag_set(diag, HERALD_E_NOTFOUND, sp->path, "no queue entry %s", id);
-        }
+        if (st == HERALD_E_NOTFOUND)
+            return herald_diag_set(diag, st, sp->path, "no queue entry %s", id);
+        return io_fail(diag, sp, "cannot read a queue file", errno);
     }
-    if (spool_parse(c->fd, &c->parsed, why, sizeof why) != 0) {
-        if (c->locked)
-            quarantine(sp, id, why);
-        spool_release(c);
-        return herald_diag_set(diag, HERALD_E_PROTOCOL, sp->path, "queue entry %s is corrupt: %s",
-                               id, why);
-    }
-    if (strcmp(c->parsed.entry.id, id) != 0) {
-        snprintf(why, sizeof why, "its header says id %s", c->parsed.entry.id);
-        if (c->locked)
-            quarantine(sp, id, why);
-        spool_release(c);
-        return herald_diag_set(diag, HERALD_E_PROTOCOL, sp->path, "queue entry %s is corrupt: %s",
-                               id, why);
-    }
-    if (c->locked) {
-        /* A record torn by a crash: cut it off so the next append starts a line. */
-        if (fstat(c->fd, &sb) == 0 && (uint64_t)sb.st_size > c->parsed.valid_end &&
-            ftruncate(c->fd, (off_t)c->parsed.valid_end) != 0) {
-            int err = errno;
+    if (s->count == 0 || (s->flags[k] & SPOOL_SEG_DAMAGED)) {
+        char why[sizeof s->why];
 
-            spool_release(c);
-            return io_fail(diag, sp, "cannot cut a torn state record", err);
+        snprintf(why, sizeof why, "%s", s->why);
+        if (locked) {
+            set_aside(sp, s);
+            seg_unlock(s);
         }
+        spool_seg_put(&sp->segs, s, reap_close, sp->reap);
+        return herald_diag_set(diag, HERALD_E_PROTOCOL, sp->path, "queue entry %s is corrupt: %s",
+                               id, why);
     }
-    if (!save_states(c)) {
+    if ((s->flags[k] & SPOOL_SEG_REMOVED) || (locked && (s->flags[k] & SPOOL_SEG_CLAIMED))) {
+        bool removed = (s->flags[k] & SPOOL_SEG_REMOVED) != 0;
+
+        if (locked)
+            seg_unlock(s);
+        spool_seg_put(&sp->segs, s, reap_close, sp->reap);
+        if (removed)
+            return herald_diag_set(diag, HERALD_E_NOTFOUND, sp->path, "no queue entry %s", id);
+        return herald_diag_set(diag, HERALD_E_LIMIT, sp->path,
+                               "queue entry %s is claimed already", id);
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        if (locked)
+            seg_unlock(s);
+        spool_seg_put(&sp->segs, s, reap_close, sp->reap);
+        return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
+    }
+    c->sp = sp;
+    c->seg = s;
+    c->k = k;
+    c->locked = locked;
+    if (locked)
+        s->flags[k] |= SPOOL_SEG_CLAIMED;
+    if (!save_states(c, &s->msgs[k].entry)) {
         spool_release(c);
         return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
     }
     if (msg_out != NULL && (flags & HERALD_QUEUE_BODY)) {
         struct herald_message *m = NULL;
-        const struct herald_queue_entry *e = &c->parsed.entry;
+        const struct herald_queue_entry *e = &s->msgs[k].entry;
 
         st = herald_message_new(&m);
         if (st == HERALD_OK)
-            st = herald_message_set_body_range(m, c->fd, c->parsed.body_offset, e->size,
+            st = herald_message_set_body_range(m, s->fd, s->msgs[k].body_offset, e->size,
                                                e->body_8bit);
         if (st != HERALD_OK) {
             herald_message_free(&m);
@@ -754,7 +879,7 @@ spool_claim(void *state, const char *id, unsigned flags, void **claim_out,
         *msg_out = m;
     }
     *claim_out = c;
-    *entry_out = &c->parsed.entry;
+    *entry_out = &s->msgs[k].entry;
     return HERALD_OK;
 }
 
@@ -768,19 +893,45 @@ same_rcpt(const struct herald_queue_rcpt *a, const struct herald_queue_rcpt *b)
            strcmp(a->dsn ? a->dsn : "", b->dsn) == 0;
 }
 
+/* append - one write of records at the end of the claim's file; a write
+ * cut short is truncated away at once (the next append must start a line) */
+static herald_status
+append(struct spool_claim *c, const char *buf, size_t len, struct herald_diag *diag)
+{
+    struct spool_seg *s = c->seg;
+    ssize_t w;
+    int err;
+
+    if (len == 0)
+        return HERALD_OK;
+    w = write(s->fd, buf, len);
+    if (w < 0 || (size_t)w != len) {
+        err = w < 0 ? errno : ENOSPC;
+        if (w > 0 && ftruncate(s->fd, (off_t)s->end) != 0)
+            err = errno;
+        return io_fail(diag, c->sp, "cannot record the state", err);
+    }
+    s->end += len;
+    c->sp->dirty = true;
+    return HERALD_OK;
+}
+
 /* spool_update - append a record for what changed since the claim */
 static herald_status
 spool_update(void *claim, const struct herald_queue_entry *entry, struct herald_diag *diag)
 {
     struct spool_claim *c = claim;
     struct spool *sp = c->sp;
-    char *buf = NULL, rec[SPOOL_COPY_CHUNK / 8];
+    char *buf = NULL, rec[SPOOL_RECORD_MAX], pre[24] = "";
     size_t len = 0, i, n;
+    herald_status st;
     FILE *f;
     int err = 0;
 
-    if (!c->locked || entry->rcpt_count != c->parsed.entry.rcpt_count)
+    if (!c->locked || entry->rcpt_count != c->rcpt_count)
         return herald_diag_set(diag, HERALD_E_INVAL, sp->path, "update of an unlocked entry");
+    if (c->seg->multi)
+        snprintf(pre, sizeof pre, "%zu ", c->k);
     f = open_memstream(&buf, &len);
     if (f == NULL)
         return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
@@ -788,51 +939,55 @@ spool_update(void *claim, const struct herald_queue_entry *entry, struct herald_
         if (same_rcpt(&entry->rcpts[i], &c->saved[i]))
             continue;
         n = spool_record(rec, sizeof rec, i, &entry->rcpts[i]);
-        if (n == 0 || fwrite(rec, 1, n, f) != n || !save_one(&c->saved[i], &entry->rcpts[i]))
+        if (n == 0 || fputs(pre, f) < 0 || fwrite(rec, 1, n, f) != n ||
+            !save_one(&c->saved[i], &entry->rcpts[i]))
             err = ENOMEM;
     }
     if (entry->held != c->saved_held)
-        fprintf(f, "h %d\n", entry->held ? 1 : 0);
+        fprintf(f, "%sh %d\n", pre, entry->held ? 1 : 0);
     if (entry->warned != c->saved_warned)
-        fprintf(f, "w %d\n", entry->warned ? 1 : 0);
+        fprintf(f, "%sw %d\n", pre, entry->warned ? 1 : 0);
     c->saved_held = entry->held;
     c->saved_warned = entry->warned;
+    c->wrote = true;
     if (fclose(f) != 0 || err != 0) {
         free(buf);
         return herald_diag_set(diag, HERALD_E_NOMEM, sp->path, "out of memory");
     }
-    /* One write: a crash tears at most the end of it (cut at the next claim). */
-    if (len > 0) {
-        ssize_t w = write(c->fd, buf, len);
-
-        if (w < 0 || (size_t)w != len) {
-            err = w < 0 ? errno : ENOSPC;
-            /* Cut a partial write now: the next append must start a line. */
-            if (ftruncate(c->fd, (off_t)c->parsed.valid_end) != 0)
-                err = errno;
-            free(buf);
-            return io_fail(diag, sp, "cannot record the state", err);
-        }
-        c->parsed.valid_end += len;
-        sp->dirty = true;
-    }
+    /* One write: a crash tears at most the end of it (cut at the next lock). */
+    st = append(c, buf, len, diag);
     free(buf);
-    return HERALD_OK;
+    return st;
 }
 
-/* spool_remove - unlink q/ID (durable at the next sync) */
+/* spool_remove - the message leaves the queue: a file whose last message it
+ * was is unlinked, else "K x" is appended (durable at the next sync) */
 static herald_status
 spool_remove(void *claim, struct herald_diag *diag)
 {
     struct spool_claim *c = claim;
     struct spool *sp = c->sp;
+    struct spool_seg *s = c->seg;
+    char rec[32];
+    herald_status st;
 
     if (!c->locked)
         return herald_diag_set(diag, HERALD_E_INVAL, sp->path, "removal of an unlocked entry");
-    if (unlinkat(sp->qdir, c->parsed.entry.id, 0) != 0 && errno != ENOENT)
-        return io_fail(diag, sp, "cannot remove a queue file", errno);
-    c->removed = true;
-    sp->dirty = true;
+    if (s->live == 1 && s->damaged == 0) {
+        if (unlinkat(sp->qdir, s->name, 0) != 0 && errno != ENOENT)
+            return io_fail(diag, sp, "cannot remove a queue file", errno);
+        s->gone = true;
+        sp->dirty = true;
+    } else {
+        snprintf(rec, sizeof rec, "%zu x\n", c->k);
+        st = append(c, rec, strlen(rec), diag);
+        if (st != HERALD_OK)
+            return st;
+    }
+    s->flags[c->k] |= SPOOL_SEG_REMOVED;
+    s->live--;
+    if (s->live == 0 && s->damaged > 0)
+        quarantine(sp, s, s->why);
     return HERALD_OK;
 }
 
@@ -850,21 +1005,46 @@ spool_sync(void *state, struct herald_diag *diag)
     return HERALD_OK;
 }
 
+/* keep_saved - what the claim recorded becomes the shared entry's state */
+static void
+keep_saved(struct spool_claim *c)
+{
+    struct herald_queue_entry *e = &c->seg->msgs[c->k].entry;
+    size_t i;
+
+    for (i = 0; i < c->rcpt_count; i++) {
+        struct herald_queue_rcpt *r = &e->rcpts[i];
+        const char *address = r->address;
+
+        free((char *)r->reply);
+        free((char *)r->dsn);
+        *r = c->saved[i];
+        r->address = address;
+        c->saved[i].reply = c->saved[i].dsn = NULL;
+    }
+    e->held = c->saved_held;
+    e->warned = c->saved_warned;
+}
+
 static void
 spool_release(void *claim)
 {
     struct spool_claim *c = claim;
+    struct spool_seg *s;
 
     if (c == NULL)
         return;
-    /* Drops the lock.  The last close of a removed file frees its blocks:
-     * the reaper's threads pay for that, not the runner. */
-    if (c->removed)
-        spool_reap_close(c->sp->reap, c->fd);
-    else
-        close(c->fd);
+    s = c->seg;
+    if (c->wrote && c->saved != NULL && !(s->flags[c->k] & SPOOL_SEG_REMOVED))
+        keep_saved(c);
     free_saved(c);
-    spool_parsed_free(&c->parsed);
+    if (c->locked) {
+        s->flags[c->k] &= (unsigned char)~SPOOL_SEG_CLAIMED;
+        seg_unlock(s);
+    }
+    /* The last close of a removed file frees its blocks: the reaper's
+     * threads pay for that, not the runner. */
+    spool_seg_put(&c->sp->segs, s, reap_close, c->sp->reap);
     free(c);
 }
 
@@ -906,6 +1086,7 @@ spool_quarantined(void *state, void (*fn)(void *arg, const char *id, const char 
     closedir(d);
     return HERALD_OK;
 }
+
 
 static const struct herald_queue_ops spool_ops = {
     .struct_size = sizeof(struct herald_queue_ops),

@@ -18,8 +18,6 @@
 
 #define SPOOL_MAGIC "HERALD-QUEUE 1"
 #define SPOOL_MAX_RCPTS 100000       /* herald_message's own bound */
-#define SPOOL_MAX_LINE 4096          /* a reply is at most a few hundred octets */
-#define SPOOL_MAX_RECORDS 10000000   /* a loop bound, far above any lifetime's */
 
 /* put_escaped - s with '%', controls and DEL as %XX (a record stays one line) */
 static int
@@ -147,9 +145,9 @@ num(const char *s, long long min, long long max, long long *out)
     return true;
 }
 
-/* parse_record - one state record into p; false if malformed */
-static bool
-parse_record(char *line, struct spool_parsed *p)
+/* spool_parse_record - one state record into p; false if malformed */
+bool
+spool_parse_record(char *line, struct spool_parsed *p)
 {
     struct herald_queue_entry *e = &p->entry;
     char *tok[9], *save = NULL, *t;
@@ -278,30 +276,20 @@ fill_defaults(struct herald_queue_entry *e)
     return true;
 }
 
-/* spool_parse - read fd into p; 0, or -1 with why[] */
+/* spool_parse_image - one message image from f, positioned at off, into p */
 int
-spool_parse(int fd, struct spool_parsed *p, char *why, size_t why_size)
+spool_parse_image(FILE *f, uint64_t off0, struct spool_parsed *p, char *why, size_t why_size)
 {
     char *line = NULL, mark[SPOOL_END_LEN];
-    size_t cap = 0, rcap = 0, records = 0;
+    size_t cap = 0, rcap = 0;
     ssize_t len;
-    long long off = 0;
-    int dfd, rc = -1, h;
-    FILE *f;
+    long long off = (long long)off0;
+    int rc = -1, h;
 
     memset(p, 0, sizeof *p);
-    dfd = dup(fd);
-    if (dfd < 0)
-        return fail(why, why_size, "cannot read: out of descriptors", -1);
-    f = fdopen(dfd, "r");
-    if (f == NULL) {
-        close(dfd);
-        return fail(why, why_size, "cannot read", -1);
-    }
-    /* The header. */
     len = getline(&line, &cap, f);
     if (len <= 0 || strcmp(line, SPOOL_MAGIC "\n") != 0) {
-        fail(why, why_size, len <= 0 ? "empty file" : "not a Herald queue file", 0);
+        fail(why, why_size, len <= 0 ? "empty file" : "not a Herald queue file", off);
         goto out;
     }
     off += len;
@@ -332,28 +320,7 @@ spool_parse(int fd, struct spool_parsed *p, char *why, size_t why_size)
         fail(why, why_size, "truncated body (no end mark)", (long long)p->body_offset);
         goto out;
     }
-    off = (long long)(p->body_offset + p->entry.size + SPOOL_END_LEN);
-    p->valid_end = (uint64_t)off;
-    /* The state records; a torn last one (no newline) is ignored. */
-    while ((len = getline(&line, &cap, f)) > 0) {
-        if (line[len - 1] != '\n')
-            break;
-        if ((size_t)len > SPOOL_MAX_LINE || ++records > SPOOL_MAX_RECORDS) {
-            fail(why, why_size, "state record too long", off);
-            goto out;
-        }
-        line[len - 1] = '\0';
-        if (!parse_record(line, p)) {
-            fail(why, why_size, "bad state record", off);
-            goto out;
-        }
-        off += len;
-        p->valid_end = (uint64_t)off;
-    }
-    if (ferror(f)) {
-        fail(why, why_size, "read error", off);
-        goto out;
-    }
+    p->valid_end = p->body_offset + p->entry.size + SPOOL_END_LEN;
     if (!fill_defaults(&p->entry)) {
         fail(why, why_size, "out of memory", -1);
         goto out;
@@ -361,7 +328,6 @@ spool_parse(int fd, struct spool_parsed *p, char *why, size_t why_size)
     rc = 0;
 out:
     free(line);
-    fclose(f);
     if (rc != 0)
         spool_parsed_free(p);
     return rc;

@@ -23,6 +23,7 @@
 #ifndef HERALD_SPOOL_FILE_H
 #define HERALD_SPOOL_FILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <herald/queue.h>
@@ -44,8 +45,18 @@ int spool_write_header(FILE *f, const struct herald_queue_entry *e);
  * returns its length, or 0 when it does not fit */
 size_t spool_record(char *buf, size_t size, size_t index, const struct herald_queue_rcpt *r);
 
-/* spool_parse - read fd (from its start) into p; 0, or -1 with why[] set */
-int spool_parse(int fd, struct spool_parsed *p, char *why, size_t why_size);
+#define SPOOL_MAX_LINE 4096          /* a reply is at most a few hundred octets */
+#define SPOOL_MAX_RECORDS 10000000   /* a loop bound, far above any lifetime's */
+
+/* spool_parse_image - one message image (header, body, end mark) from f, whose
+ * position is off, into p (state records not read: every recipient deferred,
+ * never tried); p->valid_end is the octet after its end mark.  0, or -1 with
+ * why[] set (p is then empty) */
+int spool_parse_image(FILE *f, uint64_t off, struct spool_parsed *p, char *why,
+                      size_t why_size);
+/* spool_parse_record - one state record line (no newline; changed in place)
+ * into p; false if malformed */
+bool spool_parse_record(char *line, struct spool_parsed *p);
 void spool_parsed_free(struct spool_parsed *p);
 
 #endif

@@ -4,7 +4,8 @@ herald_queue_tests = \
 	tests/integration/queue_enqueue.sh \
 	tests/integration/queue_run.sh \
 	tests/integration/queue_crash.sh \
-	tests/integration/queue_hold.sh
+	tests/integration/queue_hold.sh \
+	tests/integration/queue_segment.sh
 
 dist_check_SCRIPTS += $(herald_queue_tests)
 TESTS += $(herald_queue_tests)

@@ -79,17 +79,23 @@ expect_rc "send --queue --json, null sender" 0 "$ERR"
 "$TEST_PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert list(d)==["queued"] and d["queued"]' \
   "$OUT" && pass "json {\"queued\":ID}" || fail "json: $(cat "$OUT")"
 
-# The batch API: 200 messages in batches of 50, every id printed is queued.
-before=$(ls "$SPOOL/q" | wc -l)
+# The batch API: 200 messages in batches of 50, every id printed is queued,
+# each commit in one file of q/ (a segment: queue_spool.c).
+listed() { "$HERALD" -c "$CONF" queue list --json | sed -n 's/^{"id":"\([0-9A-Za-z]*\)".*/\1/p'; }
+before=$(listed | wc -l)
+files_before=$(ls "$SPOOL/q" | wc -l)
 if "$ENQ" -c "$CONF" -n 200 -b 50 -s 1000 -f a@herald.test -t b@demo.test >"$OUT" 2>"$ERR"; then
   pass "herald_enqueue 200"; else fail "herald_enqueue: $(cat "$ERR")"; fi
 n=$(wc -l <"$OUT")
 [ "$n" -eq 200 ] && pass "200 ids acknowledged" || fail "$n ids acknowledged"
-missing=0
-while read -r qid _; do [ -f "$SPOOL/q/$qid" ] || missing=$((missing + 1)); done <"$OUT"
-[ "$missing" -eq 0 ] && pass "every acknowledged id is in q/" || fail "$missing ids missing"
-after=$(ls "$SPOOL/q" | wc -l)
-[ "$after" -eq $((before + 200)) ] && pass "q/ grew by 200" || fail "q/ has $after, was $before"
+listed | sort >"$T_DIR/listed"
+missing=$(cut -d' ' -f1 "$OUT" | sort | comm -23 - "$T_DIR/listed" | wc -l)
+[ "$missing" -eq 0 ] && pass "every acknowledged id is queued (queue list)" || fail "$missing ids missing"
+after=$(wc -l <"$T_DIR/listed")
+[ "$after" -eq $((before + 200)) ] && pass "the queue grew by 200" || fail "the queue has $after, was $before"
+files_after=$(ls "$SPOOL/q" | wc -l)
+[ "$files_after" -eq $((files_before + 4)) ] && pass "4 commits, 4 files in q/" || \
+  fail "q/ grew by $((files_after - files_before)) files for 4 commits"
 [ "$(sort -u <(cut -d' ' -f1 "$OUT") | wc -l)" -eq 200 ] && pass "200 distinct ids" || fail "ids repeat"
 
 # Errors: each clear, each leaves q/ and tmp/ as they were.
