@@ -1,25 +1,50 @@
 /*
- * queue_spool.c - the "spool" queue module: one file per message in a folder
+ * queue_spool.c - the "spool" queue module: one file per group commit in a folder
  *
- *   PATH/tmp/ID   being written (never read as queued; its writer holds a lock)
- *   PATH/q/ID     queued: header, body, end mark, appended state records
- *   PATH/bad/ID   set aside as corrupt, with PATH/bad/ID.why saying why
+ *   PATH/tmp/NAME  being written (never read as queued; its writer's pid is in NAME)
+ *   PATH/q/NAME    queued: a segment (the messages of one commit, NAME ends
+ *                  in 's', message ids add four hex digits) or a file of one
+ *                  message named by its id (a commit of one, a message over
+ *                  SPOOL_IMAGE_MAX, or a spool written before segments)
+ *   PATH/bad/NAME  set aside as corrupt, with PATH/bad/NAME.why saying why
  *
- * Enqueue: each message is made whole in memory and written to tmp/ with one
- * write (a body larger than SPOOL_IMAGE_MAX is copied from its reader
- * instead), not synced; commit syncs the file system once for the whole
- * batch (syncfs: one journal commit for many files), renames every file into
- * q/ and syncs the folder once.  A crash before the rename leaves only tmp/
- * files, which the next opener removes once their writer is gone (its pid is
- * part of the id).  Nothing is acknowledged before that sync.
+ * Formats: spool_seg.h (segments), spool_file.h (one message's image and its
+ * state records).  Why segments: each file created costs the file system
+ * far more than the octets in it (ext4 without a journal scans the inodes
+ * freed lately on every create), so enqueuing is bounded by creates, not by
+ * writes; one create per commit lifts that bound.
  *
- * Runner: claim opens q/ID and takes flock(LOCK_EX|LOCK_NB) on it, so two
- * runners never deliver the same message (the lock dies with its process);
- * a file unlinked between open and lock is seen by its link count.  State
- * changes are appended records, synced in one batch (sync) before the claim
- * is released; a finished message is unlinked and the folder synced.  Its
- * descriptor goes to the reaper (spool_reap.h), whose threads pay for the
- * last close, which frees the blocks (a synchronous discard on some disks).
+ * Enqueue: put makes each message's image in memory and adds it to the
+ * current segment (spool_write.h, written out in large writes); a message
+ * larger than SPOOL_IMAGE_MAX is copied from its reader to a file of its
+ * own.  Commit seals the batch's files in tmp/, syncs the file system once
+ * (syncfs), renames every file into q/ and syncs the folder once.  A crash
+ * before the rename leaves only tmp/ files, which the next opener removes
+ * once their writer is gone.  Nothing is acknowledged before that sync; on
+ * an error nothing of the batch stays.  One batch at a time per store.
+ *
+ * Runner: each file of q/ is open at most once per process (spool_seg.h),
+ * shared by the scan and every claim of its messages, parsed once.  A claim
+ * with HERALD_QUEUE_LOCK takes flock(LOCK_EX|LOCK_NB) on that shared
+ * descriptor (held while any claim of the file is), then reads the records
+ * others appended: two runners never deliver the same message, because
+ * every message of a file is delivered and recorded under that file's lock
+ * (the lock dies with its process; a runner skips a file another holds).  A
+ * file removed or set aside between open and lock is seen by comparing its
+ * inode with q/NAME's.  State changes are appended records ("K ..." in a
+ * segment), synced in one batch (sync); a finished message appends "K x",
+ * and the last one unlinks the file, whose descriptor goes to the reaper
+ * (spool_reap.h) once its last user is gone: the reaper's threads pay for
+ * the last close, which frees the blocks (a synchronous discard on some
+ * disks).  A file left with every message removed (its remover died before
+ * the unlink) is removed by the next scan.
+ *
+ * Damage: a file whose header does not parse is set aside at once.  In a
+ * segment, a damaged image damages its message only (the index finds the
+ * others; without the index, as in a truncated file, the images before the
+ * first bad one): the intact messages are delivered, the damaged ones are
+ * named (claim: HERALD_E_PROTOCOL, so "queue list" and the runner's trace
+ * say so), and the file goes to bad/ when nothing intact is left in it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1109,7 +1134,7 @@ static const struct herald_queue_ops spool_ops = {
 const struct herald_module herald_module = {
     HERALD_MODULE_HEADER(HERALD_KIND_QUEUE),
     .name = "spool",
-    .summary = "local spool: one file per message, group-committed",
+    .summary = "local spool: one file per group commit",
     .options = spool_option_table,
     .options_size = sizeof(struct spool_options),
     .options_defaults = &spool_defaults,

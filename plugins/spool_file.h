@@ -1,7 +1,10 @@
 /*
- * spool_file.h - the format of one queue file of the spool (queue-spool.so)
+ * spool_file.h - the format of one message in the spool (queue-spool.so)
  *
- * A queue file is written once, whole, then only appended to:
+ * A message's image, then its state records, is a file of its own (the
+ * only kind before segments, spool_seg.h, which hold many such images and
+ * prefix each record with the message's index).  Written once, whole, then
+ * only appended to:
  *
  *   HERALD-QUEUE 1\n
  *   id ID\n arrival SECS\n device NAME\n sender ADDR\n

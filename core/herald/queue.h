@@ -17,7 +17,7 @@
  *                                       // an error: none of them is queued
  *
  * The store behind the queue is a module of kind HERALD_KIND_QUEUE ("spool":
- * one file per message under a folder), chosen by the device file:
+ * one file per group commit under a folder), chosen by the device file:
  *   herald: { queue: { module = "spool"; path = "/var/spool/herald";
  *                      min_backoff_s = 300; max_backoff_s = 4000;
  *                      lifetime_s = 432000; delay_warning_s = 0; }; };
