@@ -133,6 +133,7 @@ struct dns_flight {
     size_t nwaiters;
     struct dns_flight *qnext;    /* the wait queue */
     struct dns_flight *prev, *next;
+    char name_buf[];             /* name points here: one allocation per flight */
 };
 
 struct dns_query {
@@ -152,6 +153,7 @@ struct dns_query {
     struct dns_answer *answer;   /* set once known */
     struct herald_timer *later;  /* delivery of an answer known at once */
     struct dns_query *prev, *next;
+    char name_buf[];             /* name points here: one allocation per query */
 };
 
 static const char *const class_names[] = {
@@ -312,7 +314,6 @@ query_free(struct dns_query *q)
 {
     herald_timer_cancel(&q->later);
     dns_answer_free(&q->answer);
-    free(q->name);
     free(q);
 }
 
@@ -1219,7 +1220,6 @@ flight_finish(struct dns_flight *f, struct dns_answer *a)
     }
     if (f->waiters == NULL)
         dns_answer_free(&a);
-    free(f->name);
     free(f);
     flight_pump(dns);
 }
@@ -1241,12 +1241,12 @@ flight_join(struct dns_flight *f, struct dns_query *q)
 static herald_status
 flight_start(struct dns *dns, struct dns_query *q, struct herald_diag *diag)
 {
-    struct dns_flight *f = calloc(1, sizeof *f);
+    size_t len = strlen(q->name);
+    struct dns_flight *f = calloc(1, sizeof *f + len + 1);
 
-    if (f == NULL || (f->name = strdup(q->name)) == NULL) {
-        free(f);
+    if (f == NULL)
         return herald_diag_set(diag, HERALD_E_NOMEM, "dns", "out of memory");
-    }
+    f->name = memcpy(f->name_buf, q->name, len + 1);
     f->dns = dns;
     f->kind = q->kind;
     f->family = q->family;
@@ -1318,14 +1318,15 @@ query_new(struct herald_env *env, const struct herald_trace *trace, enum dns_kin
     }
     if (env->dns->closing)
         return herald_diag_set(diag, HERALD_E_DNS, "dns", "the resolver is closing");
-    q = calloc(1, sizeof *q);
     len = strlen(name);
     if (len > 0 && name[len - 1] == '.')
         len--;   /* one spelling per name, for the cache and the trace */
-    if (q == NULL || (q->name = strndup(name, len)) == NULL) {
-        free(q);
+    q = calloc(1, sizeof *q + len + 1);
+    if (q == NULL)
         return herald_diag_set(diag, HERALD_E_NOMEM, "dns", "out of memory");
-    }
+    memcpy(q->name_buf, name, len);
+    q->name_buf[len] = '\0';
+    q->name = q->name_buf;
     q->dns = env->dns;
     q->trace = trace != NULL ? *trace : env->trace;
     q->kind = kind;

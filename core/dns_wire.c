@@ -46,6 +46,30 @@ name_at(const unsigned char *p, const unsigned char *abuf, int alen, long *encle
     return copy;
 }
 
+/* name_skip - the encoded length of the name at p (labels up to the root or
+ * a compression pointer), without expanding it; 0 when it runs past end.
+ * The question is only stepped over: c-ares already matched it to the query. */
+static long
+name_skip(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *q = p;
+
+    while (q < end) {
+        unsigned len = *q;
+
+        if ((len & 0xc0) == 0xc0)
+            return end - q >= 2 ? (long)(q + 2 - p) : 0;
+        if ((len & 0xc0) != 0)
+            return 0;   /* the reserved label types of RFC 6891 and before */
+        if (len == 0)
+            return (long)(q + 1 - p);
+        if ((size_t)(end - q) < len + 1u)
+            return 0;
+        q += len + 1;
+    }
+    return 0;
+}
+
 /* same_name - DNS names compare without case, a trailing dot aside (RFC 4343) */
 static bool
 same_name(const char *a, const char *b)
@@ -85,11 +109,9 @@ read_records(const unsigned char *abuf, int alen, struct rr **out, size_t *n_an,
     an = be16(abuf + 6);
     ns = be16(abuf + 8);
     for (i = 0; i < qd; i++) {
-        long len;
-        char *skip = name_at(p, abuf, alen, &len);
+        long len = name_skip(p, end);
 
-        free(skip);
-        if (skip == NULL || end - p < len + QFIXEDSZ)
+        if (len == 0 || end - p < len + QFIXEDSZ)
             return ARES_EBADRESP;
         p += len + QFIXEDSZ;
     }
