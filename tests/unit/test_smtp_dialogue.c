@@ -389,28 +389,24 @@ cb_failed(void *arg, herald_status why, bool permanent, const char *reply, const
     snprintf(o->text + len, sizeof o->text - len, "%s", permanent ? " fail=perm" : " fail=temp");
 }
 
+/* raise_flag, flag_raised - an event the loop waits for, as the bool at arg */
+static void
+raise_flag(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+static bool
+flag_raised(void *arg)
+{
+    return *(const bool *)arg;
+}
+
+/* cb_done - the message's end: its callbacks share the outcome as their arg */
 static void
 cb_done(void *arg)
 {
-    ((struct outcome *)arg)->done = true;
-}
-
-static bool
-is_done(void *arg)
-{
-    return ((struct outcome *)arg)->done;
-}
-
-static void
-on_quit(void *arg)
-{
-    ((struct outcome *)arg)->quit_done = true;
-}
-
-static bool
-is_quit_done(void *arg)
-{
-    return ((struct outcome *)arg)->quit_done;
+    raise_flag(&((struct outcome *)arg)->done);
 }
 
 static bool
@@ -456,7 +452,7 @@ send_one(struct smtp_session *s, const struct row *r, const char *const *rcpts,
     if (st != HERALD_OK)
         return;
     /* The letters go first: the failure is appended by cb_failed meanwhile. */
-    CU_ASSERT_EQUAL(herald_loop_run(loop, is_done, o, ROW_RUN_MS), HERALD_OK);
+    CU_ASSERT_EQUAL(herald_loop_run(loop, flag_raised, &o->done, ROW_RUN_MS), HERALD_OK);
     CU_ASSERT_TRUE(o->done);
     {
         char fail[OUTCOME_MAX];
@@ -466,9 +462,10 @@ send_one(struct smtp_session *s, const struct row *r, const char *const *rcpts,
     }
 }
 
-/* scripted_session - a session whose connection is the script's other end */
+/* scripted_session - a session with the options a row asks for (O_*, every
+ * timeout SESSION_MS) whose connection is the script's other end */
 static struct smtp_session *
-scripted_session(struct script *sc, struct capped *client, const char *text)
+scripted_session(struct script *sc, struct capped *client, unsigned opts, const char *text)
 {
     struct smtp_session_opts so;
     struct herald_address a;
@@ -479,9 +476,20 @@ scripted_session(struct script *sc, struct capped *client, const char *text)
         return NULL;
     client->fd = sv[0];
     client->budget = -1;
+    client->writes = 0;
     smtp_session_opts_init(&so);
     so.helo_name = "client.test";
-    so.quit_ms = SESSION_MS;
+    so.connect_ms = so.greeting_ms = so.ehlo_ms = so.mail_ms = so.rcpt_ms = SESSION_MS;
+    so.data_ms = so.block_ms = so.dot_ms = so.quit_ms = SESSION_MS;
+    if (opts & (O_TLS_OPP | O_TLS_REQ)) {
+        so.tls_policy = (opts & O_TLS_REQ) ? SMTP_TLS_REQUIRED : SMTP_TLS_OPPORTUNISTIC;
+        so.tls_config = tls_cfg;
+    }
+    if (opts & O_AUTH) {
+        so.auth_user = "user";
+        so.auth_secret = "secret";
+        so.auth_require_tls = SMTP_AUTH_TLS_NONE;
+    }
     memset(&a, 0, sizeof a);
     a.sa.ss_family = AF_INET;
     a.len = sizeof(struct sockaddr_in);
@@ -502,47 +510,21 @@ run_row(const struct row *r)
 {
     const char *rcpts[6] = { "r1@example.test", "r2@example.test", "r3@example.test",
                              "r4@example.test", "r5@example.test", "r6@example.test" };
-    struct smtp_session_opts so;
-    struct herald_address a;
-    struct smtp_session *s = NULL;
+    struct smtp_session *s;
     struct capped client = { -1, -1, 0 };
     struct script sc;
     struct outcome o;
-    int sv[2], k;
+    int k;
     bool ok;
 
     memset(&o, 0, sizeof o);
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
-        CU_FAIL("socketpair");
-        return false;
-    }
-    client.fd = sv[0];
-    smtp_session_opts_init(&so);
-    so.helo_name = "client.test";
-    so.connect_ms = so.greeting_ms = so.ehlo_ms = so.mail_ms = so.rcpt_ms = SESSION_MS;
-    so.data_ms = so.block_ms = so.dot_ms = so.quit_ms = SESSION_MS;
-    if (r->opts & (O_TLS_OPP | O_TLS_REQ)) {
-        so.tls_policy = (r->opts & O_TLS_REQ) ? SMTP_TLS_REQUIRED : SMTP_TLS_OPPORTUNISTIC;
-        so.tls_config = tls_cfg;
-    }
-    if (r->opts & O_AUTH) {
-        so.auth_user = "user";
-        so.auth_secret = "secret";
-        so.auth_require_tls = SMTP_AUTH_TLS_NONE;
-    }
-    memset(&a, 0, sizeof a);
-    a.sa.ss_family = AF_INET;
-    a.len = sizeof(struct sockaddr_in);
-    inet_pton(AF_INET, "127.0.0.1", &((struct sockaddr_in *)&a.sa)->sin_addr);
-    snprintf(a.text, sizeof a.text, "127.0.0.1");
-    CU_ASSERT_EQUAL_FATAL(smtp_session_new(loop, trace, &a, 25, &so, &s), HERALD_OK);
-    CU_ASSERT_EQUAL_FATAL(smtp_session_set_wire(s, sv[0], &capped_ops, &client), HERALD_OK);
-    CU_ASSERT_EQUAL_FATAL(script_start(&sc, r->script, sv[1], &client), HERALD_OK);
+    s = scripted_session(&sc, &client, r->opts, r->script);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 
     for (k = 0; k < (r->messages > 0 ? r->messages : 1); k++)
         send_one(s, r, rcpts, &o, k);
-    smtp_session_quit(s, on_quit, &o);
-    CU_ASSERT_EQUAL(herald_loop_run(loop, is_quit_done, &o, ROW_RUN_MS), HERALD_OK);
+    smtp_session_quit(s, raise_flag, &o.quit_done);
+    CU_ASSERT_EQUAL(herald_loop_run(loop, flag_raised, &o.quit_done, ROW_RUN_MS), HERALD_OK);
     CU_ASSERT_EQUAL(smtp_session_state(s), SMTP_S_CLOSED);
     /* The session is closed: the script sees the end of the stream. */
     (void)herald_loop_run(loop, script_over, &sc, ROW_RUN_MS);
@@ -799,7 +781,7 @@ pool_case(int end)
     const char *rcpts[1] = { "r1@example.test" };
 
     memset(&o, 0, sizeof o);
-    s = scripted_session(&sc, &client, GREET EHLO_OK TXN1 "C: RSET\nS: 250 ok\n" TXN1 QUIT);
+    s = scripted_session(&sc, &client, 0, GREET EHLO_OK TXN1 "C: RSET\nS: 250 ok\n" TXN1 QUIT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL_FATAL(smtp_pool_new(loop, &po, pool_closed, &seen, &pool), HERALD_OK);
     memset(&a, 0, sizeof a);
