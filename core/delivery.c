@@ -135,6 +135,16 @@ herald_delivery_report(struct herald_delivery *d, size_t i, const struct herald_
     return HERALD_OK;
 }
 
+/* herald_delivery_hop - record what one hop address did (copied) */
+herald_status
+herald_delivery_hop(struct herald_delivery *d, const char *host, uint16_t port,
+                    const char *address, bool failed, const char *reply)
+{
+    if (d == NULL)
+        return HERALD_E_INVAL;
+    return outcome_hop(d->outcome, host, port, address, failed, reply != NULL ? reply : "");
+}
+
 /* herald_delivery_done - build the outcome, hand it to on_done, free d */
 void
 herald_delivery_done(struct herald_delivery *d)

@@ -37,7 +37,8 @@ core_libherald_core_la_SOURCES += core/dns_wire.c core/dns_wire.h \
 core_libherald_core_la_SOURCES += core/dns_udp.c core/dns_udp.h
 # The durable queue (owner: queue).
 core_libherald_core_la_SOURCES += core/queue.c core/queue_store.h core/queue_run.c \
-	core/queue_admin.c core/queue_dsn.c core/queue_dsn.h
+	core/queue_admin.c core/queue_dsn.c core/queue_dsn.h \
+	core/queue_hold.c core/queue_hold.h
 # No mbed TLS: TLS lives in the smtp transport, which links it itself.
 core_libherald_core_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CARES_CFLAGS)
 core_libherald_core_la_LIBADD = $(LIBCONFIG_LIBS) $(CARES_LIBS) $(DL_LIBS)
@@ -60,8 +61,10 @@ core_libherald_la_LIBADD = core/libherald_core.la
 # herald_probe_job_expired added; struct herald_probe_options grows
 # deadline_ms and struct herald_probe_result expired (ABI 2.5);
 # herald_text_utf8_len added (ABI 2.5).
+# current 8 (age 7): herald_job_hop_failed, herald_delivery_hop, herald_outcome_hop_*
+# added (ABI 2.6); struct herald_job_result grows hop_failed.
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
-core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 7:0:6 -no-undefined \
+core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 8:0:7 -no-undefined \
 	-export-symbols-regex '^herald_'
 
 heraldincludedir = $(includedir)/herald

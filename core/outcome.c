@@ -20,10 +20,20 @@ struct outcome_entry {
     bool possibly_delivered;
 };
 
+struct outcome_hop {
+    char *host;
+    char *address;
+    uint16_t port;
+    bool failed;
+    char *reply;    /* "" unless failed */
+};
+
 struct herald_outcome {
     char trace_id[OUTCOME_ID_MAX];
     size_t count;
     struct outcome_entry *entries;
+    size_t hop_count, hop_cap;  /* hop_count at most HERALD_OUTCOME_HOPS_MAX */
+    struct outcome_hop *hops;
 };
 
 /* entry_clear - free the strings of one entry */
@@ -113,6 +123,59 @@ outcome_record(struct herald_outcome *o, size_t i, enum herald_result result, co
     e->host = h;
     e->peer = p;
     e->possibly_delivered = possibly_delivered;
+    return HERALD_OK;
+}
+
+/* hop_clear - free the strings of one hop */
+static void
+hop_clear(struct outcome_hop *h)
+{
+    free(h->host);
+    free(h->address);
+    free(h->reply);
+    memset(h, 0, sizeof *h);
+}
+
+/* outcome_hop - record what one hop address did, replacing an earlier word on it */
+herald_status
+outcome_hop(struct herald_outcome *o, const char *host, uint16_t port, const char *address,
+            bool failed, const char *reply)
+{
+    struct outcome_hop *h = NULL, fresh;
+    size_t i;
+
+    if (o == NULL || host == NULL || address == NULL || *address == '\0')
+        return HERALD_E_INVAL;
+    for (i = 0; i < o->hop_count && h == NULL; i++)
+        if (o->hops[i].port == port && strcmp(o->hops[i].address, address) == 0)
+            h = &o->hops[i];
+    if (h == NULL) {
+        if (o->hop_count == HERALD_OUTCOME_HOPS_MAX)
+            return HERALD_E_LIMIT;
+        if (o->hop_count == o->hop_cap) {
+            size_t cap = o->hop_cap ? o->hop_cap * 2 : 2;
+            struct outcome_hop *grown = realloc(o->hops, cap * sizeof *grown);
+
+            if (grown == NULL)
+                return HERALD_E_NOMEM;
+            o->hops = grown;
+            o->hop_cap = cap;
+        }
+    }
+    fresh.host = text_printable_dup(host, OUTCOME_TEXT_MAX, TEXT_LINE);
+    fresh.address = text_printable_dup(address, OUTCOME_TEXT_MAX, TEXT_LINE);
+    fresh.reply = text_printable_dup(failed ? reply : "", OUTCOME_TEXT_MAX, TEXT_LINE);
+    fresh.port = port;
+    fresh.failed = failed;
+    if (fresh.host == NULL || fresh.address == NULL || fresh.reply == NULL) {
+        hop_clear(&fresh);
+        return HERALD_E_NOMEM;
+    }
+    if (h == NULL)
+        h = &o->hops[o->hop_count++];
+    else
+        hop_clear(h);
+    *h = fresh;
     return HERALD_OK;
 }
 
@@ -212,6 +275,65 @@ herald_outcome_possibly_delivered(const struct herald_outcome *o, size_t i)
     return e ? e->possibly_delivered : false;
 }
 
+/* hop_at - hop i, or NULL when out of range */
+static const struct outcome_hop *
+hop_at(const struct herald_outcome *o, size_t i)
+{
+    return o != NULL && i < o->hop_count ? &o->hops[i] : NULL;
+}
+
+/* herald_outcome_hop_count - hop addresses reached or failed */
+size_t
+herald_outcome_hop_count(const struct herald_outcome *o)
+{
+    return o != NULL ? o->hop_count : 0;
+}
+
+/* herald_outcome_hop_host - hop i's name, borrowed */
+const char *
+herald_outcome_hop_host(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_hop *h = hop_at(o, i);
+
+    return h ? h->host : NULL;
+}
+
+/* herald_outcome_hop_address - hop i's address text, borrowed */
+const char *
+herald_outcome_hop_address(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_hop *h = hop_at(o, i);
+
+    return h ? h->address : NULL;
+}
+
+/* herald_outcome_hop_port - hop i's port; 0 when out of range */
+uint16_t
+herald_outcome_hop_port(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_hop *h = hop_at(o, i);
+
+    return h ? h->port : 0;
+}
+
+/* herald_outcome_hop_failed - hop i failed before any transaction */
+bool
+herald_outcome_hop_failed(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_hop *h = hop_at(o, i);
+
+    return h ? h->failed : false;
+}
+
+/* herald_outcome_hop_reply - why hop i failed, or "" */
+const char *
+herald_outcome_hop_reply(const struct herald_outcome *o, size_t i)
+{
+    const struct outcome_hop *h = hop_at(o, i);
+
+    return h ? h->reply : NULL;
+}
+
 /* herald_outcome_tally - how many recipients ended in result */
 size_t
 herald_outcome_tally(const struct herald_outcome *o, enum herald_result result)
@@ -235,6 +357,9 @@ herald_outcome_free(struct herald_outcome **o)
     for (i = 0; i < (*o)->count; i++)
         entry_clear(&(*o)->entries[i]);
     free((*o)->entries);
+    for (i = 0; i < (*o)->hop_count; i++)
+        hop_clear(&(*o)->hops[i]);
+    free((*o)->hops);
     free(*o);
     *o = NULL;
 }

@@ -36,4 +36,11 @@ herald_status outcome_record(struct herald_outcome *o, size_t i, enum herald_res
                              const char *reply, const char *dsn, const char *host,
                              const char *peer, bool possibly_delivered);
 
+/* outcome_hop - what hop address ADDRESS port PORT did (herald_delivery_hop):
+ * a later word on the same address and port replaces the earlier one.
+ * HERALD_E_INVAL (missing text), HERALD_E_LIMIT (HERALD_OUTCOME_HOPS_MAX
+ * addresses already), HERALD_E_NOMEM; on error nothing changes. */
+herald_status outcome_hop(struct herald_outcome *o, const char *host, uint16_t port,
+                          const char *address, bool failed, const char *reply);
+
 #endif

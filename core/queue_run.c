@@ -14,9 +14,18 @@
  *
  * Backoff: a deferred recipient's next try is min_backoff_s * 2^(attempts-1),
  * at most max_backoff_s.  After lifetime_s it fails with its last reply.
- * A domain all of whose recipients in a message just deferred is not tried
- * again by this runner before min_backoff_s (Postfix's dead destination):
- * its other queued messages wait instead of each knocking on a dead door.
+ * Dead destinations (Postfix's), in one retry-state table (queue_hold.h):
+ *   - a domain all of whose recipients in a message just deferred is not
+ *     tried again by this runner before min_backoff_s;
+ *   - a hop address that failed before any transaction (no connection, a
+ *     refused greeting: herald_outcome_hop_*) is held as long, and a domain
+ *     every address of whose route (the device's strategy, asked while some
+ *     hop is held) is held is not tried either: behind a dead smart host,
+ *     or one provider's MX serving many domains, one failure, not one per
+ *     domain.  A route with one address not held is tried.
+ * Its other queued messages wait (untouched: no attempt counted, their next
+ * try as it was) instead of each knocking on a dead door.  When a hold ends,
+ * one message probes the destination and the others wait for its word.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +33,9 @@
 
 #include <herald/herald.h>
 #include <herald/queue.h>
+#include <herald/route.h>
 #include "context.h"
+#include "queue_hold.h"
 #include "queue_store.h"
 #include "queue_dsn.h"
 
@@ -32,7 +43,12 @@
 /* Finished messages recorded per sync: also the most a kill can make us
  * deliver again (accepted by the server, not yet recorded), with those in flight. */
 #define RUN_BATCH 64
-#define RUN_DEST_MAX 4096         /* destinations remembered as just deferred */
+/* A --once run passes again (at most this often) when a probe found a held
+ * destination alive while messages waited for its word: they are due now. */
+#define RUN_REPASS_MAX 2
+#define HOLD_KEY_MAX 300          /* "h:ADDR PORT", "d:DOMAIN" */
+/* Addresses of one route checked against the holds; a longer route is tried. */
+#define ROUTE_KEYS_MAX 256
 #define RUN_IDLE_MAX_S 5          /* a foreground runner looks for new mail this often */
 /* States are written at once (a kill -9 loses none of them: they are in the
  * page cache) and synced at most this often: a lost "delivered" record can
@@ -40,11 +56,6 @@
  * most this much of the runner's work, as Postfix, which never syncs the
  * removal of a delivered file, may repeat more. */
 #define RUN_SYNC_MS 1000
-
-struct dest {
-    char *domain;
-    int64_t until;
-};
 
 struct job {
     struct run *run;
@@ -55,6 +66,7 @@ struct job {
     struct herald_message *msg;       /* from the claim (its body), with the due recipients */
     size_t *index;                    /* msg's recipient i is work.rcpts[index[i]] */
     struct herald_outcome *outcome;
+    unsigned probes;                  /* held destinations this message probes */
     struct job *next;
 };
 
@@ -67,8 +79,12 @@ struct run {
     size_t done_count;
     struct job *quiet;                /* claimed, nothing delivered, state changed */
     size_t quiet_count;
-    struct dest dests[RUN_DEST_MAX];
-    size_t dest_count;
+    struct queue_hold *hold;          /* destinations that just failed */
+    char (*keys)[HOLD_KEY_MAX];       /* ROUTE_KEYS_MAX: one route's addresses ... */
+    char (*labels)[HOLD_KEY_MAX];     /* ... and their hops, for the trace */
+    size_t waited_probe;              /* recipients left alone for a probe, this pass */
+    bool freed;                       /* a held destination worked again, this pass */
+    size_t left_alone;
     int64_t next_due;                 /* earliest next_try seen in this pass */
     size_t delivered, deferred, failed, corrupt;
     int64_t synced_ms;                /* when the store was last synced */
@@ -105,54 +121,6 @@ backoff(const struct herald_queue_policy *p, uint32_t attempts)
     return d < p->max_backoff_s ? d : p->max_backoff_s;
 }
 
-/* dest_find - the remembered deferral of domain, or NULL */
-static struct dest *
-dest_find(struct run *r, const char *domain)
-{
-    size_t i;
-
-    for (i = 0; i < r->dest_count; i++)
-        if (strcmp(r->dests[i].domain, domain) == 0)
-            return &r->dests[i];
-    return NULL;
-}
-
-/* dest_blocked - domain deferred a moment ago: leave its recipients for later */
-static bool
-dest_blocked(struct run *r, const char *domain, int64_t now)
-{
-    struct dest *d = dest_find(r, domain);
-
-    return d != NULL && d->until > now;
-}
-
-/* dest_defer - remember domain as deferring until until; the table is bounded */
-static void
-dest_defer(struct run *r, const char *domain, int64_t until)
-{
-    struct dest *d = dest_find(r, domain);
-    size_t i;
-
-    if (d == NULL) {
-        if (r->dest_count == RUN_DEST_MAX) {
-            /* Forget the one that frees first: it matters least. */
-            size_t min = 0;
-
-            for (i = 1; i < r->dest_count; i++)
-                if (r->dests[i].until < r->dests[min].until)
-                    min = i;
-            free(r->dests[min].domain);
-            r->dests[min] = r->dests[--r->dest_count];
-        }
-        d = &r->dests[r->dest_count];
-        d->domain = strdup(domain);
-        if (d->domain == NULL)
-            return;
-        r->dest_count++;
-    }
-    d->until = until;
-}
-
 /* own - keep s (a copy) for the work entry; NULL on no memory */
 static const char *
 own(struct job *j, const char *s)
@@ -179,6 +147,8 @@ job_free(struct run *r, struct job *j)
     /* The message holds a copy of the claim's descriptor: closed first, so
      * the store's own close is the last one (it frees a removed file). */
     herald_message_free(&j->msg);
+    if (j->probes > 0)
+        queue_hold_probe_end(r->hold, j);   /* probes that got no word are due again */
     if (j->claim != NULL)
         r->q->ops->release(j->claim);
     queue_entry_copy_free(&j->work);
@@ -298,13 +268,94 @@ flush_done(struct run *r)
     r->done_count = r->quiet_count = 0;
 }
 
+/* hop_key - the retry-state key of one hop address */
+static void
+hop_key(char *key, size_t cap, const char *address, uint16_t port)
+{
+    snprintf(key, cap, "h:%s %u", address, (unsigned)port);
+}
+
+/* hop_label - "HOST" or "HOST:PORT" (not 25), for the trace */
+static void
+hop_label(char *label, size_t cap, const char *host, uint16_t port)
+{
+    if (port == 25)
+        snprintf(label, cap, "%s", host);
+    else
+        snprintf(label, cap, "%s:%u", host, (unsigned)port);
+}
+
+/* hold_domains - a domain none of whose recipients here got through is
+ * left alone a while; one some got through is free again */
+static void
+hold_domains(struct run *r, struct job *j, int64_t now)
+{
+    const struct herald_outcome *o = j->outcome;
+    size_t i, k, n = herald_outcome_count(o);
+    char key[HOLD_KEY_MAX];
+
+    for (i = 0; i < n; i++) {
+        const char *dom = herald_address_domain(herald_message_recipient(j->msg, i));
+        bool ok = false;
+
+        if (dom == NULL)
+            continue;
+        for (k = 0; k < n && !ok; k++) {
+            const char *d2 = herald_address_domain(herald_message_recipient(j->msg, k));
+
+            ok = d2 != NULL && strcmp(d2, dom) == 0 &&
+                 herald_outcome_result(o, k) != HERALD_RESULT_DEFERRED;
+        }
+        snprintf(key, sizeof key, "d:%s", dom);
+        if (!ok)
+            queue_hold_fail(r->hold, key, dom, herald_outcome_reply(o, i),
+                            now + r->pol->min_backoff_s);
+        else if (queue_hold_ok(r->hold, key))
+            r->freed = true;
+    }
+}
+
+/* hold_hops - a hop address that failed before any transaction is left
+ * alone a while (whatever became of the recipients: another hop may have
+ * taken them); one a session was made with is free again */
+static void
+hold_hops(struct run *r, struct job *j, int64_t now)
+{
+    const struct herald_outcome *o = j->outcome;
+    size_t i, n = herald_outcome_hop_count(o);
+    char key[HOLD_KEY_MAX], label[HOLD_KEY_MAX];
+
+    for (i = 0; i < n; i++) {
+        const char *host = herald_outcome_hop_host(o, i);
+        uint16_t port = herald_outcome_hop_port(o, i);
+
+        hop_key(key, sizeof key, herald_outcome_hop_address(o, i), port);
+        hop_label(label, sizeof label, host, port);
+        if (herald_outcome_hop_failed(o, i)) {
+            if (queue_hold_check(r->hold, key, now, NULL, NULL) != QUEUE_HOLD_HELD)
+                herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                                 "%s: hop %s (%s) failed before any transaction (%s): its "
+                                 "messages are left alone for %lld s", j->work.id, label,
+                                 herald_outcome_hop_address(o, i), herald_outcome_hop_reply(o, i),
+                                 (long long)r->pol->min_backoff_s);
+            queue_hold_fail(r->hold, key, label, herald_outcome_hop_reply(o, i),
+                            now + r->pol->min_backoff_s);
+        } else if (queue_hold_ok(r->hold, key)) {
+            r->freed = true;
+            herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                             "%s: hop %s (%s) answered again: no longer held", j->work.id, label,
+                             herald_outcome_hop_address(o, i));
+        }
+    }
+}
+
 /* apply - one message's outcome onto its recipients */
 static void
 apply(struct run *r, struct job *j)
 {
     const struct herald_outcome *o = j->outcome;
     int64_t now = now_s();
-    size_t i, k, n = herald_outcome_count(o);
+    size_t i, n = herald_outcome_count(o);
 
     herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
                      "%s: attempt finished, delivery trace id %s", j->work.id,
@@ -333,21 +384,11 @@ apply(struct run *r, struct job *j)
             r->deferred++;
         expire(r, j, rc, now);
     }
-    /* A domain none of whose recipients here got through: leave it alone a while. */
-    for (i = 0; i < n; i++) {
-        const char *dom = herald_address_domain(herald_message_recipient(j->msg, i));
-        bool ok = false;
-
-        if (dom == NULL || herald_outcome_result(o, i) != HERALD_RESULT_DEFERRED)
-            continue;
-        for (k = 0; k < n && !ok; k++) {
-            const char *d2 = herald_address_domain(herald_message_recipient(j->msg, k));
-
-            ok = d2 != NULL && strcmp(d2, dom) == 0 &&
-                 herald_outcome_result(o, k) != HERALD_RESULT_DEFERRED;
-        }
-        if (!ok)
-            dest_defer(r, dom, now + r->pol->min_backoff_s);
+    hold_domains(r, j, now);
+    hold_hops(r, j, now);
+    if (j->probes > 0) {
+        queue_hold_probe_end(r->hold, j);
+        j->probes = 0;
     }
 }
 
@@ -392,9 +433,164 @@ none_left(void *arg)
     return r->inflight == 0;
 }
 
+/* wait_until - a recipient left alone until until: the runner looks again then */
+static void
+wait_until(struct run *r, int64_t until)
+{
+    if (r->next_due == 0 || until < r->next_due)
+        r->next_due = until;
+    r->left_alone++;
+}
+
+/* route_keys - the hold keys of every address dom's route (dev's strategy)
+ * would try, into keys (cap of them); 0 when there is no route to check:
+ * no strategy, no plan, or a longer one.  Runs the loop (never from a loop
+ * callback); the plan is shared with the delivery that follows (plan_share.c). */
+static size_t
+route_keys(struct herald_device *dev, const char *dom, char (*keys)[HOLD_KEY_MAX],
+           char (*labels)[HOLD_KEY_MAX], size_t cap)
+{
+    struct herald_route_plan *plan = NULL;
+    struct herald_diag d;
+    size_t h, a, n = 0;
+
+    memset(&d, 0, sizeof d);
+    if (herald_route(dev, dom, &plan, &d) != HERALD_OK)
+        return 0;
+    if (herald_plan_error(plan, NULL, NULL, NULL) == HERALD_OK) {
+        for (h = 0; h < herald_plan_hop_count(plan); h++) {
+            const struct herald_hop *hop = herald_plan_hop(plan, h);
+
+            for (a = 0; a < hop->address_count; a++) {
+                if (n == cap) {
+                    n = 0;
+                    goto done;
+                }
+                hop_key(keys[n], HOLD_KEY_MAX, hop->addresses[a].text, hop->port);
+                hop_label(labels[n], HOLD_KEY_MAX, hop->host, hop->port);
+                n++;
+            }
+        }
+    }
+done:
+    herald_plan_free(&plan);
+    return n;
+}
+
+/*
+ * hops_held - is every address of dom's route held?  FREE: one is not (the
+ * route's addresses due for a probe become this message's probes); HELD or
+ * PROBING: leave the recipient alone (*why: the hop whose hold ends first).
+ */
+static enum queue_hold_state
+hops_held(struct run *r, struct job *j, struct herald_device *dev, const char *dom, int64_t now,
+          struct queue_hold_view *why, char *label, size_t label_cap)
+{
+    char (*keys)[HOLD_KEY_MAX] = r->keys, (*labels)[HOLD_KEY_MAX] = r->labels;
+    enum queue_hold_state worst = QUEUE_HOLD_PROBING;
+    size_t i, n, due = 0;
+    bool held = false;
+
+    if (dev == NULL || !queue_hold_any(r->hold, 'h'))
+        return QUEUE_HOLD_FREE;
+    n = route_keys(dev, dom, keys, labels, ROUTE_KEYS_MAX);
+    if (n == 0)
+        return QUEUE_HOLD_FREE;
+    for (i = 0; i < n; i++) {
+        struct queue_hold_view v;
+
+        switch (queue_hold_check(r->hold, keys[i], now, j, &v)) {
+        case QUEUE_HOLD_FREE:
+            worst = QUEUE_HOLD_FREE;
+            break;
+        case QUEUE_HOLD_PROBE_DUE:
+            due++;
+            break;
+        case QUEUE_HOLD_HELD:
+            if (!held || v.until < why->until) {
+                *why = v;
+                snprintf(label, label_cap, "%s", labels[i]);
+            }
+            held = true;
+            break;
+        case QUEUE_HOLD_PROBING:
+            if (!held) {
+                *why = v;
+                snprintf(label, label_cap, "%s", labels[i]);
+            }
+            break;
+        }
+    }
+    if (worst == QUEUE_HOLD_FREE || due > 0) {
+        /* Tried: those whose hold ended are probed by this message alone. */
+        for (i = 0; i < n; i++)
+            if (queue_hold_check(r->hold, keys[i], now, j, NULL) == QUEUE_HOLD_PROBE_DUE) {
+                queue_hold_probe(r->hold, keys[i], j);
+                j->probes++;
+            }
+        return QUEUE_HOLD_FREE;
+    }
+    return held ? QUEUE_HOLD_HELD : QUEUE_HOLD_PROBING;
+}
+
+
+/* left_alone - a due recipient is not tried now: say why, look again later */
+static bool
+left_alone(struct run *r, struct job *j, struct herald_device *dev,
+           const struct herald_queue_rcpt *rc, int64_t now)
+{
+    const char *id = j->work.id, *dom = herald_address_domain(rc->address);
+    struct queue_hold_view why = { NULL, NULL, 0 };
+    char label[HOLD_KEY_MAX], dkey[HOLD_KEY_MAX];
+    enum queue_hold_state st, dst;
+
+    if (dom == NULL)
+        return false;
+    snprintf(dkey, sizeof dkey, "d:%s", dom);
+    st = dst = queue_hold_check(r->hold, dkey, now, j, &why);
+    if (st == QUEUE_HOLD_HELD) {
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                         "%s: %s: not tried: %s just deferred, left alone for %lld s", id,
+                         rc->address, dom, (long long)(why.until - now));
+        wait_until(r, why.until);
+        return true;
+    }
+    if (st == QUEUE_HOLD_PROBING) {
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                         "%s: %s: not tried: %s just deferred, another message is trying it "
+                         "again now", id, rc->address, dom);
+        r->waited_probe++;
+        wait_until(r, now + 1);
+        return true;
+    }
+    st = hops_held(r, j, dev, dom, now, &why, label, sizeof label);
+    if (st == QUEUE_HOLD_HELD) {
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                         "%s: %s: not tried: hop %s just failed (%s), left alone for %lld s",
+                         id, rc->address, label, why.reason, (long long)(why.until - now));
+        wait_until(r, why.until);
+        return true;
+    }
+    if (st == QUEUE_HOLD_PROBING) {
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                         "%s: %s: not tried: hop %s just failed (%s), another message is "
+                         "trying it again now", id, rc->address, label, why.reason);
+        r->waited_probe++;
+        wait_until(r, now + 1);
+        return true;
+    }
+    if (dst == QUEUE_HOLD_PROBE_DUE) {
+        /* The domain's hold ended: this message alone tries it again. */
+        queue_hold_probe(r->hold, dkey, j);
+        j->probes++;
+    }
+    return false;
+}
+
 /* due_message - the due recipients as a message; 0 when none is due */
 static size_t
-due_message(struct run *r, struct job *j, int64_t now, bool *changed)
+due_message(struct run *r, struct job *j, struct herald_device *dev, int64_t now,
+            bool *changed)
 {
     struct herald_queue_entry *e = &j->work;
     size_t i, n = 0;
@@ -406,7 +602,6 @@ due_message(struct run *r, struct job *j, int64_t now, bool *changed)
         (void)herald_message_set_dsn(j->msg, e->dsn_notify, e->dsn_ret, e->dsn_envid);
     for (i = 0; i < e->rcpt_count; i++) {
         struct herald_queue_rcpt *rc = &e->rcpts[i];
-        const char *dom;
 
         if (rc->state != HERALD_RESULT_DEFERRED)
             continue;
@@ -420,17 +615,8 @@ due_message(struct run *r, struct job *j, int64_t now, bool *changed)
                 r->next_due = rc->next_try;
             continue;
         }
-        dom = herald_address_domain(rc->address);
-        if (dom != NULL && dest_blocked(r, dom, now)) {
-            int64_t until = dest_find(r, dom)->until;
-
-            if (r->next_due == 0 || until < r->next_due)
-                r->next_due = until;
-            herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
-                             "%s: %s: not tried: %s just deferred, left alone for %lld s",
-                             e->id, rc->address, dom, (long long)(until - now));
+        if (left_alone(r, j, dev, rc, now))
             continue;
-        }
         if (herald_message_add_recipient(j->msg, rc->address) != HERALD_OK)
             continue;
         j->index[n++] = i;
@@ -474,8 +660,10 @@ start(struct run *r, const char *id, int64_t now)
         job_free(r, j);
         return;
     }
-    due = due_message(r, j, now, &changed);
-    if (due > 0 && herald_device(r->ctx, j->work.device, &dev, &d) != HERALD_OK) {
+    if (herald_device(r->ctx, j->work.device, &dev, &d) != HERALD_OK)
+        dev = NULL;
+    due = due_message(r, j, dev, now, &changed);
+    if (due > 0 && dev == NULL) {
         herald_trace_log(&r->ctx->trace, HERALD_TRACE_ERROR, "queue",
                          "%s: no device \"%s\" in this file: left in the queue", id,
                          j->work.device);
@@ -526,6 +714,8 @@ pass(struct run *r)
 
     memset(&d, 0, sizeof d);
     r->next_due = 0;
+    r->waited_probe = 0;
+    r->freed = false;
     if (queue_each(r->ctx, pass_one, r, &d) != HERALD_OK) {
         r->error = HERALD_E_IO;
         r->diag = d;
@@ -574,11 +764,31 @@ herald_queue_run(struct herald_context *ctx, unsigned flags, volatile sig_atomic
     r->ctx = ctx;
     r->q = q;
     r->pol = q->policy;
+    r->hold = queue_hold_new();
+    r->keys = calloc(ROUTE_KEYS_MAX, sizeof *r->keys);
+    r->labels = calloc(ROUTE_KEYS_MAX, sizeof *r->labels);
+    if (r->hold == NULL || r->keys == NULL || r->labels == NULL) {
+        queue_hold_free(&r->hold);
+        free(r->keys);
+        free(r->labels);
+        free(r);
+        return herald_diag_set(diag, HERALD_E_NOMEM, "", "out of memory");
+    }
     herald_trace_log(&ctx->trace, HERALD_TRACE_INFO, "queue", "runner started%s",
                      (flags & HERALD_QUEUE_RUN_ONCE) ? " (once)" : "");
     for (;;) {
         pass(r);
-        if ((flags & HERALD_QUEUE_RUN_ONCE) || r->error != HERALD_OK || (stop != NULL && *stop))
+        if (flags & HERALD_QUEUE_RUN_ONCE) {
+            for (i = 0; i < RUN_REPASS_MAX && r->error == HERALD_OK && r->waited_probe > 0
+                        && r->freed && (stop == NULL || !*stop); i++) {
+                herald_trace_log(&ctx->trace, HERALD_TRACE_INFO, "queue",
+                                 "a held destination answered again: another pass for the %zu "
+                                 "recipient(s) that waited for it", r->waited_probe);
+                pass(r);
+            }
+            break;
+        }
+        if (r->error != HERALD_OK || (stop != NULL && *stop))
             break;
         {
             int64_t wait = r->next_due > 0 ? r->next_due - now_s() : RUN_IDLE_MAX_S;
@@ -590,12 +800,14 @@ herald_queue_run(struct herald_context *ctx, unsigned flags, volatile sig_atomic
     }
     herald_trace_log(&ctx->trace, HERALD_TRACE_INFO, "queue",
                      "runner done: %zu delivered, %zu deferred, %zu failed, %zu corrupt set "
-                     "aside", r->delivered, r->deferred, r->failed, r->corrupt);
+                     "aside, %zu left alone (destination held)", r->delivered, r->deferred,
+                     r->failed, r->corrupt, r->left_alone);
     st = r->error;
     if (st != HERALD_OK && diag != NULL)
         *diag = r->diag;
-    for (i = 0; i < r->dest_count; i++)
-        free(r->dests[i].domain);
+    queue_hold_free(&r->hold);
+    free(r->keys);
+    free(r->labels);
     free(r);
     return st;
 }

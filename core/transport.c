@@ -34,6 +34,7 @@ struct herald_transport_job {
     bool finished;
     /* results */
     bool session_failed;
+    bool hop_failed;                 /* herald_job_hop_failed(): before any transaction */
     bool permanent;
     char *reply;
     char *dsn;
@@ -150,10 +151,22 @@ herald_job_session_failed(struct herald_transport_job *job, bool permanent, cons
     if (job == NULL || job->finished)
         return;
     job->session_failed = true;
+    job->hop_failed = false;         /* the last word on the session stands */
     job->permanent = permanent;
     /* On ENOMEM the previous (or empty) text stays: the failure itself is kept. */
     (void)replace_text(&job->reply, reply);
     (void)replace_text(&job->dsn, dsn);
+}
+
+/* herald_job_hop_failed - the hop itself failed, before any transaction */
+void
+herald_job_hop_failed(struct herald_transport_job *job, bool permanent, const char *reply,
+                      const char *dsn)
+{
+    if (job == NULL || job->finished)
+        return;
+    herald_job_session_failed(job, permanent, reply, dsn);
+    job->hop_failed = true;
 }
 
 void
@@ -188,6 +201,7 @@ job_finish(void *arg)
     res.rcpt_dsn = (const char *const *)job->rcpt_dsn;
     res.possibly_delivered = job->possibly;
     res.rcpts = job->word;
+    res.hop_failed = job->session_failed && job->hop_failed;
     job->done(job->arg, &res);
     job_free(job);
 }

@@ -84,6 +84,19 @@ struct herald_env *herald_delivery_env(const struct herald_delivery *d);
  * an earlier one) and trace it.  HERALD_E_INVAL for a bad index or no reply. */
 herald_status herald_delivery_report(struct herald_delivery *d, size_t i,
                                      const struct herald_report *report);
+/*
+ * herald_delivery_hop - what one hop address did for this delivery (ABI 2.6),
+ * read back with herald_outcome_hop_*(): failed true when it failed before
+ * any transaction (struct herald_job_result's hop_failed; reply says why),
+ * false when a session was made with it.  The queue runner holds a hop that
+ * just failed down for a while, and forgets it when a delivery reaches it.
+ * host is the hop's name, address the text of the address tried.  Copied; a
+ * later word on the same address and port replaces the earlier.
+ * HERALD_E_INVAL, HERALD_E_LIMIT (more than HERALD_OUTCOME_HOPS_MAX
+ * addresses), HERALD_E_NOMEM: nothing recorded, the delivery goes on.
+ */
+herald_status herald_delivery_hop(struct herald_delivery *d, const char *host, uint16_t port,
+                                  const char *address, bool failed, const char *reply);
 /* herald_delivery_done - the driver is finished with d; d must not be used after. */
 void herald_delivery_done(struct herald_delivery *d);
 

@@ -42,8 +42,11 @@ extern "C" {
  * struct herald_rcpt_word, appended to struct herald_job_result as rcpts
  * (its parallel arrays deprecated, still filled); herald/text.h.  Minor 5:
  * the probe's deadline (herald_probe_remaining_ms, herald_probe_job_expired);
- * herald_text_utf8_len. */
-#define HERALD_ABI_MINOR      5
+ * herald_text_utf8_len.
+ * Minor 6: herald_job_hop_failed() and hop_failed appended to struct
+ * herald_job_result, herald_delivery_hop() and herald_outcome_hop_*()
+ * (which hop addresses failed before any transaction). */
+#define HERALD_ABI_MINOR      6
 #define HERALD_MODULE_SYMBOL  "herald_module"
 
 enum herald_module_kind {

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +41,21 @@ const char *herald_outcome_host(const struct herald_outcome *o, size_t i);   /* 
 const char *herald_outcome_peer(const struct herald_outcome *o, size_t i);   /* "ADDR:PORT", or "" */
 /* True after a timeout following the final dot: the server may have the message. */
 bool herald_outcome_possibly_delivered(const struct herald_outcome *o, size_t i);
+/*
+ * The hop addresses the delivery reached or saw fail before any transaction
+ * (ABI 2.6; a device reports them with herald_delivery_hop()): the queue
+ * runner holds down a hop that just failed.  One entry per address and port,
+ * the last word standing, at most HERALD_OUTCOME_HOPS_MAX (more are dropped).
+ * host is the hop's name, address its text ("192.0.2.1", "::1"); reply is
+ * why it failed, "" when it did not.
+ */
+#define HERALD_OUTCOME_HOPS_MAX 64
+size_t herald_outcome_hop_count(const struct herald_outcome *o);
+const char *herald_outcome_hop_host(const struct herald_outcome *o, size_t i);
+const char *herald_outcome_hop_address(const struct herald_outcome *o, size_t i);
+uint16_t herald_outcome_hop_port(const struct herald_outcome *o, size_t i);
+bool herald_outcome_hop_failed(const struct herald_outcome *o, size_t i);
+const char *herald_outcome_hop_reply(const struct herald_outcome *o, size_t i);
 /* Counts per result, for exit codes. */
 size_t herald_outcome_tally(const struct herald_outcome *o, enum herald_result result);
 

@@ -10,6 +10,8 @@
  *     connection, 4xx/5xx greeting, EHLO and HELO refused, connection lost
  *     before the end of DATA): recipients without a word go on to the next
  *     address or hop.  The reply is kept as the reason if nothing else works.
+ *   - herald_job_hop_failed() (ABI 2.6): the same, when the hop itself failed
+ *     before any transaction, so the queue runner can hold it down a while.
  *
  * The core owns the job; strings passed in are copied.
  */
@@ -69,6 +71,14 @@ herald_status herald_job_recipient(struct herald_transport_job *job, size_t i,
  * refusal (only when every hop refuses permanently do the recipients fail). */
 void herald_job_session_failed(struct herald_transport_job *job, bool permanent,
                                const char *reply, const char *dsn);
+/* ABI 2.6: as herald_job_session_failed(), and the failure came before any
+ * transaction on a new connection (no connection, a refused, dropped or
+ * silent greeting, EHLO and HELO refused, TLS or AUTH failed): it says
+ * nothing about this message and everything about the hop.  A 4xx to one
+ * RCPT or to one message's DATA, or a reused session that dropped, is not
+ * that: call herald_job_session_failed() for those. */
+void herald_job_hop_failed(struct herald_transport_job *job, bool permanent, const char *reply,
+                           const char *dsn);
 /* Record the peer "ADDR:PORT" once connected (for outcomes). */
 void herald_job_set_peer(struct herald_transport_job *job, const char *peer);
 void herald_job_done(struct herald_transport_job *job);
@@ -104,6 +114,9 @@ struct herald_job_result {
     /* ABI 2.4: rcpts[i] is recipient i's word, count entries.  A module
      * built for 2.4 is loaded only by a core that fills it. */
     const struct herald_rcpt_word *rcpts;
+    /* ABI 2.6: session_failed came from herald_job_hop_failed(): the hop
+     * failed before any transaction (a transport built before 2.6 never says so). */
+    bool hop_failed;
 };
 typedef void (*herald_job_fn)(void *arg, const struct herald_job_result *res);
 

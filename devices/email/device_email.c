@@ -178,6 +178,11 @@ on_job_done(void *arg, const struct herald_job_result *res)
     const struct herald_hop *hop = herald_plan_hop(dr->plan, dr->hop);
     size_t i, j = 0;
 
+    /* For the queue runner's hold-down of dead hops: a hop that failed before
+     * any transaction, or one a session was made with (it is alive). */
+    if (res->hop_failed || *res->peer)
+        (void)herald_delivery_hop(dr->ed->delivery, hop->host, hop->port,
+                                  hop->addresses[dr->addr].text, res->hop_failed, res->reply);
     for (i = 0; i < dr->count; i++) {
         if (dr->final[i])
             continue;

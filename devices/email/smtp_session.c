@@ -122,6 +122,7 @@ struct smtp_session {
     bool failed;
     herald_status fail_status;
     bool fail_permanent;
+    bool fail_early;                  /* before any transaction, on a new connection */
     char fail_reply[REPLY_TEXT_MAX];
     char fail_dsn[16];
 
@@ -509,6 +510,8 @@ session_fail(struct smtp_session *s, herald_status why, bool permanent, const ch
     s->failed = true;
     s->fail_status = why;
     s->fail_permanent = permanent;
+    /* States before READY are only ever those of a new connection. */
+    s->fail_early = s->state > SMTP_S_INIT && s->state < SMTP_S_READY;
     snprintf(s->fail_reply, sizeof s->fail_reply, "%s", reply);
     snprintf(s->fail_dsn, sizeof s->fail_dsn, "%s", dsn);
     herald_trace_log(s->trace, HERALD_TRACE_INFO, SUBSYS, "%s: session failed (%s): %s",
@@ -1795,6 +1798,7 @@ smtp_session_send(struct smtp_session *s, const struct smtp_message *msg,
     s->rset_ahead = false;
     s->data_discard = false;
     s->failed = false;
+    s->fail_early = false;
     s->mail_reply[0] = s->mail_dsn[0] = '\0';
 
     if (s->state == SMTP_S_READY) {
@@ -1881,6 +1885,13 @@ smtp_session_quit(struct smtp_session *s, void (*fn)(void *arg), void *arg)
 }
 
 /* smtp_session_state - the current state */
+/* smtp_session_failed_early - see smtp_session.h */
+bool
+smtp_session_failed_early(const struct smtp_session *s)
+{
+    return s != NULL && s->fail_early;
+}
+
 enum smtp_state
 smtp_session_state(const struct smtp_session *s)
 {

@@ -220,6 +220,10 @@ bool smtp_session_usable(const struct smtp_session *s);
 void smtp_session_quit(struct smtp_session *s, void (*fn)(void *arg), void *arg);
 
 enum smtp_state smtp_session_state(const struct smtp_session *s);
+/* smtp_session_failed_early - the last send's session failure came before any
+ * transaction on a new connection (connect, greeting, EHLO/HELO, STARTTLS,
+ * TLS, AUTH): the hop failed, not the message (herald_job_hop_failed) */
+bool smtp_session_failed_early(const struct smtp_session *s);
 /* "ADDR:PORT" of the peer ("[::1]:25" for IPv6) */
 const char *smtp_session_peer(const struct smtp_session *s);
 /* The server's extensions (SMTP_EXT_* of smtp_ehlo.h), 0 before EHLO. */

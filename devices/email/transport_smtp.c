@@ -219,6 +219,7 @@ struct smtp_job {
      * whether it stands or the message waits for another session. */
     bool failed;
     bool fail_permanent;
+    bool fail_early;                  /* before any transaction: the hop failed */
     herald_status fail_why;
     char *fail_reply;                 /* also the reason kept from an earlier attempt */
     char fail_dsn[16];
@@ -319,6 +320,8 @@ cb_failed(void *arg, herald_status why, bool permanent, const char *reply, const
     sj->failed = true;
     sj->fail_permanent = permanent;
     sj->fail_why = why;
+    sj->fail_early = sj->fresh && smtp_session_failed_early(sj->session)
+                     && why != HERALD_E_NOMEM && why != HERALD_E_LIMIT;
     if (copy != NULL) {
         free(sj->fail_reply);
         sj->fail_reply = copy;
@@ -343,13 +346,17 @@ job_send(struct smtp_job *sj)
     return smtp_session_send(sj->session, &sj->msg, &cb);
 }
 
-/* job_fail - end sj (which holds no slot and waits nowhere): this hop did not take it */
+/* job_fail - end sj (which holds no slot and waits nowhere): this hop did not
+ * take it; hop: the hop itself failed before any transaction */
 static void
-job_fail(struct smtp_job *sj, const char *reply, const char *dsn)
+job_fail(struct smtp_job *sj, const char *reply, const char *dsn, bool hop)
 {
     struct herald_transport_job *job = sj->job;
 
-    herald_job_session_failed(job, false, reply, dsn);
+    if (hop)
+        herald_job_hop_failed(job, false, reply, dsn);
+    else
+        herald_job_session_failed(job, false, reply, dsn);
     smtp_job_free(sj);
     herald_job_done(job);
 }
@@ -399,7 +406,7 @@ fd_wait(struct smtp_job *sj)
 
         snprintf(text, sizeof text, "out of file descriptors for %llu ms: no socket could be "
                  "made (socket: Too many open files)", (unsigned long long)(now - sj->fd_wait_since));
-        job_fail(sj, text, "4.3.0");
+        job_fail(sj, text, "4.3.0", false);
         smtp_dest_forget(tp->dests, dest);
         return;
     }
@@ -493,7 +500,7 @@ pump(struct smtp_transport *tp)
 static void
 job_failed_now(struct smtp_job *sj, herald_status st)
 {
-    job_fail(sj, herald_strerror(st), "4.3.0");
+    job_fail(sj, herald_strerror(st), "4.3.0", false);
 }
 
 /*
@@ -560,11 +567,12 @@ may_wait(const struct smtp_job *sj)
 /*
  * end_waiters - dest is dead: nothing to it is open and its last session was
  * refused, so the jobs waiting for it move on now (to the next address or
- * hop, else deferred), each with its own refusal if it had one, else this one.
+ * hop, else deferred), each with its own refusal if it had one, else this one
+ * (early: it came before any transaction, so the hop failed for them too).
  */
 static void
 end_waiters(struct smtp_transport *tp, struct smtp_dest *dest, const char *reply,
-            const char *dsn)
+            const char *dsn, bool early)
 {
     struct smtp_dest_waiter *w;
 
@@ -572,9 +580,9 @@ end_waiters(struct smtp_transport *tp, struct smtp_dest *dest, const char *reply
         struct smtp_job *wj = job_of(w);
 
         if (wj->fail_reply != NULL)
-            job_fail(wj, wj->fail_reply, wj->fail_dsn);
+            job_fail(wj, wj->fail_reply, wj->fail_dsn, wj->fail_early);
         else
-            job_fail(wj, reply, dsn);
+            job_fail(wj, reply, dsn, early);
     }
 }
 
@@ -630,13 +638,17 @@ cb_done(void *arg)
         rose = smtp_dest_success(tp->dests, dest, now);
     }
     herald_job_set_peer(job, smtp_session_peer(s));
-    if (sj->failed)
-        herald_job_session_failed(job, sj->fail_permanent,
-                                  sj->fail_reply != NULL ? sj->fail_reply
-                                  : herald_strerror(sj->fail_why), sj->fail_dsn);
+    if (sj->failed) {
+        const char *why = sj->fail_reply != NULL ? sj->fail_reply : herald_strerror(sj->fail_why);
+
+        if (sj->fail_early)
+            herald_job_hop_failed(job, sj->fail_permanent, why, sj->fail_dsn);
+        else
+            herald_job_session_failed(job, sj->fail_permanent, why, sj->fail_dsn);
+    }
     snprintf(reply, sizeof reply, "%s", sj->fail_reply != NULL ? sj->fail_reply : "");
     if (dead)
-        end_waiters(tp, dest, reply, sj->fail_dsn);
+        end_waiters(tp, dest, reply, sj->fail_dsn, sj->fail_early);
     smtp_job_free(sj);
     session_release(tp, s, dest);
     if (rose)

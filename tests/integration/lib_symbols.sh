@@ -37,7 +37,8 @@ fi
 
 # The public API is still there (the filter did not hide everything).
 for sym in herald_open herald_route herald_route_mx herald_hostport_parse herald_module_kind_name herald_dns_resolve \
-           herald_strerror herald_text_printable; do
+           herald_strerror herald_text_printable herald_job_hop_failed herald_delivery_hop \
+           herald_outcome_hop_count herald_outcome_hop_failed; do
   if grep -qx "$sym" "$T_DIR/defined"; then
     pass "exports $sym"
   else
@@ -46,7 +47,7 @@ for sym in herald_open herald_route herald_route_mx herald_hostport_parse herald
 done
 
 # Internals the issue found exported: they must be gone.
-for sym in registry_count arena_new config_load context_open trace_sink_open text_printable; do
+for sym in registry_count arena_new config_load context_open trace_sink_open text_printable outcome_hop; do
   if grep -qx "$sym" "$T_DIR/defined"; then
     fail "exports the internal $sym"
   else
