@@ -4,6 +4,8 @@
  *   herald_enqueue -c CONF [-d DEV] -n COUNT [-o FIRST] [-s SIZE] [-b BATCH] -f FROM -t RCPT...
  *
  * Message i has the header "X-Seq: FIRST+i" (FIRST default 0) and a body of about SIZE octets
+ * (a "{n}" in a recipient becomes FIRST+i too: -t 'x@d{n}.test' spreads the
+ * messages over as many domains)
  * (default 4096).  Messages are committed BATCH at a time (default 100; 1:
  * one sync per message, the rate group commit is compared with).  After each
  * commit the ids it made durable are printed, one "ID SEQ" per line and
@@ -57,6 +59,18 @@ make_body(const struct args *a, long seq, size_t *len_out)
     return b;
 }
 
+/* rcpt_for - rcpt with its first "{n}" replaced by seq, into buf */
+static const char *
+rcpt_for(const char *rcpt, long seq, char *buf, size_t cap)
+{
+    const char *at = strstr(rcpt, "{n}");
+
+    if (at == NULL)
+        return rcpt;
+    snprintf(buf, cap, "%.*s%ld%s", (int)(at - rcpt), rcpt, seq, at + 3);
+    return buf;
+}
+
 /* enqueue_batch - messages [first, first+n) in one commit; prints their ids */
 static int
 enqueue_batch(const struct args *a, struct herald_context *ctx, struct herald_device *dev,
@@ -84,9 +98,13 @@ enqueue_batch(const struct args *a, struct herald_context *ctx, struct herald_de
             herald_message_set_sender(msgs[i], a->from) != HERALD_OK ||
             herald_message_set_body_buffer(msgs[i], bodies[i], len) != HERALD_OK)
             goto fail;
-        for (r = 0; r < a->rcpts; r++)
-            if (herald_message_add_recipient(msgs[i], a->rcpt[r]) != HERALD_OK)
+        for (r = 0; r < a->rcpts; r++) {
+            char buf[512];
+
+            if (herald_message_add_recipient(msgs[i], rcpt_for(a->rcpt[r], first + i, buf,
+                                                               sizeof buf)) != HERALD_OK)
                 goto fail;
+        }
         if (herald_enqueue_add(b, dev, msgs[i], ids[i], &d) != HERALD_OK)
             goto fail;
     }

@@ -525,6 +525,9 @@ hops_held(struct run *r, struct job *j, struct herald_device *dev, const char *d
         /* Tried: those whose hold ended are probed by this message alone. */
         for (i = 0; i < n; i++)
             if (queue_hold_check(r->hold, keys[i], now, j, NULL) == QUEUE_HOLD_PROBE_DUE) {
+                herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                                 "%s: hop %s's hold ended: this message tries it again, the "
+                                 "others wait for its word", j->work.id, labels[i]);
                 queue_hold_probe(r->hold, keys[i], j);
                 j->probes++;
             }
@@ -580,7 +583,9 @@ left_alone(struct run *r, struct job *j, struct herald_device *dev,
         return true;
     }
     if (dst == QUEUE_HOLD_PROBE_DUE) {
-        /* The domain's hold ended: this message alone tries it again. */
+        herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
+                         "%s: %s's hold ended: this message tries it again, the others wait "
+                         "for its word", id, dom);
         queue_hold_probe(r->hold, dkey, j);
         j->probes++;
     }

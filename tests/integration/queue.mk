@@ -5,7 +5,8 @@ herald_queue_tests = \
 	tests/integration/queue_run.sh \
 	tests/integration/queue_crash.sh \
 	tests/integration/queue_hold.sh \
-	tests/integration/queue_segment.sh
+	tests/integration/queue_segment.sh \
+	tests/integration/queue_hop_hold.sh
 
 dist_check_SCRIPTS += $(herald_queue_tests)
 TESTS += $(herald_queue_tests)
