@@ -14,6 +14,7 @@ include tests/unit/mime.mk
 include tests/unit/compose.mk
 include tests/unit/text.mk
 include tests/unit/tls.mk
+include tests/unit/queue.mk
 include tests/integration/email.mk
 include tests/integration/operator.mk
 include tests/integration/queue.mk

@@ -20,8 +20,8 @@
 #   (c) one domain, two MX hosts, the first dead: 260 messages all delivered
 #       through the second.
 #   (d) 1-second holds and a foreground runner: while the smart host is dead,
-#       each pass after a hold ends lets one message probe it (connections stay
-#       within the first window plus one per probe); once a live server takes
+#       each hold that ends lets one message probe it (the others wait for its
+#       word; connections stay within the first window plus one per probe); once a live server takes
 #       its address, the next probe finds it, the hold is forgotten and every
 #       message is delivered.
 set -euo pipefail
@@ -188,10 +188,14 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 probes=$(count "$probe_re")
+holds=$(count "hop probe\.test:$P \($PROBE_IP\) failed before any transaction")
 conns=$(grep -c '^open' "$T_DIR/probe.conns" || true)
-echo "# (d) dead smart host: $conns connections, $probes probes"
-[ "$probes" -ge 3 ] && pass "(d) each hold ended with one message probing the hop ($probes so far)" || \
+echo "# (d) dead smart host: $conns connections, $holds holds, $probes probes"
+[ "$probes" -ge 3 ] && pass "(d) holds ended and messages probed the hop ($probes so far)" || \
   fail "(d) $probes probes in 60 s"
+# A probe starts only once a hold (re)set by the previous failure has ended.
+[ "$probes" -le "$holds" ] && pass "(d) one message probed each ended hold ($probes probes, $holds holds)" || \
+  fail "(d) $probes messages probed after $holds holds: the others did not wait for the probe's word"
 [ "$conns" -le $((BOUND + probes)) ] && pass "(d) $conns connections: the first window and one per probe" || \
   fail "(d) $conns connections for $probes probes (more than $BOUND + $probes)"
 # The smart host comes back: a live server on its address.
