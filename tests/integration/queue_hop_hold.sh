@@ -19,7 +19,7 @@
 #       hops is held, leaves messages queued here.
 #   (c) one domain, two MX hosts, the first dead: 260 messages all delivered
 #       through the second.
-#   (d) 1-second holds and a foreground runner: while the smart host is dead,
+#   (d) 1-second holds and a foreground runner: while the smart host hangs,
 #       each hold that ends lets one message probe it (the others wait for its
 #       word; connections stay within the first window plus one per probe); once a live server takes
 #       its address, the next probe finds it, the hold is forgotten and every
@@ -30,7 +30,7 @@ set -euo pipefail
 DEAD_IP=127.77.63.4      # fault_smtpd greet-421: the dead smart host and MX of (a)-(c)
 LIVE_IP=127.77.63.5      # capture server: c.test's second MX
 MIXED_IP=127.77.63.6     # fault_smtpd rcpt-mixed: the live smart host of (b)
-PROBE_IP=127.77.63.7     # (d): greet-421 first, then a capture server
+PROBE_IP=127.77.63.7     # (d): a server that never greets, then a capture server
 mx_args=()
 for i in $(seq 0 299); do
   mx_args+=(--mx-host=b$i.test,mx.dead.test,10)
@@ -167,8 +167,10 @@ n=$(find "$T_DIR/live" -name '*.json' | wc -l)
 expect_no_sanitizer "(c) queue run"
 
 # ---- (d) the hold ends: one probe per pass, then delivery -------------------
+# A server that never greets: each attempt lasts greeting_timeout_ms (2 s),
+# longer than a hold, so a probe is still out when the others come by.
 start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/fault_smtpd.py" "$PROBE_IP" "$P" \
-  --mode greet-421 --conn-log "$T_DIR/probe.conns" >/dev/null </dev/null
+  --mode hang --conn-log "$T_DIR/probe.conns" >/dev/null </dev/null
 dead_pid=${T_PIDS[-1]}
 wait_for_port "$PROBE_IP" "$P" 15 || hard_error "fault_smtpd.py did not start on $PROBE_IP"
 N=300
