@@ -170,14 +170,16 @@ enter(struct paddr *pa, enum pstate st)
     (void)smtp_conn_set_timeout(pa->conn, bounded(pa, state_ms(pa, st)));
 }
 
+static void stop(struct paddr *pa, bool polite, bool permanent, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* step - one command, then wait for its reply in st; false when it
  * could not be sent (the job has ended then) */
 static bool
 step(struct paddr *pa, enum pstate st, const char *shown, const char *line)
 {
     if (!command(pa, shown, "%s", line)) {
-        herald_probe_job_error(pa->job, false, "cannot send to the server");
-        finish(pa);
+        stop(pa, false, false, "cannot send to the server");
         return false;
     }
     enter(pa, st);
@@ -198,11 +200,12 @@ rset(struct paddr *pa)
     step(pa, P_RSET, NULL, "RSET");
 }
 
-/* fail - the session stops here as a delivery's would; say QUIT */
+/* stop - the session ends here for a reason in Herald's words, traced and
+ * kept as the job's error: politely (QUIT: the server is still talking, a
+ * delivery would stop here too) or at once (the connection is broken or
+ * out of step) */
 static void
-fail(struct paddr *pa, bool permanent, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void
-fail(struct paddr *pa, bool permanent, const char *fmt, ...)
+stop(struct paddr *pa, bool polite, bool permanent, const char *fmt, ...)
 {
     char why[TEXT_MAX];
     va_list ap;
@@ -212,7 +215,10 @@ fail(struct paddr *pa, bool permanent, const char *fmt, ...)
     va_end(ap);
     herald_trace_log(pa->run->trace, HERALD_TRACE_INFO, SUBSYS, "%s: %s", pa->peer, why);
     herald_probe_job_error(pa->job, permanent, why);
-    quit(pa);
+    if (polite)
+        quit(pa);
+    else
+        finish(pa);
 }
 
 /* reply_text - the reply as one printable line, credentials redacted */
@@ -237,20 +243,20 @@ start_auth(struct paddr *pa)
 
     if (o->auth_require_tls != SMTP_AUTH_TLS_NONE && pa->tls == NULL) {
         herald_probe_job_auth(pa->job, pa->ehlo.auth, NULL, false, NULL);
-        fail(pa, false, "AUTH not sent: the connection is not encrypted (auth.require_tls = %s)",
+        stop(pa, true, false, "AUTH not sent: the connection is not encrypted (auth.require_tls = %s)",
              o->auth_require_tls == SMTP_AUTH_TLS_VERIFY ? "verify" : "encrypted");
         return;
     }
     if (o->auth_require_tls == SMTP_AUTH_TLS_VERIFY && !smtp_tls_verified(pa->tls)) {
         herald_probe_job_auth(pa->job, pa->ehlo.auth, NULL, false, NULL);
-        fail(pa, false, "AUTH not sent: the certificate was not verified for %s: %s "
+        stop(pa, true, false, "AUTH not sent: the certificate was not verified for %s: %s "
              "(auth.require_tls = verify)", pa->tls_name, smtp_tls_verify_text(pa->tls));
         return;
     }
     pa->auth_mech = smtp_auth_choose(&pa->ehlo, allowed, o->auth_token);
     if (pa->auth_mech == 0) {
         herald_probe_job_auth(pa->job, pa->ehlo.auth, NULL, false, NULL);
-        fail(pa, false, "no usable AUTH mechanism: the server offers \"%s\"", pa->ehlo.auth);
+        stop(pa, true, false, "no usable AUTH mechanism: the server offers \"%s\"", pa->ehlo.auth);
         return;
     }
     if (!herald_probe_try_auth(pa->run->probe)) {
@@ -275,8 +281,7 @@ start_auth(struct paddr *pa)
     }
     mbedtls_platform_zeroize(b64, sizeof b64);
     if (!sent) {
-        herald_probe_job_error(pa->job, false, "cannot send AUTH");
-        finish(pa);
+        stop(pa, false, false, "cannot send AUTH");
         return;
     }
     enter(pa, P_AUTH);
@@ -298,8 +303,7 @@ auth_reply(struct paddr *pa, const struct smtp_reply *r, const char *text)
         mbedtls_platform_zeroize(b64, sizeof b64);
         pa->auth_step++;
         if (!sent) {
-            herald_probe_job_error(pa->job, false, "cannot send AUTH LOGIN");
-            finish(pa);
+            stop(pa, false, false, "cannot send AUTH LOGIN");
             return;
         }
         enter(pa, P_AUTH);
@@ -316,7 +320,7 @@ auth_reply(struct paddr *pa, const struct smtp_reply *r, const char *text)
         return;
     }
     /* A delivery defers on a refused login (the password may be rotating). */
-    fail(pa, false, "authentication refused (AUTH %s)", mech);
+    stop(pa, true, false, "authentication refused (AUTH %s)", mech);
 }
 
 /* send_mail - MAIL FROM the probe's sender (the null sender by default) */
@@ -417,15 +421,14 @@ tls_done(struct paddr *pa)
             clear_again(pa, why);
             return;
         }
-        herald_probe_job_error(pa->job, false, "TLS handshake failed");
-        finish(pa);
+        stop(pa, false, false, "TLS handshake failed");
         return;
     }
     if (o->tls_policy == SMTP_TLS_VERIFY && !smtp_tls_verified(pa->tls)) {
         snprintf(why, sizeof why, "certificate verification failed for %s (tls = verify): %s",
                  pa->tls_name, smtp_tls_verify_text(pa->tls));
         record_tls(pa, true, why);
-        fail(pa, false, "%s", why);
+        stop(pa, true, false, "%s", why);
         return;
     }
     record_tls(pa, true, NULL);
@@ -462,8 +465,7 @@ begin_tls(struct paddr *pa)
     if (smtp_tls_new(pa->run->opts->tls_config, pa->run->loop, smtp_conn_fd(pa->conn),
                      pa->tls_name, on_tls_done, pa, &pa->tls) != HERALD_OK) {
         record_tls(pa, false, "cannot set up TLS");
-        herald_probe_job_error(pa->job, false, "cannot set up TLS");
-        finish(pa);
+        stop(pa, false, false, "cannot set up TLS");
         return;
     }
     smtp_conn_set_stream(pa->conn, smtp_tls_stream(), pa->tls);
@@ -488,7 +490,7 @@ after_ehlo(struct paddr *pa)
             return;
         }
         if (must) {
-            fail(pa, false, "TLS is required (tls = %s) but the server does not offer "
+            stop(pa, true, false, "TLS is required (tls = %s) but the server does not offer "
                  "STARTTLS: a delivery sends no mail here",
                  o->tls_policy == SMTP_TLS_VERIFY ? "verify" : "required");
             return;
@@ -527,7 +529,7 @@ ehlo_reply(struct paddr *pa, const struct smtp_reply *r, const char *text)
         (void)step(pa, P_HELO, NULL, helo);
         return;
     }
-    fail(pa, smtp_reply_class(r) == 5, "%s refused: %s", pa->state == P_HELO ? "HELO" : "EHLO",
+    stop(pa, true, smtp_reply_class(r) == 5, "%s refused: %s", pa->state == P_HELO ? "HELO" : "EHLO",
          text);
 }
 
@@ -570,7 +572,7 @@ on_reply(struct paddr *pa, const struct smtp_reply *r)
             herald_probe_job_tls(pa->job, &t);
         }
         if (pa->run->opts->tls_policy >= SMTP_TLS_REQUIRED) {
-            fail(pa, false, "STARTTLS refused and TLS is required: a delivery sends no mail here");
+            stop(pa, true, false, "STARTTLS refused and TLS is required: a delivery sends no mail here");
             return;
         }
         proceed(pa);
@@ -599,8 +601,7 @@ on_reply(struct paddr *pa, const struct smtp_reply *r)
         finish(pa);
         return;
     default:
-        herald_probe_job_error(pa->job, false, "unexpected reply");
-        finish(pa);
+        stop(pa, false, false, "unexpected reply");
         return;
     }
 }
@@ -620,12 +621,8 @@ read_replies(struct paddr *pa)
         if (len == 0 || pa->state == P_TLS || pa->state == P_CONNECT)
             return;
         if (smtp_reply_feed(&pa->parser, in, len, &used, &complete) != HERALD_OK) {
-            char why[TEXT_MAX];
-
-            snprintf(why, sizeof why, "bad reply while %s: %s", pstate_doing[pa->state],
-                     smtp_reply_error(&pa->parser));
-            herald_probe_job_error(pa->job, false, why);
-            finish(pa);
+            stop(pa, false, false, "bad reply while %s: %s", pstate_doing[pa->state],
+                 smtp_reply_error(&pa->parser));
             return;
         }
         smtp_conn_consume(pa->conn, used);
@@ -707,11 +704,9 @@ conn_event(struct paddr *pa, enum smtp_conn_event ev)
     snprintf(why, sizeof why, "%s while %s", ev == SMTP_CONN_TIMEOUT ? "timeout"
              : ev == SMTP_CONN_CLOSED ? "connection closed by the server"
              : smtp_conn_error(pa->conn), pstate_doing[pa->state]);
-    herald_trace_log(pa->run->trace, HERALD_TRACE_INFO, SUBSYS, "%s: %s", pa->peer, why);
     if (pa->state == P_TLS)
         record_tls(pa, false, why);
-    herald_probe_job_error(pa->job, false, why);
-    finish(pa);
+    stop(pa, false, false, "%s", why);
 }
 
 /* on_conn - events from the connection */
