@@ -61,7 +61,8 @@ core_libherald_la_LIBADD = core/libherald_core.la
 # herald_probe_job_expired added; struct herald_probe_options grows
 # deadline_ms and struct herald_probe_result expired (ABI 2.5);
 # herald_text_utf8_len added (ABI 2.5).
-# current 8 (age 7): herald_job_hop_failed, herald_delivery_hop, herald_outcome_hop_*
+# current 8 (age 7): herald_job_hop_failed, herald_delivery_hop, herald_outcome_hop_*,
+# herald_message_add_try_last, herald_message_try_last
 # added (ABI 2.6); struct herald_job_result grows hop_failed.
 # The libtool version script keeps every other symbol local (tests/integration/lib_symbols.sh).
 core_libherald_la_LDFLAGS = $(AM_LDFLAGS) -version-info 8:0:7 -no-undefined \

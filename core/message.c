@@ -37,8 +37,18 @@
 #define MESSAGE_MAX_RECIPIENTS 100000
 /* Copy buffer for herald_message_set_body_fd(): memory does not grow with the body. */
 #define MESSAGE_COPY_CHUNK (64 * 1024)
+/* Addresses to try last per message: a runner's held hops, never more than
+ * it holds; the bound stops a caller bug. */
+#define MESSAGE_MAX_TRY_LAST 4096
+#define MESSAGE_TRY_LAST_REASON_MAX 200
 
 enum body_kind { BODY_NONE = 0, BODY_BUFFER, BODY_FD };
+
+struct try_last {
+    char *address;
+    uint16_t port;
+    char *reason;
+};
 
 struct herald_message {
     char *sender;             /* never NULL once created: "" is the null reverse-path */
@@ -55,6 +65,8 @@ struct herald_message {
     unsigned dsn_notify;      /* HERALD_DSN_NOTIFY_* bits; 0: the server's default */
     enum herald_dsn_ret dsn_ret;
     char *dsn_envid;          /* NULL: none */
+    struct try_last *last;    /* addresses to try last (herald_message_add_try_last) */
+    size_t last_count;
 };
 
 struct herald_body_reader {
@@ -114,6 +126,11 @@ herald_message_free(struct herald_message **msg)
     free(m->rcpts);
     free(m->sender);
     free(m->dsn_envid);
+    for (i = 0; i < m->last_count; i++) {
+        free(m->last[i].address);
+        free(m->last[i].reason);
+    }
+    free(m->last);
     free(m);
     *msg = NULL;
 }
@@ -423,6 +440,50 @@ herald_message_set_dsn(struct herald_message *msg, unsigned notify, enum herald_
     msg->dsn_notify = notify;
     msg->dsn_ret = ret;
     return HERALD_OK;
+}
+
+/* herald_message_add_try_last - see herald/message.h */
+herald_status
+herald_message_add_try_last(struct herald_message *msg, const char *address, uint16_t port,
+                            const char *reason)
+{
+    struct try_last *grown, *t;
+
+    if (msg == NULL || address == NULL || *address == '\0')
+        return HERALD_E_INVAL;
+    if (herald_message_try_last(msg, address, port) != NULL)
+        return HERALD_OK;
+    if (msg->last_count >= MESSAGE_MAX_TRY_LAST)
+        return HERALD_E_LIMIT;
+    grown = realloc(msg->last, (msg->last_count + 1) * sizeof *grown);
+    if (grown == NULL)
+        return HERALD_E_NOMEM;
+    msg->last = grown;
+    t = &grown[msg->last_count];
+    t->address = strdup(address);
+    t->reason = strndup(reason != NULL ? reason : "", MESSAGE_TRY_LAST_REASON_MAX);
+    t->port = port;
+    if (t->address == NULL || t->reason == NULL) {
+        free(t->address);
+        free(t->reason);
+        return HERALD_E_NOMEM;
+    }
+    msg->last_count++;
+    return HERALD_OK;
+}
+
+/* herald_message_try_last - see herald/message.h; a runner holds few, so a walk */
+const char *
+herald_message_try_last(const struct herald_message *msg, const char *address, uint16_t port)
+{
+    size_t i;
+
+    if (msg == NULL || address == NULL)
+        return NULL;
+    for (i = 0; i < msg->last_count; i++)
+        if (msg->last[i].port == port && strcmp(msg->last[i].address, address) == 0)
+            return msg->last[i].reason;
+    return NULL;
 }
 
 unsigned

@@ -57,6 +57,14 @@
  * removal of a delivered file, may repeat more. */
 #define RUN_SYNC_MS 1000
 
+/* One address of a route, as the runner checks it against the holds. */
+struct route_addr {
+    char key[HOLD_KEY_MAX];           /* hop_key() */
+    char label[HOLD_KEY_MAX];         /* its hop, for the trace */
+    char text[HOLD_KEY_MAX];          /* the address, as the device sees it */
+    uint16_t port;
+};
+
 struct job {
     struct run *run;
     void *claim;
@@ -80,8 +88,7 @@ struct run {
     struct job *quiet;                /* claimed, nothing delivered, state changed */
     size_t quiet_count;
     struct queue_hold *hold;          /* destinations that just failed */
-    char (*keys)[HOLD_KEY_MAX];       /* ROUTE_KEYS_MAX: one route's addresses ... */
-    char (*labels)[HOLD_KEY_MAX];     /* ... and their hops, for the trace */
+    struct route_addr *addrs;         /* ROUTE_KEYS_MAX: one route's addresses */
     size_t waited_probe;              /* recipients left alone for a probe, this pass */
     bool freed;                       /* a held destination worked again, this pass */
     size_t left_alone;
@@ -442,13 +449,12 @@ wait_until(struct run *r, int64_t until)
     r->left_alone++;
 }
 
-/* route_keys - the hold keys of every address dom's route (dev's strategy)
- * would try, into keys (cap of them); 0 when there is no route to check:
- * no strategy, no plan, or a longer one.  Runs the loop (never from a loop
- * callback); the plan is shared with the delivery that follows (plan_share.c). */
+/* route_keys - every address dom's route (dev's strategy) would try, into
+ * out (cap of them); 0 when there is no route to check: no strategy, no
+ * plan, or a longer one.  Runs the loop (never from a loop callback); the
+ * plan is shared with the delivery that follows (plan_share.c). */
 static size_t
-route_keys(struct herald_device *dev, const char *dom, char (*keys)[HOLD_KEY_MAX],
-           char (*labels)[HOLD_KEY_MAX], size_t cap)
+route_keys(struct herald_device *dev, const char *dom, struct route_addr *out, size_t cap)
 {
     struct herald_route_plan *plan = NULL;
     struct herald_diag d;
@@ -466,8 +472,10 @@ route_keys(struct herald_device *dev, const char *dom, char (*keys)[HOLD_KEY_MAX
                     n = 0;
                     goto done;
                 }
-                hop_key(keys[n], HOLD_KEY_MAX, hop->addresses[a].text, hop->port);
-                hop_label(labels[n], HOLD_KEY_MAX, hop->host, hop->port);
+                hop_key(out[n].key, sizeof out[n].key, hop->addresses[a].text, hop->port);
+                hop_label(out[n].label, sizeof out[n].label, hop->host, hop->port);
+                snprintf(out[n].text, sizeof out[n].text, "%s", hop->addresses[a].text);
+                out[n].port = hop->port;
                 n++;
             }
         }
@@ -479,27 +487,28 @@ done:
 
 /*
  * hops_held - is every address of dom's route held?  FREE: one is not (the
- * route's addresses due for a probe become this message's probes); HELD or
+ * route's addresses due for a probe become this message's probes, and those
+ * held or being probed by another message are tried last by it); HELD or
  * PROBING: leave the recipient alone (*why: the hop whose hold ends first).
  */
 static enum queue_hold_state
 hops_held(struct run *r, struct job *j, struct herald_device *dev, const char *dom, int64_t now,
           struct queue_hold_view *why, char *label, size_t label_cap)
 {
-    char (*keys)[HOLD_KEY_MAX] = r->keys, (*labels)[HOLD_KEY_MAX] = r->labels;
+    struct route_addr *ra = r->addrs;
     enum queue_hold_state worst = QUEUE_HOLD_PROBING;
     size_t i, n, due = 0;
     bool held = false;
 
     if (dev == NULL || !queue_hold_any(r->hold, 'h'))
         return QUEUE_HOLD_FREE;
-    n = route_keys(dev, dom, keys, labels, ROUTE_KEYS_MAX);
+    n = route_keys(dev, dom, ra, ROUTE_KEYS_MAX);
     if (n == 0)
         return QUEUE_HOLD_FREE;
     for (i = 0; i < n; i++) {
         struct queue_hold_view v;
 
-        switch (queue_hold_check(r->hold, keys[i], now, j, &v)) {
+        switch (queue_hold_check(r->hold, ra[i].key, now, j, &v)) {
         case QUEUE_HOLD_FREE:
             worst = QUEUE_HOLD_FREE;
             break;
@@ -509,28 +518,41 @@ hops_held(struct run *r, struct job *j, struct herald_device *dev, const char *d
         case QUEUE_HOLD_HELD:
             if (!held || v.until < why->until) {
                 *why = v;
-                snprintf(label, label_cap, "%s", labels[i]);
+                snprintf(label, label_cap, "%s", ra[i].label);
             }
             held = true;
             break;
         case QUEUE_HOLD_PROBING:
             if (!held) {
                 *why = v;
-                snprintf(label, label_cap, "%s", labels[i]);
+                snprintf(label, label_cap, "%s", ra[i].label);
             }
             break;
         }
     }
     if (worst == QUEUE_HOLD_FREE || due > 0) {
-        /* Tried: those whose hold ended are probed by this message alone. */
-        for (i = 0; i < n; i++)
-            if (queue_hold_check(r->hold, keys[i], now, j, NULL) == QUEUE_HOLD_PROBE_DUE) {
+        /* Tried: those whose hold ended are probed by this message alone;
+         * those still held (or probed by another) it tries only if every
+         * other address fails (the device walks them last). */
+        for (i = 0; i < n; i++) {
+            struct queue_hold_view v;
+
+            switch (queue_hold_check(r->hold, ra[i].key, now, j, &v)) {
+            case QUEUE_HOLD_PROBE_DUE:
                 herald_trace_log(&r->ctx->trace, HERALD_TRACE_INFO, "queue",
                                  "%s: hop %s's hold ended: this message tries it again, the "
-                                 "others wait for its word", j->work.id, labels[i]);
-                queue_hold_probe(r->hold, keys[i], j);
+                                 "others wait for its word", j->work.id, ra[i].label);
+                queue_hold_probe(r->hold, ra[i].key, j);
                 j->probes++;
+                break;
+            case QUEUE_HOLD_HELD:
+            case QUEUE_HOLD_PROBING:
+                (void)herald_message_add_try_last(j->msg, ra[i].text, ra[i].port, v.reason);
+                break;
+            case QUEUE_HOLD_FREE:
+                break;
             }
+        }
         return QUEUE_HOLD_FREE;
     }
     return held ? QUEUE_HOLD_HELD : QUEUE_HOLD_PROBING;
@@ -770,12 +792,10 @@ herald_queue_run(struct herald_context *ctx, unsigned flags, volatile sig_atomic
     r->q = q;
     r->pol = q->policy;
     r->hold = queue_hold_new();
-    r->keys = calloc(ROUTE_KEYS_MAX, sizeof *r->keys);
-    r->labels = calloc(ROUTE_KEYS_MAX, sizeof *r->labels);
-    if (r->hold == NULL || r->keys == NULL || r->labels == NULL) {
+    r->addrs = calloc(ROUTE_KEYS_MAX, sizeof *r->addrs);
+    if (r->hold == NULL || r->addrs == NULL) {
         queue_hold_free(&r->hold);
-        free(r->keys);
-        free(r->labels);
+        free(r->addrs);
         free(r);
         return herald_diag_set(diag, HERALD_E_NOMEM, "", "out of memory");
     }
@@ -811,8 +831,7 @@ herald_queue_run(struct herald_context *ctx, unsigned flags, volatile sig_atomic
     if (st != HERALD_OK && diag != NULL)
         *diag = r->diag;
     queue_hold_free(&r->hold);
-    free(r->keys);
-    free(r->labels);
+    free(r->addrs);
     free(r);
     return st;
 }

@@ -83,6 +83,24 @@ unsigned herald_message_dsn_notify(const struct herald_message *msg);
 enum herald_dsn_ret herald_message_dsn_ret(const struct herald_message *msg);
 const char *herald_message_dsn_envid(const struct herald_message *msg);
 
+/*
+ * herald_message_add_try_last - (ABI 2.6) a hop address (its text, as in
+ * struct herald_address, and port) that a device tries for this message only
+ * after every other address of the recipient's route failed: the queue runner
+ * sets the addresses it holds down (they just failed before any transaction;
+ * reason says how, copied, cut at 200 octets) so that a message with a live
+ * hop does not knock on a dead one first.  Never skipped: a route whose
+ * addresses are all here is tried in its own order.  Adding one already
+ * there does nothing.  HERALD_E_INVAL, HERALD_E_LIMIT (more than 4096),
+ * HERALD_E_NOMEM.
+ * herald_message_try_last - the reason when address and port are to be tried
+ * last (borrowed, valid while msg lives), NULL when not.
+ */
+herald_status herald_message_add_try_last(struct herald_message *msg, const char *address,
+                                          uint16_t port, const char *reason);
+const char *herald_message_try_last(const struct herald_message *msg, const char *address,
+                                    uint16_t port);
+
 /* herald_message_needs_smtputf8 - true when the sender or a recipient is not
  * ASCII: such a message goes only to servers that offer SMTPUTF8. */
 bool herald_message_needs_smtputf8(const struct herald_message *msg);

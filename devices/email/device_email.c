@@ -13,6 +13,12 @@
  * every hop refused with a 5xx.  A word on a recipient from a peer (RCPT
  * 5xx/4xx, the reply to the final dot, a timeout after it) is final for this
  * attempt: it is never handed to another hop.
+ *
+ * Addresses the message says to try last (herald_message_try_last: the queue
+ * runner's held-down dead hops) are skipped in the walk and tried in a second
+ * walk, in plan order, only once every other address failed: a message with a
+ * live hop does not knock on a dead one first, and never loses a chance of
+ * delivery to a hold.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -67,6 +73,8 @@ struct domain_run {
     bool *final;
     struct herald_route_plan *plan;
     size_t hop, addr;              /* next attempt */
+    size_t put_last;               /* addresses the message tries last, skipped so far */
+    bool last_pass;                /* walking the plan again for those alone */
     size_t attempts;
     bool all_permanent;            /* every session failure so far was a 5xx */
     char *last_reply, *last_dsn, *last_host, *last_peer;
@@ -236,9 +244,33 @@ domain_next_attempt(struct domain_run *dr)
         size_t i, n = 0;
         herald_status st;
 
+        const char *last_why;
+
         if (dr->addr >= hop->address_count) {
             dr->hop++;
             dr->addr = 0;
+            if (dr->hop == nhops && !dr->last_pass && dr->put_last > 0) {
+                herald_trace_log(ed->trace, HERALD_TRACE_INFO, "email",
+                                 "domain %s: every address not held failed: trying the %zu "
+                                 "held one(s) last", dr->domain, dr->put_last);
+                dr->last_pass = true;
+                dr->hop = 0;
+            }
+            continue;
+        }
+        last_why = herald_message_try_last(herald_delivery_message(ed->delivery),
+                                           hop->addresses[dr->addr].text, hop->port);
+        if (!dr->last_pass && last_why != NULL) {
+            herald_trace_log(ed->trace, HERALD_TRACE_INFO, "email",
+                             "domain %s: %s[%s]:%u: held (just failed: %s), tried last",
+                             dr->domain, hop->host, hop->addresses[dr->addr].text,
+                             (unsigned)hop->port, last_why);
+            dr->put_last++;
+            dr->addr++;
+            continue;
+        }
+        if (dr->last_pass && last_why == NULL) {
+            dr->addr++;   /* tried in the first walk */
             continue;
         }
         rcpts = calloc(dr->count, sizeof *rcpts);

@@ -38,7 +38,8 @@ fi
 # The public API is still there (the filter did not hide everything).
 for sym in herald_open herald_route herald_route_mx herald_hostport_parse herald_module_kind_name herald_dns_resolve \
            herald_strerror herald_text_printable herald_job_hop_failed herald_delivery_hop \
-           herald_outcome_hop_count herald_outcome_hop_failed; do
+           herald_outcome_hop_count herald_outcome_hop_failed herald_message_add_try_last \
+           herald_message_try_last; do
   if grep -qx "$sym" "$T_DIR/defined"; then
     pass "exports $sym"
   else

@@ -16,14 +16,21 @@
 #       answering 450 to the RCPT of every tenth message (tmp@...): every
 #       other message is delivered through the smart host.  A hold that held
 #       a deferred domain's whole route, or held a message when any one of its
-#       hops is held, leaves messages queued here.
+#       hops is held, leaves messages queued here.  The dead MX, held, is
+#       tried last (herald_message_add_try_last): it sees the first window of
+#       connections, not one per message, and the trace says it was put last.
 #   (c) one domain, two MX hosts, the first dead: 260 messages all delivered
-#       through the second.
+#       through the second; the first sees the first window of connections.
 #   (d) 1-second holds and a foreground runner: while the smart host hangs,
 #       each hold that ends lets one message probe it (the others wait for its
 #       word; connections stay within the first window plus one per probe); once a live server takes
 #       its address, the next probe finds it, the hold is forgotten and every
 #       message is delivered.
+#   (e) a held address is tried last, never skipped: mx1.e.test is held
+#       (greet-421) while mx2.e.test takes the first messages; then mx1's
+#       server comes back and mx2's goes away.  The next messages try mx2
+#       first (mx1 is still held), it refuses the connection, and they are
+#       delivered through mx1, tried last.
 set -euo pipefail
 # shellcheck source=tests/lib/email_env.sh
 . "${HERALD_SRC_DIR:?HERALD_SRC_DIR is not set: run through make check}/tests/lib/email_env.sh"
@@ -31,6 +38,8 @@ DEAD_IP=127.77.63.4      # fault_smtpd greet-421: the dead smart host and MX of 
 LIVE_IP=127.77.63.5      # capture server: c.test's second MX
 MIXED_IP=127.77.63.6     # fault_smtpd rcpt-mixed: the live smart host of (b)
 PROBE_IP=127.77.63.7     # (d): a server that never greets, then a capture server
+E1_IP=127.77.63.8        # (e) mx1.e.test: greet-421, then a capture server
+E2_IP=127.77.63.9        # (e) mx2.e.test: a capture server, then nothing
 mx_args=()
 for i in $(seq 0 299); do
   mx_args+=(--mx-host=b$i.test,mx.dead.test,10)
@@ -39,7 +48,9 @@ email_env_init 63 \
   --host-record=smart.test,"$DEAD_IP" --host-record=mx.dead.test,"$DEAD_IP" "${mx_args[@]}" \
   --host-record=probe.test,"$PROBE_IP" \
   --mx-host=c.test,mx1.c.test,10 --mx-host=c.test,mx2.c.test,20 \
-  --host-record=mx1.c.test,"$DEAD_IP" --host-record=mx2.c.test,"$LIVE_IP"
+  --host-record=mx1.c.test,"$DEAD_IP" --host-record=mx2.c.test,"$LIVE_IP" \
+  --mx-host=e.test,mx1.e.test,10 --mx-host=e.test,mx2.e.test,20 \
+  --host-record=mx1.e.test,"$E1_IP" --host-record=mx2.e.test,"$E2_IP"
 
 ENQ=${HERALD_BUILD_DIR:?}/bench/herald_enqueue
 [ -x "$ENQ" ] || hard_error "no $ENQ"
@@ -74,6 +85,11 @@ enqueue() {
 count() {
   [ -f "$TRACE" ] || { echo 0; return; }
   grep -cE "$1" "$TRACE" || true
+}
+
+# dead_conns - connections the dead server ($DEAD_IP) saw since it was last reset
+dead_conns() {
+  grep -c '^open' "$T_DIR/dead.conns" || true
 }
 
 # queue_states FILE - "ADDRESS STATE ATTEMPTS" of every recipient still queued, into FILE
@@ -134,6 +150,7 @@ for r in $(seq 0 9); do
   enqueue 27 $((r * 30 + 3)) 'x@b{n}.test'
 done
 [ "$(wc -l <"$T_DIR/acked")" -eq 300 ] && pass "(b) 300 queued" || fail "(b) $(wc -l <"$T_DIR/acked") queued"
+: >"$T_DIR/dead.conns"
 run_herald "$OUT" "$ERR" -c "$CONF" queue run --once --trace "$TRACE"
 expect_rc "(b) queue run --once" 0 "$ERR"
 expect_grep "(b) the dead MX is held" "$TRACE" \
@@ -145,6 +162,13 @@ n=$(count ': tmp@b[0-9]+\.test: deferred: 450 ')
 [ "$n" -eq 30 ] && pass "(b) the 30 tmp@ recipients deferred by their RCPT's 450" || fail "(b) $n of 30 tmp@ deferred"
 n=$(count ': x@b[0-9]+\.test: not tried: ')
 [ "$n" -eq 0 ] && pass "(b) no message with a live hop left alone" || fail "(b) $n messages left alone"
+conns=$(dead_conns)
+last=$(count "domain b[0-9]+\.test: mx\.dead\.test\[$DEAD_IP\]:$P: held \(just failed: 421 [^)]*\), tried last$")
+echo "# (b) dead MX: $conns connections for 300 messages, put last by $last"
+[ "$conns" -le "$BOUND" ] && pass "(b) the dead MX saw $conns connections (at most $BOUND): held, it was tried last" || \
+  fail "(b) the dead MX saw $conns connections for 300 messages (more than $BOUND)"
+[ "$last" -ge 100 ] && pass "(b) the trace says the held MX was tried last, for $last messages" || \
+  fail "(b) $last messages say the held MX was tried last, want at least 100"
 queue_states "$T_DIR/b.states"
 n=$(wc -l <"$T_DIR/b.states")
 [ "$n" -eq 30 ] && pass "(b) only the 30 deferred stay queued" || \
@@ -155,6 +179,7 @@ expect_no_sanitizer "(b) queue run"
 conf c "strategy = \"mx\"; port = $P;"
 : >"$T_DIR/acked"
 enqueue 260 0 'x{n}@c.test'
+: >"$T_DIR/dead.conns"
 run_herald "$OUT" "$ERR" -c "$CONF" queue run --once --trace "$TRACE"
 expect_rc "(c) queue run --once" 0 "$ERR"
 expect_grep "(c) the dead MX is held" "$TRACE" \
@@ -164,6 +189,13 @@ n=$(count ': x[0-9]+@c\.test: delivered: 250 ')
   fail "(c) $n of 260 delivered; $(count ': x[0-9]+@c\.test: not tried: ') left alone"
 n=$(find "$T_DIR/live" -name '*.json' | wc -l)
 [ "$n" -eq 260 ] && pass "(c) the live MX has 260 messages" || fail "(c) the live MX has $n"
+conns=$(dead_conns)
+last=$(count "domain c\.test: mx1\.c\.test\[$DEAD_IP\]:$P: held \(just failed: 421 [^)]*\), tried last$")
+echo "# (c) dead first MX: $conns connections for 260 messages, put last by $last"
+[ "$conns" -le "$BOUND" ] && pass "(c) the dead MX saw $conns connections (at most $BOUND)" || \
+  fail "(c) the dead MX saw $conns connections for 260 messages (more than $BOUND)"
+[ "$last" -ge 60 ] && pass "(c) the trace says the held MX was tried last, for $last messages" || \
+  fail "(c) $last messages say the held MX was tried last, want at least 60"
 expect_no_sanitizer "(c) queue run"
 
 # ---- (d) the hold ends: one probe per pass, then delivery -------------------
@@ -221,5 +253,56 @@ rc=0
 wait "$runner" || rc=$?
 [ "$rc" -eq 0 ] && pass "(d) the runner stopped on SIGTERM: exit 0" || fail "(d) the runner: exit $rc"
 expect_no_sanitizer "(d) queue run"
+
+# ---- (e) the held address is the last resort, not skipped --------------------
+start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/fault_smtpd.py" "$E1_IP" "$P" \
+  --mode greet-421 >/dev/null </dev/null
+e1_pid=${T_PIDS[-1]}
+wait_for_port "$E1_IP" "$P" 15 || hard_error "fault_smtpd.py did not start on $E1_IP"
+email_start_capture e2 "$E2_IP"
+e2_pid=${T_PIDS[-1]}
+conf e "strategy = \"mx\"; port = $P;"
+: >"$T_DIR/acked"
+enqueue 20 0 'x{n}@e.test'
+rm -f "$TRACE"
+timeout 240 "$HERALD" -c "$CONF" queue run --trace "$TRACE" >"$OUT" 2>"$ERR" </dev/null &
+runner=$!
+T_PIDS+=("$runner")
+# wait_files DIR N - until DIR has N messages or the runner is gone (bounded: 60 s)
+wait_files() {
+  for _ in $(seq 300); do
+    [ "$(find "$1" -name '*.json' | wc -l)" -ge "$2" ] && break
+    kill -0 "$runner" 2>/dev/null || break
+    sleep 0.2
+  done
+  find "$1" -name '*.json' | wc -l
+}
+n=$(wait_files "$T_DIR/e2" 20)
+[ "$n" -eq 20 ] && pass "(e) 20 delivered through mx2 while mx1 refused" || fail "(e) mx2 has $n of 20"
+expect_grep "(e) mx1 is held" "$TRACE" "hop mx1.e.test:$P ($E1_IP) failed before any transaction (421 "
+# mx1 comes back, mx2 goes away (its address refuses connections).
+kill "$e1_pid" "$e2_pid"
+wait "$e1_pid" 2>/dev/null || true
+wait "$e2_pid" 2>/dev/null || true
+mkdir -p "$T_DIR/e1"
+start_bg "$TEST_PYTHON" "$HERALD_SRC_DIR/tests/servers/capture_smtpd.py" "$E1_IP" "$P" \
+  "$T_DIR/e1" >/dev/null 2>"$T_DIR/e1.err" </dev/null
+wait_for_port "$E1_IP" "$P" 15 || hard_error "capture_smtpd.py did not start on $E1_IP"
+enqueue 20 20 'x{n}@e.test'
+n=$(wait_files "$T_DIR/e1" 20)
+[ "$n" -eq 20 ] && pass "(e) the 20 later messages delivered through mx1, tried last" || \
+  fail "(e) mx1 has $n of 20"
+last=$(count "domain e\.test: mx1\.e\.test\[$E1_IP\]:$P: held \(just failed: 421 [^)]*\), tried last$")
+resort=$(count "domain e\.test: every address not held failed: trying the 1 held one\(s\) last$")
+echo "# (e) put last by $last messages, tried as the last resort by $resort"
+[ "$last" -ge 1 ] && pass "(e) the trace says the held mx1 was put last ($last)" || \
+  fail "(e) no message put the held mx1 last"
+[ "$resort" -ge 1 ] && pass "(e) mx2 failed, and the held mx1 was tried as the last resort ($resort)" || \
+  fail "(e) the held mx1 was never tried as the last resort"
+kill -TERM "$runner" 2>/dev/null || true
+rc=0
+wait "$runner" || rc=$?
+[ "$rc" -eq 0 ] && pass "(e) the runner stopped on SIGTERM: exit 0" || fail "(e) the runner: exit $rc"
+expect_no_sanitizer "(e) queue run"
 
 herald_test_done
