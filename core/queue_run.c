@@ -22,7 +22,9 @@
  *     every address of whose route (the device's strategy, asked while some
  *     hop is held) is held is not tried either: behind a dead smart host,
  *     or one provider's MX serving many domains, one failure, not one per
- *     domain.  A route with one address not held is tried.
+ *     domain.  A route with one address not held is tried, its held
+ *     addresses last (herald_message_add_try_last: the device walks them
+ *     only once every other address failed).
  * Its other queued messages wait (untouched: no attempt counted, their next
  * try as it was) instead of each knocking on a dead door.  When a hold ends,
  * one message probes the destination and the others wait for its word.

@@ -666,6 +666,42 @@ test_body_replace(void)
     herald_message_free(&m);
 }
 
+/* test_try_last - the addresses a device tries last: by address and port,
+ * once each, the reason copied and cut, bad arguments refused */
+static void
+test_try_last(void)
+{
+    struct herald_message *m = NULL;
+    char reason[400];
+    const char *why;
+
+    CU_ASSERT_EQUAL_FATAL(herald_message_new(&m), HERALD_OK);
+    CU_ASSERT_PTR_NULL(herald_message_try_last(m, "127.0.0.2", 25));
+    strcpy(reason, "421 4.3.2 closing");
+    CU_ASSERT_EQUAL(herald_message_add_try_last(m, "127.0.0.2", 25, reason), HERALD_OK);
+    reason[0] = 'X';   /* copied: the caller's buffer may change */
+    why = herald_message_try_last(m, "127.0.0.2", 25);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CU_ASSERT_STRING_EQUAL(why, "421 4.3.2 closing");
+    CU_ASSERT_PTR_NULL(herald_message_try_last(m, "127.0.0.2", 2525));   /* another port */
+    CU_ASSERT_PTR_NULL(herald_message_try_last(m, "127.0.0.20", 25));
+    /* Once: the first reason stays. */
+    CU_ASSERT_EQUAL(herald_message_add_try_last(m, "127.0.0.2", 25, "other"), HERALD_OK);
+    CU_ASSERT_STRING_EQUAL(herald_message_try_last(m, "127.0.0.2", 25), "421 4.3.2 closing");
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    CU_ASSERT_EQUAL(herald_message_add_try_last(m, "::1", 25, reason), HERALD_OK);
+    why = herald_message_try_last(m, "::1", 25);
+    CU_ASSERT(why != NULL && strlen(why) == 200);
+    CU_ASSERT_EQUAL(herald_message_add_try_last(m, "127.0.0.3", 25, NULL), HERALD_OK);
+    CU_ASSERT_STRING_EQUAL(herald_message_try_last(m, "127.0.0.3", 25), "");
+    CU_ASSERT_EQUAL(herald_message_add_try_last(m, "", 25, "x"), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_message_add_try_last(m, NULL, 25, "x"), HERALD_E_INVAL);
+    CU_ASSERT_EQUAL(herald_message_add_try_last(NULL, "127.0.0.2", 25, "x"), HERALD_E_INVAL);
+    CU_ASSERT_PTR_NULL(herald_message_try_last(NULL, "127.0.0.2", 25));
+    herald_message_free(&m);
+}
+
 /* rm_tmpdir - remove the files this test made */
 static void
 rm_tmpdir(void)
@@ -699,6 +735,7 @@ main(void)
         { "body replaced", test_body_replace },
         { "8-bit body flag", test_body_8bit },
         { "body size on the wire (SIZE=)", test_body_wire_size },
+        { "addresses to try last", test_try_last },
         { NULL, NULL },
     };
     int rc;
