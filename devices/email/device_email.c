@@ -239,12 +239,10 @@ domain_next_attempt(struct domain_run *dr)
 
     while (dr->hop < nhops) {
         const struct herald_hop *hop = herald_plan_hop(dr->plan, dr->hop);
-        const char **rcpts;
+        const char **rcpts, *last_why;
         char pref[32];
         size_t i, n = 0;
         herald_status st;
-
-        const char *last_why;
 
         if (dr->addr >= hop->address_count) {
             dr->hop++;
