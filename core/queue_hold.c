@@ -1,39 +1,40 @@
 /*
  * queue_hold.c - the queue runner's retry state per destination (queue_hold.h)
  *
- * A hash table of keys, chained; a key lives from its first failure until
- * it works again (or is replaced at the bound), so a hold that ended stays
- * as "due for a probe" and the next message to it is the only one to try.
+ * Keys in the core's chained hash table (hash_table.h); a key lives from
+ * its first failure until it works again (or is replaced at the bound), so
+ * a hold that ended stays as "due for a probe" and the next message to it
+ * is the only one to try.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash_table.h"
 #include "queue_hold.h"
 
-#define BUCKETS 1024   /* a power of two */
+#define MIN_BUCKETS 64   /* the shared table doubles them as keys come */
 
 struct entry {
-    struct entry *next;
+    struct hash_node node;  /* node.hash: key_hash */
     char *key, *label, *reason;
     int64_t until;
     const void *owner;     /* the message probing it, or NULL */
 };
 
 struct queue_hold {
-    struct entry *bucket[BUCKETS];
-    size_t count;
+    struct hash_table table;
     size_t domains, hops;  /* keys of each kind */
 };
 
-/* hash - FNV-1a */
-static size_t
-hash(const char *key)
+/* key_hash - FNV-1a of the key as it is (keys are compared exactly) */
+static uint32_t
+key_hash(const char *key)
 {
     uint32_t h = 2166136261u;
 
     for (; *key; key++)
         h = (h ^ (unsigned char)*key) * 16777619u;
-    return h & (BUCKETS - 1);
+    return h;
 }
 
 static size_t *
@@ -51,60 +52,57 @@ entry_free(struct entry *e)
     free(e);
 }
 
+static void
+node_free(struct hash_node *node, void *arg)
+{
+    (void)arg;
+    entry_free(HASH_ENTRY(node, struct entry, node));
+}
+
 struct queue_hold *
 queue_hold_new(void)
 {
-    return calloc(1, sizeof(struct queue_hold));
+    struct queue_hold *h = calloc(1, sizeof *h);
+
+    if (h != NULL && !hash_table_init(&h->table, MIN_BUCKETS)) {
+        free(h);
+        return NULL;
+    }
+    return h;
 }
 
 void
 queue_hold_free(struct queue_hold **hp)
 {
-    struct entry *e, *next;
-    size_t b;
-
     if (hp == NULL || *hp == NULL)
         return;
-    for (b = 0; b < BUCKETS; b++)
-        for (e = (*hp)->bucket[b]; e != NULL; e = next) {
-            next = e->next;
-            entry_free(e);
-        }
+    hash_table_fini(&(*hp)->table, node_free, NULL);
     free(*hp);
     *hp = NULL;
 }
 
-/* slot - where key's entry is linked (*slot NULL: not there) */
-static struct entry **
-slot(struct queue_hold *h, const char *key)
-{
-    struct entry **s = &h->bucket[hash(key)];
-
-    while (*s != NULL && strcmp((*s)->key, key) != 0)
-        s = &(*s)->next;
-    return s;
-}
-
 /* find - key's entry, or NULL */
-static const struct entry *
+static struct entry *
 find(const struct queue_hold *h, const char *key)
 {
-    const struct entry *e = h->bucket[hash(key)];
+    uint32_t hash = key_hash(key);
+    struct hash_node *n;
 
-    while (e != NULL && strcmp(e->key, key) != 0)
-        e = e->next;
-    return e;
+    for (n = hash_table_chain(&h->table, hash); n != NULL; n = n->next) {
+        struct entry *e = HASH_ENTRY(n, struct entry, node);
+
+        if (n->hash == hash && strcmp(e->key, key) == 0)
+            return e;
+    }
+    return NULL;
 }
 
-/* unlink_free - remove the entry at s */
+/* forget - e out of the table, freed */
 static void
-unlink_free(struct queue_hold *h, struct entry **s)
+forget(struct queue_hold *h, struct entry *e)
 {
-    struct entry *e = *s;
-
-    *s = e->next;
+    hash_table_remove(&h->table, &e->node);
     (*kind_count(h, e->key))--;
-    h->count--;
     entry_free(e);
 }
 
@@ -112,15 +110,19 @@ unlink_free(struct queue_hold *h, struct entry **s)
 static void
 evict(struct queue_hold *h)
 {
-    struct entry **min = NULL, **s;
+    struct entry *min = NULL;
+    struct hash_node *n;
     size_t b;
 
-    for (b = 0; b < BUCKETS; b++)
-        for (s = &h->bucket[b]; *s != NULL; s = &(*s)->next)
-            if (min == NULL || (*s)->until < (*min)->until)
-                min = s;
+    for (b = 0; b < h->table.nbuckets; b++)
+        for (n = h->table.buckets[b]; n != NULL; n = n->next) {
+            struct entry *e = HASH_ENTRY(n, struct entry, node);
+
+            if (min == NULL || e->until < min->until)
+                min = e;
+        }
     if (min != NULL)
-        unlink_free(h, min);
+        forget(h, min);
 }
 
 /* set_text - replace a string; the old one stays when memory is short */
@@ -139,26 +141,22 @@ void
 queue_hold_fail(struct queue_hold *h, const char *key, const char *label, const char *reason,
                 int64_t until)
 {
-    struct entry **s, *e;
+    struct entry *e;
 
     if (h == NULL || key == NULL)
         return;
-    s = slot(h, key);
-    if (*s == NULL) {
-        if (h->count >= QUEUE_HOLD_MAX) {
+    e = find(h, key);
+    if (e == NULL) {
+        if (h->table.count >= QUEUE_HOLD_MAX)
             evict(h);
-            s = slot(h, key);
-        }
         e = calloc(1, sizeof *e);
         if (e == NULL || (e->key = strdup(key)) == NULL) {
             free(e);
             return;   /* out of memory: the key is not held, it is tried */
         }
-        *s = e;
+        hash_table_insert(&h->table, &e->node, key_hash(key));
         (*kind_count(h, key))++;
-        h->count++;
     }
-    e = *s;
     set_text(&e->label, label != NULL ? label : key + 2);
     set_text(&e->reason, reason);
     e->until = until;
@@ -168,14 +166,11 @@ queue_hold_fail(struct queue_hold *h, const char *key, const char *label, const 
 bool
 queue_hold_ok(struct queue_hold *h, const char *key)
 {
-    struct entry **s;
+    struct entry *e;
 
-    if (h == NULL || key == NULL || h->count == 0)
+    if (h == NULL || key == NULL || h->table.count == 0 || (e = find(h, key)) == NULL)
         return false;
-    s = slot(h, key);
-    if (*s == NULL)
-        return false;
-    unlink_free(h, s);
+    forget(h, e);
     return true;
 }
 
@@ -186,7 +181,7 @@ queue_hold_check(const struct queue_hold *h, const char *key, int64_t now, const
     const struct entry *e;
     enum queue_hold_state st;
 
-    if (h == NULL || key == NULL || h->count == 0 || (e = find(h, key)) == NULL)
+    if (h == NULL || key == NULL || h->table.count == 0 || (e = find(h, key)) == NULL)
         return QUEUE_HOLD_FREE;
     if (e->owner != NULL)
         st = e->owner == owner ? QUEUE_HOLD_FREE : QUEUE_HOLD_PROBING;
@@ -205,7 +200,7 @@ queue_hold_probe(struct queue_hold *h, const char *key, const void *owner)
 {
     struct entry *e;
 
-    if (h == NULL || key == NULL || h->count == 0 || (e = *slot(h, key)) == NULL)
+    if (h == NULL || key == NULL || h->table.count == 0 || (e = find(h, key)) == NULL)
         return;
     if (e->owner == NULL)
         e->owner = owner;
@@ -214,15 +209,18 @@ queue_hold_probe(struct queue_hold *h, const char *key, const void *owner)
 void
 queue_hold_probe_end(struct queue_hold *h, const void *owner)
 {
-    struct entry *e;
+    struct hash_node *n;
     size_t b;
 
-    if (h == NULL || owner == NULL)
+    if (h == NULL || owner == NULL || h->table.count == 0)
         return;
-    for (b = 0; b < BUCKETS; b++)
-        for (e = h->bucket[b]; e != NULL; e = e->next)
+    for (b = 0; b < h->table.nbuckets; b++)
+        for (n = h->table.buckets[b]; n != NULL; n = n->next) {
+            struct entry *e = HASH_ENTRY(n, struct entry, node);
+
             if (e->owner == owner)
                 e->owner = NULL;
+        }
 }
 
 bool
